@@ -1,0 +1,1 @@
+"""Custom components package (lets the test harness import ev_sessions)."""

@@ -1,0 +1,1 @@
+"""Pure model of EV Sessions: no Home Assistant imports below this package."""

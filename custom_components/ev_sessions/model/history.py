@@ -1,0 +1,135 @@
+"""Completed sessions: queries, monthly totals and CSV export."""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from .session import Session
+
+CSV_COLUMNS = (
+    "id",
+    "start",
+    "end",
+    "user",
+    "energy_kwh",
+    "duration_h",
+    "charging_h",
+    "idle_h",
+    "peak_power_kw",
+    "average_power_kw",
+    "phases",
+    "soc_start",
+    "soc_end",
+    "energy_method",
+    "cost",
+    "currency",
+    "estimated",
+)
+
+
+class SessionHistory:
+    """Completed sessions, kept sorted by start."""
+
+    def __init__(self, sessions: Iterable[Session] = ()) -> None:
+        """Hold sessions (in any order)."""
+        self._sessions: list[Session] = sorted(sessions, key=lambda s: s.start)
+        self._by_id: dict[str, Session] = {s.id: s for s in self._sessions}
+
+    def __len__(self) -> int:
+        """Number of completed sessions."""
+        return len(self._sessions)
+
+    @property
+    def sessions(self) -> list[Session]:
+        """All sessions, oldest first."""
+        return list(self._sessions)
+
+    @property
+    def last(self) -> Session | None:
+        """The most recently started completed session."""
+        return self._sessions[-1] if self._sessions else None
+
+    def add(self, session: Session) -> None:
+        """Add a completed session, or replace the one with the same id."""
+        if session.id in self._by_id:
+            index = self._sessions.index(self._by_id[session.id])
+            self._sessions[index] = session
+        else:
+            starts = [s.start for s in self._sessions]
+            self._sessions.insert(bisect.bisect_right(starts, session.start), session)
+        self._by_id[session.id] = session
+
+    def between(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        user: str | None = None,
+    ) -> list[Session]:
+        """Sessions that overlap [start, end), optionally of one user."""
+        found = []
+        for session in self._sessions:
+            if end is not None and session.start >= end:
+                break
+            if start is not None and session.end is not None and session.end <= start:
+                continue
+            if user is not None and session.user != user:
+                continue
+            found.append(session)
+        return found
+
+    def energy_between(self, start: datetime, end: datetime) -> float:
+        """Energy metered in [start, end) by completed sessions."""
+        return sum(s.energy_between(start, end) for s in self.between(start, end))
+
+    def as_list(self) -> list[dict[str, Any]]:
+        """Serialise for storage."""
+        return [session.as_dict() for session in self._sessions]
+
+    @classmethod
+    def from_list(cls, data: Iterable[dict[str, Any]]) -> SessionHistory:
+        """Restore from storage."""
+        return cls(Session.from_dict(item) for item in data)
+
+
+def session_summary(session: Session, now: datetime, currency: str | None) -> dict[str, Any]:
+    """The public description of a session (action responses, CSV, events)."""
+    average = session.average_power_w(now)
+    return {
+        "id": session.id,
+        "start": session.start.isoformat(),
+        "end": None if session.end is None else session.end.isoformat(),
+        "user": session.user,
+        "energy_kwh": round(session.energy_kwh, 4),
+        "duration_h": round(session.duration_s(now) / 3600, 4),
+        "charging_h": round(session.charging_s(now) / 3600, 4),
+        "idle_h": round(session.idle_s(now) / 3600, 4),
+        "peak_power_kw": round(session.peak_power_w / 1000, 3),
+        "average_power_kw": None if average is None else round(average / 1000, 3),
+        "phases": session.phases,
+        "soc_start": session.soc_start,
+        "soc_end": session.soc_end,
+        "energy_method": session.energy_method,
+        "first_charge": None if session.first_charge is None else session.first_charge.isoformat(),
+        "last_charge": None if session.last_charge is None else session.last_charge.isoformat(),
+        "target_energy_kwh": session.target_energy_kwh,
+        "departure": None if session.departure is None else session.departure.isoformat(),
+        "cost": None,
+        "currency": currency,
+        "cost_breakdown": {},
+        "estimated": False,
+    }
+
+
+def sessions_csv(summaries: Iterable[dict[str, Any]]) -> str:
+    """CSV text (RFC 4180, header row) of session summaries."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for summary in summaries:
+        writer.writerow({key: "" if summary.get(key) is None else summary[key] for key in CSV_COLUMNS})
+    return buffer.getvalue()

@@ -1,0 +1,25 @@
+"""What a source reports at one moment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reading:
+    """One observation of a wallbox.
+
+    Every field but ``time`` may be None, which means *unknown right now*
+    (unavailable, not reported, nonsense): it never means zero.
+    """
+
+    time: datetime
+    power_w: float | None = None
+    energy_kwh: float | None = None
+    connected: bool | None = None
+    charging: bool | None = None
+    error: bool | None = None
+    soc: float | None = None
+    phases: int | None = None
+    user: str | None = None

@@ -1,0 +1,167 @@
+"""A charging session and its charging periods, with a compact serialised form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+INTERVAL = timedelta(minutes=15)
+_INTERVAL_S = int(INTERVAL.total_seconds())
+
+
+def interval_start(moment: datetime) -> int:
+    """Return the UTC epoch second at which the 15-minute interval holding moment starts."""
+    epoch = int(moment.timestamp())
+    return epoch - epoch % _INTERVAL_S
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@dataclass(slots=True)
+class ChargingPeriod:
+    """A stretch inside a session during which the car drew power."""
+
+    start: datetime
+    end: datetime | None = None
+    energy_kwh: float = 0.0
+
+    def seconds(self, now: datetime) -> float:
+        """Length of the period, up to now while it is still open."""
+        return ((self.end or now) - self.start).total_seconds()
+
+
+@dataclass(slots=True)
+class Session:
+    """A plug-in to unplug session (or, without a connection signal, a charging run)."""
+
+    id: str
+    start: datetime
+    end: datetime | None = None
+    user: str | None = None
+    energy_kwh: float = 0.0
+    peak_power_w: float = 0.0
+    phases: int | None = None
+    soc_start: float | None = None
+    soc_end: float | None = None
+    energy_method: str = "register"
+    periods: list[ChargingPeriod] = field(default_factory=list)
+    # Energy per 15-minute interval: UTC epoch second of the interval start -> kWh.
+    intervals: dict[int, float] = field(default_factory=dict)
+    # Preferences that applied to the session (set by the coordinator).
+    target_energy_kwh: float | None = None
+    departure: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the session is still going on."""
+        return self.end is None
+
+    @property
+    def first_charge(self) -> datetime | None:
+        """When the car first drew power."""
+        return self.periods[0].start if self.periods else None
+
+    @property
+    def last_charge(self) -> datetime | None:
+        """When the car last stopped drawing power (None while it still draws)."""
+        return self.periods[-1].end if self.periods else None
+
+    def duration_s(self, now: datetime) -> float:
+        """Plug-in to unplug (or now) in seconds."""
+        return ((self.end or now) - self.start).total_seconds()
+
+    def charging_s(self, now: datetime) -> float:
+        """Seconds spent drawing power."""
+        return sum(period.seconds(self.end or now) for period in self.periods)
+
+    def idle_s(self, now: datetime) -> float:
+        """Seconds connected without drawing power."""
+        return max(0.0, self.duration_s(now) - self.charging_s(now))
+
+    def average_power_w(self, now: datetime) -> float | None:
+        """Mean power while charging."""
+        seconds = self.charging_s(now)
+        if seconds <= 0:
+            return None
+        return self.energy_kwh * 3_600_000.0 / seconds
+
+    def add_energy(self, kwh: float, since: datetime, until: datetime) -> None:
+        """Add energy metered between since and until, spread evenly over its intervals."""
+        if kwh == 0:
+            return
+        self.energy_kwh += kwh
+        if self.periods:
+            # The open period, or the last one for a late register update.
+            self.periods[-1].energy_kwh += kwh
+        span = (until - since).total_seconds()
+        if span <= 0:
+            key = interval_start(until)
+            self.intervals[key] = self.intervals.get(key, 0.0) + kwh
+            return
+        start_s = since.timestamp()
+        end_s = until.timestamp()
+        key = interval_start(since)
+        while key < end_s:
+            overlap = min(end_s, key + _INTERVAL_S) - max(start_s, key)
+            if overlap > 0:
+                self.intervals[key] = self.intervals.get(key, 0.0) + kwh * overlap / span
+            key += _INTERVAL_S
+
+    def energy_between(self, start: datetime, end: datetime) -> float:
+        """Energy metered in the intervals that start in [start, end)."""
+        low, high = start.timestamp(), end.timestamp()
+        return sum(kwh for key, kwh in self.intervals.items() if low <= key < high)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Serialise for storage."""
+        return {
+            "id": self.id,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "user": self.user,
+            "energy_kwh": self.energy_kwh,
+            "peak_power_w": self.peak_power_w,
+            "phases": self.phases,
+            "soc_start": self.soc_start,
+            "soc_end": self.soc_end,
+            "energy_method": self.energy_method,
+            "periods": [
+                [_iso(p.start), _iso(p.end), p.energy_kwh] for p in self.periods
+            ],
+            "intervals": [[key, kwh] for key, kwh in sorted(self.intervals.items())],
+            "target_energy_kwh": self.target_energy_kwh,
+            "departure": _iso(self.departure),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Session:
+        """Restore from storage."""
+        start = _dt(data["start"])
+        assert start is not None
+        return cls(
+            id=data["id"],
+            start=start,
+            end=_dt(data["end"]),
+            user=data["user"],
+            energy_kwh=data["energy_kwh"],
+            peak_power_w=data["peak_power_w"],
+            phases=data["phases"],
+            soc_start=data["soc_start"],
+            soc_end=data["soc_end"],
+            energy_method=data["energy_method"],
+            periods=[
+                ChargingPeriod(_dt(p[0]) or start, _dt(p[1]), p[2])
+                for p in data["periods"]
+            ],
+            intervals={int(key): kwh for key, kwh in data["intervals"]},
+            target_energy_kwh=data.get("target_energy_kwh"),
+            departure=_dt(data.get("departure")),
+        )
+

@@ -1,0 +1,366 @@
+"""Turn a stream of readings into charging sessions.
+
+Rules (see the README, *How sessions are measured*):
+
+* With a connection signal a session runs from plug-in to unplug. Power above the
+  threshold also counts as plugged in (some wallboxes report "available" with the
+  cable in). Without one, a session runs from the first reading above the power
+  threshold until power has stayed at or below it for the grace period; it ends
+  when power first dropped.
+* Energy comes from the energy register's deltas when the wallbox has a register,
+  otherwise from power held until the next reading (as Home Assistant reports
+  power only when it changes), never across a gap longer than ``max_hold``.
+* A register that goes backwards is held: if it comes back to (or above) the old
+  value it was a glitch and nothing is lost or added; if it keeps rising from the
+  lower value it was a reset (charger reboot) and counting goes on from zero.
+  A forward jump larger than the charger could have delivered is ignored, unless
+  the next reading confirms the new level, which then becomes the new base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from .reading import Reading
+from .session import ChargingPeriod, Session
+
+_H = 3600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackerConfig:
+    """How a tracker detects sessions and meters energy."""
+
+    uses_connection: bool
+    has_register: bool
+    power_threshold_w: float = 100.0
+    grace_period: timedelta = timedelta(minutes=10)
+    max_hold: timedelta = timedelta(minutes=15)
+    plausible_power_w: float = 100_000.0
+    register_noise_kwh: float = 0.01
+    tail: timedelta = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted:
+    """A session began."""
+
+    session: Session
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """A session ended."""
+
+    session: Session
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCorrected:
+    """A session that already ended received late energy."""
+
+    session: Session
+
+
+type TrackerEvent = SessionStarted | SessionEnded | SessionCorrected
+
+
+@dataclass(slots=True)
+class _Held:
+    value: float
+    time: datetime
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+class SessionTracker:
+    """Session detection and energy metering for one wallbox."""
+
+    def __init__(self, config: TrackerConfig) -> None:
+        """Start with no history."""
+        self.config = config
+        self.active: Session | None = None
+        self.last_ended: Session | None = None
+        self.energy_total_kwh = 0.0
+        self.session_count = 0
+        self.ignored_readings = 0
+        self.power_w: float | None = None
+        self.soc: float | None = None
+        self.connected: bool | None = None
+        self.charging = False
+        self.error = False
+        self._time: datetime | None = None
+        self._register: float | None = None
+        self._register_time: datetime | None = None
+        self._dropped_from: _Held | None = None
+        self._jump: _Held | None = None
+        self._below_since: datetime | None = None
+
+    @property
+    def last_time(self) -> datetime | None:
+        """Time of the last reading taken into account."""
+        return self._time
+
+    def update(self, reading: Reading) -> list[TrackerEvent]:
+        """Take one reading into account and return what happened."""
+        if self._time is not None and reading.time < self._time:
+            self.ignored_readings += 1
+            return []
+        events: list[TrackerEvent] = []
+        since = self._time or reading.time
+        delta = self._energy_delta(reading, since)
+        self._time = reading.time
+        if delta > 0:
+            self._credit(delta, since, reading.time, events)
+
+        self.power_w = reading.power_w
+        if reading.soc is not None and reading.soc > 0:
+            self.soc = reading.soc
+        if reading.error is not None:
+            self.error = reading.error
+        observed = self._observe_charging(reading)
+        if observed is not None:
+            self.charging = observed
+        if reading.connected is not None:
+            self.connected = reading.connected
+
+        if self.config.uses_connection:
+            self._follow_connection(reading, events)
+        elif observed is not None:
+            self._follow_power(reading, events)
+
+        session = self.active
+        if session is not None:
+            self._follow_charging(session, reading)
+        return events
+
+    # -- energy -----------------------------------------------------------------
+
+    def _plausible_kwh(self, since: datetime, until: datetime) -> float:
+        hours = max(0.0, (until - since).total_seconds()) / _H
+        return self.config.plausible_power_w / 1000.0 * hours + self.config.register_noise_kwh
+
+    def _energy_delta(self, reading: Reading, since: datetime) -> float:
+        if self.config.has_register:
+            if reading.energy_kwh is None:
+                return 0.0
+            return self._register_delta(reading.energy_kwh, reading.time)
+        if self.power_w is None or reading.time - since > self.config.max_hold:
+            return 0.0
+        return max(0.0, self.power_w) / 1000.0 * (reading.time - since).total_seconds() / _H
+
+    def _register_delta(self, value: float, time: datetime) -> float:
+        if self._register is None or self._register_time is None:
+            self._accept(value, time)
+            return 0.0
+        dropped_from = self._dropped_from
+        if dropped_from is not None:
+            self._dropped_from = None
+            if value >= dropped_from.value and value - dropped_from.value <= self._plausible_kwh(
+                dropped_from.time, time
+            ):
+                # A glitch: the register came back. Count from where it was.
+                self._accept(value, time)
+                return value - dropped_from.value
+            if self._register <= value <= self._plausible_kwh(dropped_from.time, time):
+                # It was a reset after all: count on from the lower value.
+                delta = value - self._register
+                self._accept(value, time)
+                return delta
+        delta = value - self._register
+        if delta < 0:
+            return self._go_backwards(value, time, delta)
+        if delta > self._plausible_kwh(self._register_time, time):
+            jump = self._jump
+            if (
+                jump is not None
+                and value >= jump.value
+                and value - jump.value <= self._plausible_kwh(jump.time, time)
+            ):
+                # The new level holds: it is the register's new base.
+                self._accept(value, time)
+                return value - jump.value
+            self._jump = _Held(value, time)
+            return 0.0
+        self._accept(value, time)
+        return delta
+
+    def _go_backwards(self, value: float, time: datetime, delta: float) -> float:
+        assert self._register is not None and self._register_time is not None
+        if delta >= -self.config.register_noise_kwh:
+            return 0.0
+        if 0 < value <= self._plausible_kwh(
+            self._register_time, time
+        ):
+            # A reset (charger reboot): the register counts again from zero.
+            self._accept(value, time)
+            return value
+        # Zero (a glitch or a reset: the next reading tells) or a new, lower base.
+        self._dropped_from = _Held(self._register, self._register_time)
+        self._register = value
+        self._register_time = time
+        self._jump = None
+        return 0.0
+
+    def _accept(self, value: float, time: datetime) -> None:
+        if value != self._register:
+            # Plausibility is judged from the last change: a register may update rarely.
+            self._register = value
+            self._register_time = time
+        self._jump = None
+
+    def _credit(
+        self, kwh: float, since: datetime, until: datetime, events: list[TrackerEvent]
+    ) -> None:
+        if self.active is not None:
+            self.active.add_energy(kwh, since, until)
+            self.energy_total_kwh += kwh
+            return
+        ended = self.last_ended
+        if (
+            self.config.has_register
+            and self.config.uses_connection
+            and ended is not None
+            and ended.end is not None
+            and until - ended.end <= self.config.tail
+        ):
+            # The register's last update arrived just after the unplug.
+            ended.add_energy(kwh, since, until)
+            self.energy_total_kwh += kwh
+            events.append(SessionCorrected(ended))
+
+    # -- state ------------------------------------------------------------------
+
+    def _observe_charging(self, reading: Reading) -> bool | None:
+        """Whether the car draws power now; None when nothing tells."""
+        if reading.charging is not None:
+            return reading.charging
+        if reading.power_w is not None:
+            return reading.power_w > self.config.power_threshold_w
+        return None
+
+    def _follow_connection(self, reading: Reading, events: list[TrackerEvent]) -> None:
+        plugged = bool(self.connected) or self.charging
+        if self.active is None:
+            if plugged:
+                self._start(reading, events)
+        elif reading.connected is False and not self.charging:
+            self._end(reading.time, events)
+
+    def _follow_power(self, reading: Reading, events: list[TrackerEvent]) -> None:
+        if self.charging:
+            self._below_since = None
+            if self.active is None:
+                self._start(reading, events)
+            return
+        if self.active is None:
+            return
+        if self._below_since is None:
+            self._below_since = reading.time
+        if reading.time - self._below_since >= self.config.grace_period:
+            self._end(self._below_since, events)
+
+    def _follow_charging(self, session: Session, reading: Reading) -> None:
+        periods = session.periods
+        open_period = periods[-1] if periods and periods[-1].end is None else None
+        if self.charging and open_period is None:
+            session.periods.append(ChargingPeriod(reading.time))
+        elif not self.charging and open_period is not None:
+            open_period.end = self._below_since or reading.time
+        if self.charging and self.power_w is not None:
+            session.peak_power_w = max(session.peak_power_w, self.power_w)
+        if reading.phases is not None:
+            session.phases = max(session.phases or 0, reading.phases)
+        if self.soc is not None and reading.soc is not None and reading.soc > 0:
+            if session.soc_start is None:
+                session.soc_start = self.soc
+            session.soc_end = self.soc
+        if reading.user and session.user is None:
+            session.user = reading.user
+
+    def _start(self, reading: Reading, events: list[TrackerEvent]) -> None:
+        self.session_count += 1
+        session = Session(
+            id=f"{reading.time.strftime('%Y%m%dT%H%M%S')}-{self.session_count}",
+            start=reading.time,
+            user=reading.user,
+            energy_method="register" if self.config.has_register else "power",
+        )
+        self.active = session
+        self._below_since = None
+        events.append(SessionStarted(session))
+
+    def _end(self, end: datetime, events: list[TrackerEvent]) -> None:
+        session = self.active
+        assert session is not None
+        for period in session.periods:
+            if period.end is None:
+                period.end = end
+        session.end = end
+        self.active = None
+        self.last_ended = session
+        self._below_since = None
+        events.append(SessionEnded(session))
+
+    # -- persistence ------------------------------------------------------------
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything needed to carry on after a restart."""
+        return {
+            "active": None if self.active is None else self.active.as_dict(),
+            "last_ended": None if self.last_ended is None else self.last_ended.as_dict(),
+            "energy_total_kwh": self.energy_total_kwh,
+            "session_count": self.session_count,
+            "ignored_readings": self.ignored_readings,
+            "power_w": self.power_w,
+            "soc": self.soc,
+            "connected": self.connected,
+            "charging": self.charging,
+            "error": self.error,
+            "time": _iso(self._time),
+            "register": self._register,
+            "register_time": _iso(self._register_time),
+            "dropped_from": _held_dict(self._dropped_from),
+            "jump": _held_dict(self._jump),
+            "below_since": _iso(self._below_since),
+        }
+
+    @classmethod
+    def from_dict(cls, config: TrackerConfig, data: dict[str, Any]) -> SessionTracker:
+        """Carry on from a saved state."""
+        tracker = cls(config)
+        active = data.get("active")
+        last_ended = data.get("last_ended")
+        tracker.active = None if active is None else Session.from_dict(active)
+        tracker.last_ended = None if last_ended is None else Session.from_dict(last_ended)
+        tracker.energy_total_kwh = data.get("energy_total_kwh", 0.0)
+        tracker.session_count = data.get("session_count", 0)
+        tracker.ignored_readings = data.get("ignored_readings", 0)
+        tracker.power_w = data.get("power_w")
+        tracker.soc = data.get("soc")
+        tracker.connected = data.get("connected")
+        tracker.charging = data.get("charging", False)
+        tracker.error = data.get("error", False)
+        tracker._time = _dt(data.get("time"))
+        tracker._register = data.get("register")
+        tracker._register_time = _dt(data.get("register_time"))
+        tracker._dropped_from = _held(data.get("dropped_from"))
+        tracker._jump = _held(data.get("jump"))
+        tracker._below_since = _dt(data.get("below_since"))
+        return tracker
+
+
+def _held_dict(held: _Held | None) -> list[Any] | None:
+    return None if held is None else [held.value, held.time.isoformat()]
+
+
+def _held(data: list[Any] | None) -> _Held | None:
+    return None if data is None else _Held(data[0], datetime.fromisoformat(data[1]))
