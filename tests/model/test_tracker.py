@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from custom_components.ev_sessions.model.reading import Reading
-from custom_components.ev_sessions.model.session import Session
+from custom_components.ev_sessions.model.session import Session, spread_evenly
 from custom_components.ev_sessions.model.tracker import (
     SessionCorrected,
     SessionEnded,
@@ -68,10 +68,27 @@ def test_plug_in_to_unplug_with_register() -> None:
 
 def test_energy_is_spread_over_quarter_hours() -> None:
     session = Session(id="x", start=at(0))
-    session.add_energy(3.0, at(0), at(45))
+    session.add_energy(spread_evenly(3.0, at(0), at(45)))
     assert list(session.intervals.values()) == pytest.approx([1.0, 1.0, 1.0])
-    session.add_energy(1.0, at(50), at(50))
+    session.add_energy(spread_evenly(1.0, at(50), at(50)))
     assert session.intervals[int(at(45).timestamp())] == pytest.approx(1.0)
+
+
+def test_a_register_step_is_spread_like_the_power_measured_since_it_moved() -> None:
+    """A register read once an hour: its step lands where the power was drawn."""
+    tracker = SessionTracker(CONN_REG)
+    feed(
+        tracker,
+        [
+            Reading(time=at(0), power_w=0, energy_kwh=100.0, connected=True),
+            Reading(time=at(30), power_w=8000, energy_kwh=100.0, connected=True),
+            Reading(time=at(45), power_w=8000, energy_kwh=100.0, connected=True),
+            Reading(time=at(60), power_w=0, energy_kwh=104.0, connected=True),
+        ],
+    )
+    assert tracker.active is not None
+    by_quarter = [tracker.active.intervals.get(int(at(m).timestamp()), 0.0) for m in (0, 15, 30, 45)]
+    assert by_quarter == pytest.approx([0.0, 0.0, 2.0, 2.0])
 
 
 def test_register_glitch_to_zero_loses_and_adds_nothing() -> None:

@@ -16,6 +16,29 @@ def interval_start(moment: datetime) -> int:
     return epoch - epoch % _INTERVAL_S
 
 
+def spread_evenly(kwh: float, since: datetime, until: datetime) -> dict[int, float]:
+    """Split energy metered between since and until over its intervals, by time."""
+    span = (until - since).total_seconds()
+    if span <= 0:
+        return {interval_start(until): kwh}
+    start_s = since.timestamp()
+    end_s = until.timestamp()
+    parts: dict[int, float] = {}
+    key = interval_start(since)
+    while key < end_s:
+        overlap = min(end_s, key + _INTERVAL_S) - max(start_s, key)
+        if overlap > 0:
+            parts[key] = kwh * overlap / span
+        key += _INTERVAL_S
+    return parts
+
+
+def spread_like(kwh: float, shape: dict[int, float]) -> dict[int, float]:
+    """Split energy over intervals in proportion to a shape (e.g. integrated power)."""
+    total = sum(shape.values())
+    return {key: kwh * weight / total for key, weight in shape.items()}
+
+
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
@@ -92,27 +115,17 @@ class Session:
             return None
         return self.energy_kwh * 3_600_000.0 / seconds
 
-    def add_energy(self, kwh: float, since: datetime, until: datetime) -> None:
-        """Add energy metered between since and until, spread evenly over its intervals."""
+    def add_energy(self, by_interval: dict[int, float]) -> None:
+        """Add energy metered per 15-minute interval (interval start -> kWh)."""
+        kwh = sum(by_interval.values())
         if kwh == 0:
             return
         self.energy_kwh += kwh
         if self.periods:
             # The open period, or the last one for a late register update.
             self.periods[-1].energy_kwh += kwh
-        span = (until - since).total_seconds()
-        if span <= 0:
-            key = interval_start(until)
-            self.intervals[key] = self.intervals.get(key, 0.0) + kwh
-            return
-        start_s = since.timestamp()
-        end_s = until.timestamp()
-        key = interval_start(since)
-        while key < end_s:
-            overlap = min(end_s, key + _INTERVAL_S) - max(start_s, key)
-            if overlap > 0:
-                self.intervals[key] = self.intervals.get(key, 0.0) + kwh * overlap / span
-            key += _INTERVAL_S
+        for key, part in by_interval.items():
+            self.intervals[key] = self.intervals.get(key, 0.0) + part
 
     def energy_between(self, start: datetime, end: datetime) -> float:
         """Energy metered in the intervals that start in [start, end)."""

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .reading import Reading
-from .session import ChargingPeriod, Session
+from .session import ChargingPeriod, Session, spread_evenly, spread_like
 
 _H = 3600.0
 
@@ -103,6 +103,8 @@ class SessionTracker:
         self._dropped_from: _Held | None = None
         self._jump: _Held | None = None
         self._below_since: datetime | None = None
+        # Power-integrated kWh per interval since the register last moved.
+        self._shape: dict[int, float] = {}
 
     @property
     def last_time(self) -> datetime | None:
@@ -116,10 +118,10 @@ class SessionTracker:
             return []
         events: list[TrackerEvent] = []
         since = self._time or reading.time
-        delta = self._energy_delta(reading, since)
+        parts = self._metered(reading, since)
         self._time = reading.time
-        if delta > 0:
-            self._credit(delta, since, reading.time, events)
+        if parts:
+            self._credit(parts, reading.time, events)
 
         self.power_w = reading.power_w
         if reading.soc is not None and reading.soc > 0:
@@ -148,18 +150,41 @@ class SessionTracker:
         hours = max(0.0, (until - since).total_seconds()) / _H
         return self.config.plausible_power_w / 1000.0 * hours + self.config.register_noise_kwh
 
-    def _energy_delta(self, reading: Reading, since: datetime) -> float:
-        if self.config.has_register:
-            if reading.energy_kwh is None:
-                return 0.0
-            return self._register_delta(reading.energy_kwh, reading.time)
-        if self.power_w is None or reading.time - since > self.config.max_hold:
+    def _held_power_kwh(self, since: datetime, until: datetime) -> float:
+        """Energy at the last known power, held until now (never over a long gap)."""
+        if self.power_w is None or until - since > self.config.max_hold:
             return 0.0
-        return max(0.0, self.power_w) / 1000.0 * (reading.time - since).total_seconds() / _H
+        return max(0.0, self.power_w) / 1000.0 * (until - since).total_seconds() / _H
+
+    def _metered(self, reading: Reading, since: datetime) -> dict[int, float]:
+        """Energy since the previous reading, per 15-minute interval."""
+        held = self._held_power_kwh(since, reading.time)
+        if not self.config.has_register:
+            return spread_evenly(held, since, reading.time) if held > 0 else {}
+        if held > 0:
+            for key, part in spread_evenly(held, since, reading.time).items():
+                self._shape[key] = self._shape.get(key, 0.0) + part
+        if reading.energy_kwh is None:
+            return {}
+        changed_at = self._register_time
+        delta = self._register_delta(reading.energy_kwh, reading.time)
+        parts: dict[int, float] = {}
+        if delta > 0:
+            # Spread the register's step like the power measured since it last moved.
+            if sum(self._shape.values()) > 0:
+                parts = spread_like(delta, self._shape)
+            else:
+                parts = spread_evenly(delta, changed_at or since, reading.time)
+        if self._register_time != changed_at:
+            self._shape = {}
+        return parts
 
     def _register_delta(self, value: float, time: datetime) -> float:
         if self._register is None or self._register_time is None:
             self._accept(value, time)
+            return 0.0
+        if value == self._register or (self._jump is not None and value == self._jump.value):
+            # Unchanged (Home Assistant repeats states): nothing new, nothing decided.
             return 0.0
         dropped_from = self._dropped_from
         if dropped_from is not None:
@@ -217,11 +242,10 @@ class SessionTracker:
             self._register_time = time
         self._jump = None
 
-    def _credit(
-        self, kwh: float, since: datetime, until: datetime, events: list[TrackerEvent]
-    ) -> None:
+    def _credit(self, parts: dict[int, float], until: datetime, events: list[TrackerEvent]) -> None:
+        kwh = sum(parts.values())
         if self.active is not None:
-            self.active.add_energy(kwh, since, until)
+            self.active.add_energy(parts)
             self.energy_total_kwh += kwh
             return
         ended = self.last_ended
@@ -233,7 +257,7 @@ class SessionTracker:
             and until - ended.end <= self.config.tail
         ):
             # The register's last update arrived just after the unplug.
-            ended.add_energy(kwh, since, until)
+            ended.add_energy(parts)
             self.energy_total_kwh += kwh
             events.append(SessionCorrected(ended))
 
@@ -331,6 +355,7 @@ class SessionTracker:
             "dropped_from": _held_dict(self._dropped_from),
             "jump": _held_dict(self._jump),
             "below_since": _iso(self._below_since),
+            "shape": [[key, kwh] for key, kwh in sorted(self._shape.items())],
         }
 
     @classmethod
@@ -355,6 +380,7 @@ class SessionTracker:
         tracker._dropped_from = _held(data.get("dropped_from"))
         tracker._jump = _held(data.get("jump"))
         tracker._below_since = _dt(data.get("below_since"))
+        tracker._shape = {int(key): kwh for key, kwh in data.get("shape", [])}
         return tracker
 
 

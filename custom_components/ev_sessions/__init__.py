@@ -1,0 +1,73 @@
+"""EV Sessions: charging sessions of an electric car, measured, kept and priced."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN, PREFERENCE_KEYS
+from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, session_stores
+from .services import async_setup_services
+from .sources import create_source
+
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TIME,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> bool:
+    """Set up one wallbox."""
+    source = create_source(hass, entry.data)
+    coordinator = EvSessionsCoordinator(hass, entry, source)
+    await coordinator.async_load()
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = coordinator
+    await source.async_start(coordinator.handle_reading)
+    entry.async_on_unload(source.async_stop)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> None:
+    """Apply preferences in place; reload for anything else."""
+    coordinator = entry.runtime_data
+    changed = {
+        key
+        for key in set(entry.options) | set(coordinator.applied_options)
+        if entry.options.get(key) != coordinator.applied_options.get(key)
+    }
+    if changed <= PREFERENCE_KEYS:
+        coordinator.refresh_from_options()
+        return
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> bool:
+    """Unload one wallbox, writing its sessions first."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.source.async_stop()
+        await entry.runtime_data.async_save_now()
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> None:
+    """Delete the stored sessions of a removed wallbox."""
+    for store in session_stores(hass, entry.entry_id):
+        await store.async_remove()

@@ -1,0 +1,92 @@
+"""Constants of EV Sessions: the keys of the public contract."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+DOMAIN: Final = "ev_sessions"
+
+# Config entry data
+CONF_SOURCE: Final = "source"
+SOURCE_ENTITIES: Final = "entities"
+SOURCE_SIMULATOR: Final = "simulator"
+SOURCES: Final = (SOURCE_ENTITIES, SOURCE_SIMULATOR)
+
+CONF_POWER_ENTITY: Final = "power_entity"
+CONF_ENERGY_ENTITY: Final = "energy_entity"
+CONF_CONNECTED_ENTITY: Final = "connected_entity"
+CONF_CHARGING_SWITCH_ENTITY: Final = "charging_switch_entity"
+CONF_CURRENT_LIMIT_ENTITY: Final = "current_limit_entity"
+CONF_SOC_ENTITY: Final = "soc_entity"
+CONF_CONNECTED_STATES: Final = "connected_states"
+CONF_CHARGING_STATES: Final = "charging_states"
+CONF_ERROR_STATES: Final = "error_states"
+
+CONF_MAX_POWER_KW: Final = "max_power_kw"
+CONF_PHASES: Final = "phases"
+CONF_BATTERY_CAPACITY_KWH: Final = "battery_capacity_kwh"
+
+# Options: preferences
+CONF_TARGET_ENERGY_KWH: Final = "target_energy_kwh"
+CONF_DEPARTURE_TIME: Final = "departure_time"
+CONF_CHARGING_MODE: Final = "charging_mode"
+CONF_TARGET_SOC: Final = "target_soc"
+MODE_IMMEDIATE: Final = "immediate"
+MODE_CHEAPEST: Final = "cheapest"
+CHARGING_MODES: Final = (MODE_IMMEDIATE, MODE_CHEAPEST)
+
+# Options: session detection
+CONF_POWER_THRESHOLD_W: Final = "power_threshold_w"
+CONF_GRACE_PERIOD_MIN: Final = "grace_period_min"
+SECTION_SESSION_DETECTION: Final = "session_detection"
+
+PREFERENCE_KEYS: Final = frozenset(
+    {
+        CONF_TARGET_ENERGY_KWH,
+        CONF_DEPARTURE_TIME,
+        CONF_CHARGING_MODE,
+        CONF_MAX_POWER_KW,
+        CONF_TARGET_SOC,
+        CONF_BATTERY_CAPACITY_KWH,
+    }
+)
+
+DEFAULT_TARGET_ENERGY_KWH: Final = 20.0
+DEFAULT_DEPARTURE_TIME: Final = "07:00:00"
+DEFAULT_MAX_POWER_KW: Final = 11.0
+DEFAULT_PHASES: Final = 3
+DEFAULT_BATTERY_CAPACITY_KWH: Final = 60.0
+DEFAULT_POWER_THRESHOLD_W: Final = 100.0
+DEFAULT_GRACE_PERIOD_MIN: Final = 10.0
+
+# Events
+EVENT_SESSION_STARTED: Final = f"{DOMAIN}_session_started"
+EVENT_SESSION_ENDED: Final = f"{DOMAIN}_session_ended"
+
+# Actions
+SERVICE_GET_SESSIONS: Final = "get_sessions"
+SERVICE_EXPORT_SESSIONS: Final = "export_sessions"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_START: Final = "start"
+ATTR_END: Final = "end"
+ATTR_USER: Final = "user"
+ATTR_PATH: Final = "path"
+
+# Status sensor
+STATUS_DISCONNECTED: Final = "disconnected"
+STATUS_CONNECTED: Final = "connected"
+STATUS_CHARGING: Final = "charging"
+STATUS_SUSPENDED: Final = "suspended"
+STATUS_ERROR: Final = "error"
+STATUSES: Final = (
+    STATUS_DISCONNECTED,
+    STATUS_CONNECTED,
+    STATUS_CHARGING,
+    STATUS_SUSPENDED,
+    STATUS_ERROR,
+)
+
+STORAGE_VERSION: Final = 1
+STATE_SAVE_DELAY: Final = 30.0
+TICK_INTERVAL: Final = timedelta(seconds=30)

@@ -1,0 +1,34 @@
+"""Diagnostics of EV Sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+
+from .coordinator import EvSessionsConfigEntry
+
+TO_REDACT = {CONF_HOST, CONF_PASSWORD, CONF_USERNAME, "user"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: EvSessionsConfigEntry
+) -> dict[str, Any]:
+    """What a bug report needs: settings, tracker state, recent sessions."""
+    coordinator = entry.runtime_data
+    history = coordinator.history
+    return async_redact_data(
+        {
+            "data": dict(entry.data),
+            "options": dict(entry.options),
+            "source": coordinator.source.diagnostics(),
+            "tracker": coordinator.tracker.as_dict(),
+            "history": {
+                "sessions": len(history),
+                "recent": [session.as_dict() for session in history.sessions[-5:]],
+            },
+        },
+        TO_REDACT,
+    )

@@ -1,0 +1,96 @@
+"""Preference numbers of EV Sessions: target energy and maximum power."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+)
+from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import (
+    CONF_MAX_POWER_KW,
+    CONF_TARGET_ENERGY_KWH,
+    DEFAULT_MAX_POWER_KW,
+    DEFAULT_TARGET_ENERGY_KWH,
+)
+from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
+from .entity import EvSessionsEntity
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreferenceNumberDescription(NumberEntityDescription):
+    """A number stored as an option of the entry."""
+
+    option: str
+    default: float
+
+
+DESCRIPTIONS: tuple[PreferenceNumberDescription, ...] = (
+    PreferenceNumberDescription(
+        key="target_energy",
+        option=CONF_TARGET_ENERGY_KWH,
+        default=DEFAULT_TARGET_ENERGY_KWH,
+        device_class=NumberDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        native_min_value=0,
+        native_max_value=200,
+        native_step=0.5,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+    ),
+    PreferenceNumberDescription(
+        key="max_power",
+        option=CONF_MAX_POWER_KW,
+        default=DEFAULT_MAX_POWER_KW,
+        device_class=NumberDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        native_min_value=1.0,
+        native_max_value=50.0,
+        native_step=0.1,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvSessionsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the preference numbers."""
+    async_add_entities(
+        PreferenceNumber(entry.runtime_data, description) for description in DESCRIPTIONS
+    )
+
+
+class PreferenceNumber(EvSessionsEntity, NumberEntity):
+    """A preference number."""
+
+    entity_description: PreferenceNumberDescription
+
+    def __init__(
+        self, coordinator: EvSessionsCoordinator, description: PreferenceNumberDescription
+    ) -> None:
+        """Describe the number."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> float:
+        """The stored preference."""
+        description = self.entity_description
+        return float(self.coordinator.config_entry.options.get(description.option, description.default))
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Store a new preference."""
+        self.coordinator.set_preference(self.entity_description.option, value)

@@ -1,0 +1,163 @@
+"""Sensors of EV Sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower, UnitOfTime
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import STATUSES
+from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
+from .entity import EvSessionsEntity
+from .model.history import session_summary
+from .sources import Source
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvSessionsSensorDescription(SensorEntityDescription):
+    """Describes an EV Sessions sensor."""
+
+    value_fn: Callable[[EvSessionsData], float | str | None]
+    attributes_fn: Callable[[EvSessionsData, str], dict[str, Any] | None] = lambda _d, _c: None
+    last_reset_fn: Callable[[EvSessionsData], datetime | None] | None = None
+    has_fn: Callable[[Source], bool] = lambda _: True
+
+
+def _active_session(data: EvSessionsData, _currency: str) -> dict[str, Any] | None:
+    if data.session is None:
+        return None
+    return {"session_id": data.session.id, "start": data.session.start.isoformat()}
+
+
+def _last_session(data: EvSessionsData, currency: str) -> dict[str, Any] | None:
+    if data.last_session is None:
+        return None
+    return session_summary(data.last_session, data.now, currency)
+
+
+DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
+    EvSessionsSensorDescription(
+        key="status",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(STATUSES),
+        value_fn=lambda d: d.status,
+    ),
+    EvSessionsSensorDescription(
+        key="power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda d: d.power_w,
+    ),
+    EvSessionsSensorDescription(
+        key="soc",
+        device_class=SensorDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda d: d.soc,
+        has_fn=lambda source: source.has_soc,
+    ),
+    EvSessionsSensorDescription(
+        key="session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        value_fn=lambda d: d.session.energy_kwh if d.session else 0.0,
+        attributes_fn=_active_session,
+    ),
+    EvSessionsSensorDescription(
+        key="session_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=2,
+        value_fn=lambda d: round(d.session.duration_s(d.now)) if d.session else 0,
+    ),
+    EvSessionsSensorDescription(
+        key="energy_total",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        value_fn=lambda d: d.energy_total_kwh,
+    ),
+    EvSessionsSensorDescription(
+        key="last_session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda d: d.last_session.energy_kwh if d.last_session else None,
+        attributes_fn=_last_session,
+    ),
+    EvSessionsSensorDescription(
+        key="month_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda d: d.month_energy_kwh,
+        last_reset_fn=lambda d: d.month_start,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvSessionsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the sensors of one wallbox."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        EvSessionsSensor(coordinator, description)
+        for description in DESCRIPTIONS
+        if description.has_fn(coordinator.source)
+    )
+
+
+class EvSessionsSensor(EvSessionsEntity, SensorEntity):
+    """A sensor fed by the coordinator's snapshot."""
+
+    entity_description: EvSessionsSensorDescription
+
+    def __init__(
+        self, coordinator: EvSessionsCoordinator, description: EvSessionsSensorDescription
+    ) -> None:
+        """Describe the sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> float | str | None:
+        """The sensor's state."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details of the session behind the value."""
+        return self.entity_description.attributes_fn(
+            self.coordinator.data, self.coordinator.currency
+        )
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """Start of the current accounting period, for totals that reset."""
+        if self.entity_description.last_reset_fn is None:
+            return None
+        return self.entity_description.last_reset_fn(self.coordinator.data)

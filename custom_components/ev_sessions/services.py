@@ -1,0 +1,141 @@
+"""Actions of EV Sessions: get and export sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_END,
+    ATTR_PATH,
+    ATTR_START,
+    ATTR_USER,
+    DOMAIN,
+    SERVICE_EXPORT_SESSIONS,
+    SERVICE_GET_SESSIONS,
+)
+from .coordinator import EvSessionsConfigEntry
+from .model.history import session_summary, sessions_csv
+
+_FILTERS = {
+    vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+    vol.Optional(ATTR_START): cv.datetime,
+    vol.Optional(ATTR_END): cv.datetime,
+    vol.Optional(ATTR_USER): cv.string,
+}
+GET_SESSIONS_SCHEMA = vol.Schema(_FILTERS)
+EXPORT_SESSIONS_SCHEMA = vol.Schema({**_FILTERS, vol.Required(ATTR_PATH): cv.string})
+
+
+def _entry(hass: HomeAssistant, call: ServiceCall) -> EvSessionsConfigEntry:
+    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry: EvSessionsConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return entry
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        # A time without offset is local time, as in the UI.
+        value = value.replace(tzinfo=dt_util.get_default_time_zone())
+    return dt_util.as_utc(value)
+
+
+def _summaries(hass: HomeAssistant, call: ServiceCall) -> list[dict[str, Any]]:
+    coordinator = _entry(hass, call).runtime_data
+    start = _aware(call.data.get(ATTR_START))
+    end = _aware(call.data.get(ATTR_END))
+    if start is not None and end is not None and end <= start:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="end_before_start"
+        )
+    user = call.data.get(ATTR_USER)
+    sessions = coordinator.history.between(start, end, user)
+    active = coordinator.tracker.active
+    if (
+        active is not None
+        and (end is None or active.start < end)
+        and (user is None or active.user == user)
+    ):
+        sessions.append(active)
+    now = dt_util.utcnow()
+    return [session_summary(s, now, coordinator.currency) for s in sessions]
+
+
+async def _get_sessions(call: ServiceCall) -> ServiceResponse:
+    return {"sessions": _summaries(call.hass, call)}
+
+
+def _export_path(hass: HomeAssistant, path: str) -> Path:
+    config_dir = Path(hass.config.config_dir).resolve()
+    target = (config_dir / path).resolve()
+    if not target.is_relative_to(config_dir) or target == config_dir:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="path_outside_config",
+            translation_placeholders={"path": path},
+        )
+    return target
+
+
+def _write(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(target)
+
+
+async def _export_sessions(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    target = _export_path(hass, call.data[ATTR_PATH])
+    summaries = _summaries(hass, call)
+    try:
+        await hass.async_add_executor_job(_write, target, sessions_csv(summaries))
+    except OSError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="export_failed",
+            translation_placeholders={"path": str(target), "error": str(err)},
+        ) from err
+    return {"path": str(target), "sessions": len(summaries)}
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions (once, for all entries)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_SESSIONS,
+        _get_sessions,
+        schema=GET_SESSIONS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_EXPORT_SESSIONS,
+        _export_sessions,
+        schema=EXPORT_SESSIONS_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )

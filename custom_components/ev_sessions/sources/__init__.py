@@ -1,0 +1,70 @@
+"""Wallbox sources: one module per kind, all behind the small `Source` protocol.
+
+Adding a source means one module here (a class with the protocol's members and a
+``create`` function registered in ``SOURCE_FACTORIES``) and one config-flow step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from homeassistant.core import HomeAssistant
+
+from ..const import CONF_SOURCE, SOURCE_ENTITIES, SOURCE_SIMULATOR
+from ..model.reading import Reading
+
+type PushCallback = Callable[[Reading], None]
+
+
+class SourceError(Exception):
+    """The wallbox could not be read."""
+
+
+class Source(Protocol):
+    """What the coordinator needs from a wallbox."""
+
+    model: str
+    poll_interval: timedelta
+    uses_connection: bool
+    has_register: bool
+    has_soc: bool
+    can_switch: bool
+    can_set_current: bool
+    plausible_power_w: float
+
+    async def async_start(self, push: PushCallback) -> None:
+        """Begin pushing readings as the wallbox reports them."""
+
+    async def async_stop(self) -> None:
+        """Stop pushing readings."""
+
+    async def async_poll(self, now: datetime) -> Reading:
+        """Read the wallbox now."""
+
+    async def async_set_charging(self, enabled: bool) -> None:
+        """Allow or stop charging."""
+
+    async def async_set_current_limit(self, amps: float) -> None:
+        """Set the charging current limit."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """State to keep across restarts (empty for a stateless source)."""
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Take back the state saved by as_dict."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What a bug report needs to know about the source."""
+
+
+def create_source(hass: HomeAssistant, data: Mapping[str, Any]) -> Source:
+    """Build the source a config entry describes."""
+    from . import entities, simulator  # noqa: PLC0415
+
+    factories: dict[str, Callable[[HomeAssistant, Mapping[str, Any]], Source]] = {
+        SOURCE_ENTITIES: entities.create,
+        SOURCE_SIMULATOR: simulator.create,
+    }
+    return factories[data[CONF_SOURCE]](hass, data)

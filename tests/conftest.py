@@ -1,0 +1,109 @@
+"""Fixtures shared by the Home Assistant tests."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+# Imported before the hass fixture runs, so that this repository's custom_components
+# package is the one Home Assistant loads (the harness puts its own first otherwise).
+import custom_components.ev_sessions  # noqa: F401
+from custom_components.ev_sessions.const import (
+    CONF_BATTERY_CAPACITY_KWH,
+    CONF_CHARGING_SWITCH_ENTITY,
+    CONF_CONNECTED_ENTITY,
+    CONF_CURRENT_LIMIT_ENTITY,
+    CONF_ENERGY_ENTITY,
+    CONF_MAX_POWER_KW,
+    CONF_PHASES,
+    CONF_POWER_ENTITY,
+    CONF_SOC_ENTITY,
+    CONF_SOURCE,
+    DOMAIN,
+    SOURCE_ENTITIES,
+    SOURCE_SIMULATOR,
+)
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+POWER = "sensor.charger_power"
+ENERGY = "sensor.charger_energy"
+PLUG = "binary_sensor.charger_plug"
+SWITCH = "switch.charger_charging"
+CURRENT = "number.charger_current"
+SOC = "sensor.car_battery"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
+    """Load custom integrations in every test."""
+    yield
+
+
+@pytest.fixture
+def simulator_entry() -> MockConfigEntry:
+    """A config entry for the simulated wallbox."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Simulated wallbox",
+        unique_id=SOURCE_SIMULATOR,
+        data={
+            CONF_SOURCE: SOURCE_SIMULATOR,
+            CONF_MAX_POWER_KW: 11.0,
+            CONF_PHASES: 3,
+            CONF_BATTERY_CAPACITY_KWH: 60.0,
+        },
+    )
+
+
+def wallbox_states(
+    hass: HomeAssistant,
+    *,
+    power: Any = "0",
+    power_unit: str = "W",
+    energy: Any = "1000.0",
+    energy_unit: str = "kWh",
+    plug: str = "off",
+    soc: Any = "50",
+) -> None:
+    """Set the states of the pretend wallbox's entities."""
+    hass.states.async_set(
+        POWER, power, {"unit_of_measurement": power_unit, "device_class": "power"}
+    )
+    hass.states.async_set(
+        ENERGY, energy, {"unit_of_measurement": energy_unit, "device_class": "energy"}
+    )
+    hass.states.async_set(PLUG, plug, {"device_class": "plug"})
+    hass.states.async_set(SOC, soc, {"unit_of_measurement": "%", "device_class": "battery"})
+
+
+@pytest.fixture
+def entities_entry(hass: HomeAssistant) -> MockConfigEntry:
+    """A config entry for a wallbox read through its entities (with states set)."""
+    wallbox_states(hass)
+    hass.states.async_set(SWITCH, "on")
+    hass.states.async_set(CURRENT, "16", {"unit_of_measurement": "A"})
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Wallbox",
+        unique_id=f"{SOURCE_ENTITIES}_{POWER}",
+        data={
+            CONF_SOURCE: SOURCE_ENTITIES,
+            CONF_POWER_ENTITY: POWER,
+            CONF_ENERGY_ENTITY: ENERGY,
+            CONF_CONNECTED_ENTITY: PLUG,
+            CONF_CHARGING_SWITCH_ENTITY: SWITCH,
+            CONF_CURRENT_LIMIT_ENTITY: CURRENT,
+            CONF_SOC_ENTITY: SOC,
+        },
+    )
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add and set up a config entry."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

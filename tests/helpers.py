@@ -1,0 +1,67 @@
+"""Helpers for driving Home Assistant through time in tests."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+
+async def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: float, step_s: float = 30
+) -> None:
+    """Let minutes pass in steps, firing the time listeners at each step."""
+    remaining = minutes * 60
+    while remaining > 0:
+        step = min(step_s, remaining)
+        freezer.tick(timedelta(seconds=step))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        remaining -= step
+
+
+def state_value(hass: HomeAssistant, entity_id: str) -> str:
+    """The state string of an entity (fails clearly when it does not exist)."""
+    state = hass.states.get(entity_id)
+    assert state is not None, f"{entity_id} does not exist"
+    return state.state
+
+
+def number(hass: HomeAssistant, entity_id: str) -> float:
+    """The state of an entity as a number."""
+    return float(state_value(hass, entity_id))
+
+
+async def restart(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    *,
+    downtime: timedelta = timedelta(0),
+    freezer: FrozenDateTimeFactory | None = None,
+) -> None:
+    """Stop the entry as Home Assistant's shutdown does, then start it from storage.
+
+    Only what the final write of a shutdown saved survives: the unload's own save is
+    thrown away, so a test passes only if the shutdown path alone keeps the session.
+    """
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    saved = copy.deepcopy(hass_storage)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    hass_storage.clear()
+    hass_storage.update(saved)
+    if freezer is not None:
+        freezer.tick(downtime)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()

@@ -1,0 +1,344 @@
+"""Whole sessions from a wallbox's entities, driven through Home Assistant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+
+from custom_components.ev_sessions.const import (
+    CONF_CHARGING_STATES,
+    CONF_CONNECTED_ENTITY,
+    CONF_CONNECTED_STATES,
+    CONF_ENERGY_ENTITY,
+    CONF_ERROR_STATES,
+    CONF_GRACE_PERIOD_MIN,
+    CONF_POWER_ENTITY,
+    CONF_SOURCE,
+    DOMAIN,
+    EVENT_SESSION_ENDED,
+    EVENT_SESSION_STARTED,
+    SOURCE_ENTITIES,
+)
+from homeassistant.core import Event, HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from .conftest import ENERGY, PLUG, POWER, setup_entry, wallbox_states
+from .helpers import advance, number, restart, state_value
+
+WB = "wallbox"
+
+
+def sensor(key: str) -> str:
+    return f"sensor.{WB}_{key}"
+
+
+@pytest.fixture(autouse=True)
+def _evening(freezer: FrozenDateTimeFactory, hass: HomeAssistant) -> None:
+    freezer.move_to(datetime(2026, 1, 20, 17, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def wb_entry(entities_entry: MockConfigEntry) -> MockConfigEntry:
+    return entities_entry
+
+
+async def test_whole_session(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, wb_entry: MockConfigEntry
+) -> None:
+    started = async_capture_events(hass, EVENT_SESSION_STARTED)
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await setup_entry(hass, wb_entry)
+    assert state_value(hass, sensor("status")) == "disconnected"
+    assert state_value(hass, f"binary_sensor.{WB}_plugged_in") == "off"
+
+    wallbox_states(hass, plug="on", energy="1000.0", soc="40")
+    await hass.async_block_till_done()
+    assert state_value(hass, sensor("status")) == "connected"
+    assert state_value(hass, f"binary_sensor.{WB}_plugged_in") == "on"
+    assert len(started) == 1
+
+    wallbox_states(hass, plug="on", power="11000", energy="1000.0", soc="40")
+    await hass.async_block_till_done()
+    assert state_value(hass, sensor("status")) == "charging"
+    assert state_value(hass, f"binary_sensor.{WB}_charging") == "on"
+    assert number(hass, sensor("power")) == 11000
+    assert number(hass, sensor("soc")) == 40
+
+    await advance(hass, freezer, 60)
+    wallbox_states(hass, plug="on", power="0", energy="1011.0", soc="58")
+    await hass.async_block_till_done()
+    assert state_value(hass, sensor("status")) == "suspended"
+    assert number(hass, sensor("session_energy")) == pytest.approx(11.0)
+    # Shown in hours (stored in seconds).
+    assert number(hass, sensor("session_duration")) == pytest.approx(1.0, abs=0.02)
+
+    await advance(hass, freezer, 30)
+    wallbox_states(hass, plug="off", power="0", energy="1011.0")
+    await hass.async_block_till_done()
+    assert state_value(hass, sensor("status")) == "disconnected"
+    assert number(hass, sensor("session_energy")) == 0
+    assert number(hass, sensor("last_session_energy")) == pytest.approx(11.0)
+    assert number(hass, sensor("energy_total")) == pytest.approx(11.0)
+    assert number(hass, sensor("month_energy")) == pytest.approx(11.0)
+    last = hass.states.get(sensor("last_session_energy"))
+    assert last is not None
+    assert last.attributes["soc_start"] == 40
+    assert last.attributes["soc_end"] == 58
+    assert last.attributes["peak_power_kw"] == 11.0
+    assert last.attributes["charging_h"] == pytest.approx(1.0, abs=0.01)
+    assert len(ended) == 1
+    data: dict[str, Any] = ended[0].data
+    assert data["entry_id"] == wb_entry.entry_id
+    assert data["energy_kwh"] == pytest.approx(11.0)
+    assert data["currency"] == hass.config.currency
+    assert data["session_id"] == started[0].data["session_id"]
+
+
+async def _plug_in_and_charge(hass: HomeAssistant, energy: str = "1000.0") -> None:
+    wallbox_states(hass, plug="on", power="7000", energy=energy)
+    await hass.async_block_till_done()
+
+
+async def test_power_sensor_unavailable_mid_session(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, wb_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, wb_entry)
+    await _plug_in_and_charge(hass)
+    await advance(hass, freezer, 30)
+    wallbox_states(hass, plug="unavailable", power="unavailable", energy="unavailable")
+    await hass.async_block_till_done()
+    assert state_value(hass, sensor("power")) == "unknown"
+    assert state_value(hass, f"binary_sensor.{WB}_plugged_in") == "on"
+    await advance(hass, freezer, 30)
+    wallbox_states(hass, plug="on", power="7000", energy="1007.0")
+    await hass.async_block_till_done()
+    assert number(hass, sensor("session_energy")) == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize(
+    ("readings", "expected"),
+    [
+        # A charger reboot: the register restarts at zero.
+        (["1003.5", "0.0", "1.5"], 3.5 + 1.5),
+        # A zero glitch (Wallbox Pulsar): back to where it was.
+        (["1003.5", "0.0", "1005.0"], 5.0),
+        # A spike just above 2^32 Wh (Zaptec Go 2), then normal again.
+        (["1003.5", "4296944.685", "1005.0"], 5.0),
+    ],
+)
+async def test_register_reset_and_glitches_mid_session(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    wb_entry: MockConfigEntry,
+    readings: list[str],
+    expected: float,
+) -> None:
+    await setup_entry(hass, wb_entry)
+    await _plug_in_and_charge(hass)
+    for value in readings:
+        await advance(hass, freezer, 15)
+        wallbox_states(hass, plug="on", power="7000", energy=value)
+        await hass.async_block_till_done()
+    assert number(hass, sensor("session_energy")) == pytest.approx(expected)
+    assert number(hass, sensor("energy_total")) == pytest.approx(expected)
+
+
+async def test_reload_mid_session_keeps_energy_exact(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, wb_entry: MockConfigEntry
+) -> None:
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await setup_entry(hass, wb_entry)
+    await _plug_in_and_charge(hass)
+    await advance(hass, freezer, 30)
+    wallbox_states(hass, plug="on", power="7000", energy="1003.5")
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(wb_entry.entry_id)
+    await hass.async_block_till_done()
+    assert number(hass, sensor("session_energy")) == pytest.approx(3.5)
+    await advance(hass, freezer, 30)
+    wallbox_states(hass, plug="off", power="0", energy="1007.0")
+    await hass.async_block_till_done()
+    assert [e.data["energy_kwh"] for e in ended] == [pytest.approx(7.0)]
+
+
+async def test_restart_mid_session_counts_downtime_energy_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    wb_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    started = async_capture_events(hass, EVENT_SESSION_STARTED)
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await setup_entry(hass, wb_entry)
+    await _plug_in_and_charge(hass)
+    await advance(hass, freezer, 20)
+    wallbox_states(hass, plug="on", power="7000", energy="1002.0")
+    await hass.async_block_till_done()
+    await restart(hass, wb_entry, hass_storage, downtime=timedelta(minutes=17), freezer=freezer)
+    # The wallbox kept charging while Home Assistant was down.
+    wallbox_states(hass, plug="on", power="7000", energy="1004.0")
+    await hass.async_block_till_done()
+    assert number(hass, sensor("session_energy")) == pytest.approx(4.0)
+    await restart(hass, wb_entry, hass_storage)
+    await advance(hass, freezer, 20)
+    wallbox_states(hass, plug="off", power="0", energy="1006.0")
+    await hass.async_block_till_done()
+    assert len(started) == 1
+    assert [e.data["energy_kwh"] for e in ended] == [pytest.approx(6.0)]
+    assert number(hass, sensor("energy_total")) == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize(
+    ("power_unit", "power", "energy_unit", "start", "end"),
+    [
+        ("W", "7400", "Wh", "500000", "507400"),
+        ("kW", "7.4", "kWh", "500.0", "507.4"),
+        ("kW", "7.4", "MWh", "0.5", "0.5074"),
+    ],
+)
+async def test_units(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    wb_entry: MockConfigEntry,
+    power_unit: str,
+    power: str,
+    energy_unit: str,
+    start: str,
+    end: str,
+) -> None:
+    await setup_entry(hass, wb_entry)
+    wallbox_states(
+        hass, plug="on", power=power, power_unit=power_unit, energy=start, energy_unit=energy_unit
+    )
+    await hass.async_block_till_done()
+    assert number(hass, sensor("power")) == pytest.approx(7400)
+    await advance(hass, freezer, 60)
+    wallbox_states(
+        hass, plug="on", power=power, power_unit=power_unit, energy=end, energy_unit=energy_unit
+    )
+    await hass.async_block_till_done()
+    assert number(hass, sensor("session_energy")) == pytest.approx(7.4)
+
+
+async def test_nonsense_readings_are_ignored(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, wb_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, wb_entry)
+    await _plug_in_and_charge(hass)
+    for power, energy, soc in (
+        ("banana", "-5", "250"),
+        ("5e9", "nan", "x"),
+        ("7000", "1001.0", "55"),
+    ):
+        await advance(hass, freezer, 5)
+        wallbox_states(hass, plug="on", power=power, energy=energy, soc=soc)
+        await hass.async_block_till_done()
+    assert number(hass, sensor("session_energy")) == pytest.approx(1.0)
+    assert number(hass, sensor("soc")) == 55
+
+
+async def test_session_across_midnight_and_month_end(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, wb_entry: MockConfigEntry
+) -> None:
+    await hass.config.async_update(time_zone="Europe/Stockholm")
+    # 21:00 local on 31 January.
+    freezer.move_to(datetime(2026, 1, 31, 20, 0, tzinfo=UTC))
+    await setup_entry(hass, wb_entry)
+    await _plug_in_and_charge(hass, energy="0.0")
+    # Six hours at 4 kW; the register is read every hour.
+    for hour in range(1, 7):
+        await advance(hass, freezer, 60, step_s=600)
+        wallbox_states(hass, plug="on", power="4000", energy=f"{4.0 * hour}")
+        await hass.async_block_till_done()
+    assert number(hass, sensor("session_energy")) == pytest.approx(24.0)
+    # Three of the six hours are in February (local time).
+    month = hass.states.get(sensor("month_energy"))
+    assert month is not None
+    assert float(month.state) == pytest.approx(12.0)
+    assert month.attributes["state_class"] == "total"
+    wallbox_states(hass, plug="off", power="0", energy="24.0")
+    await hass.async_block_till_done()
+    assert number(hass, sensor("last_session_energy")) == pytest.approx(24.0)
+    assert number(hass, sensor("month_energy")) == pytest.approx(12.0)
+
+
+async def test_status_sensor_mapping(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    status = "sensor.easee_status"
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "W"})
+    hass.states.async_set(status, "disconnected")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Easee",
+        data={
+            CONF_SOURCE: SOURCE_ENTITIES,
+            CONF_POWER_ENTITY: POWER,
+            CONF_CONNECTED_ENTITY: status,
+            CONF_CONNECTED_STATES: ["awaiting_start", "completed"],
+            CONF_CHARGING_STATES: ["charging"],
+            CONF_ERROR_STATES: ["error"],
+        },
+    )
+    await setup_entry(hass, entry)
+    assert state_value(hass, "sensor.easee_status_2") == "disconnected"
+    hass.states.async_set(status, "awaiting_start")
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.easee_status_2") == "connected"
+    hass.states.async_set(status, "charging")
+    hass.states.async_set(POWER, "3680", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.easee_status_2") == "charging"
+    await advance(hass, freezer, 30)
+    hass.states.async_set(status, "error")
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.easee_status_2") == "error"
+    hass.states.async_set(status, "completed")
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.easee_status_2") == "suspended"
+    assert number(hass, "sensor.easee_session_energy") == pytest.approx(3.68 / 2, rel=1e-3)
+    hass.states.async_set(status, "disconnected")
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.easee_status_2") == "disconnected"
+    assert number(hass, "sensor.easee_last_session_energy") == pytest.approx(1.84, rel=1e-3)
+
+
+async def test_power_only_wallbox(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Only a power sensor: sessions from power with a grace period, energy integrated."""
+    ended: list[Event] = async_capture_events(hass, EVENT_SESSION_ENDED)
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "kW"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Garage",
+        data={CONF_SOURCE: SOURCE_ENTITIES, CONF_POWER_ENTITY: POWER},
+        options={CONF_GRACE_PERIOD_MIN: 5},
+    )
+    await setup_entry(hass, entry)
+    assert hass.states.get("binary_sensor.garage_plugged_in") is None
+    hass.states.async_set(POWER, "3.6", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.garage_status") == "charging"
+    await advance(hass, freezer, 60)
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 2)
+    assert state_value(hass, "sensor.garage_status") == "suspended"
+    hass.states.async_set(POWER, "3.6", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 30)
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 6)
+    assert state_value(hass, "sensor.garage_status") == "disconnected"
+    assert len(ended) == 1
+    assert ended[0].data["energy_kwh"] == pytest.approx(3.6 * 1.5, rel=1e-3)
+
+
+async def test_energy_entity_is_not_required_for_entities_source_registers(
+    hass: HomeAssistant, wb_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, wb_entry)
+    assert wb_entry.data[CONF_ENERGY_ENTITY] == ENERGY
+    assert wb_entry.data[CONF_CONNECTED_ENTITY] == PLUG
