@@ -17,7 +17,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, PERCENTAGE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow, section
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
@@ -146,9 +146,13 @@ def _entities_unique_id(hass: HomeAssistant, power_entity: str) -> str:
 
 
 def _entities_title(hass: HomeAssistant, power_entity: str) -> str:
+    """The wallbox's device name, else the power sensor's name."""
+    entry = er.async_get(hass).async_get(power_entity)
+    device = dr.async_get(hass).async_get(entry.device_id) if entry and entry.device_id else None
+    if device is not None:
+        return device.name_by_user or device.name or power_entity
     state = hass.states.get(power_entity)
-    name = state.name if state is not None else power_entity
-    return f"EV Sessions {name}"
+    return state.name if state is not None else power_entity
 
 
 class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):

@@ -1,0 +1,397 @@
+"""Config, reconfigure and options flows: every path and every error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from custom_components.ev_sessions.const import (
+    CONF_BATTERY_CAPACITY_KWH,
+    CONF_CHARGING_MODE,
+    CONF_CHARGING_STATES,
+    CONF_CONNECTED_ENTITY,
+    CONF_CONNECTED_STATES,
+    CONF_DEPARTURE_TIME,
+    CONF_ENERGY_ENTITY,
+    CONF_ERROR_STATES,
+    CONF_GRACE_PERIOD_MIN,
+    CONF_MAX_POWER_KW,
+    CONF_PHASES,
+    CONF_POWER_ENTITY,
+    CONF_POWER_THRESHOLD_W,
+    CONF_SOC_ENTITY,
+    CONF_SOURCE,
+    CONF_TARGET_ENERGY_KWH,
+    CONF_TARGET_SOC,
+    DOMAIN,
+    SECTION_SESSION_DETECTION,
+    SOURCE_ENTITIES,
+    SOURCE_SIMULATOR,
+)
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .conftest import CURRENT, ENERGY, PLUG, POWER, SOC, SWITCH, setup_entry
+
+STATUS = "sensor.charger_status"
+
+
+async def _start(hass: HomeAssistant, source: str) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == [SOURCE_ENTITIES, SOURCE_SIMULATOR]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": source}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == source
+    return result
+
+
+async def test_entities_with_binary_plug(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
+    result = await _start(hass, SOURCE_ENTITIES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_POWER_ENTITY: POWER,
+            CONF_ENERGY_ENTITY: ENERGY,
+            CONF_CONNECTED_ENTITY: PLUG,
+            "charging_switch_entity": SWITCH,
+            "current_limit_entity": CURRENT,
+            CONF_SOC_ENTITY: SOC,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "charger power"
+    assert result["data"][CONF_SOURCE] == SOURCE_ENTITIES
+    assert result["data"][CONF_CONNECTED_ENTITY] == PLUG
+    assert result["result"].unique_id == f"entities_{POWER}"
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.charger_power_status") is not None
+
+
+async def test_entities_errors_then_recover(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
+    hass.states.async_set("sensor.temperature", "21", {"unit_of_measurement": "°C"})
+    result = await _start(hass, SOURCE_ENTITIES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_POWER_ENTITY: "sensor.temperature",
+            CONF_ENERGY_ENTITY: POWER,
+            CONF_CONNECTED_ENTITY: "binary_sensor.missing",
+            CONF_SOC_ENTITY: "sensor.temperature",
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        CONF_POWER_ENTITY: "not_power",
+        CONF_ENERGY_ENTITY: "not_energy",
+        CONF_CONNECTED_ENTITY: "entity_not_found",
+        CONF_SOC_ENTITY: "not_soc",
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: POWER}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_SOURCE: SOURCE_ENTITIES, CONF_POWER_ENTITY: POWER}
+
+
+async def test_title_is_the_wallbox_device_name(hass: HomeAssistant) -> None:
+    config_entry = MockConfigEntry(domain="easee")
+    config_entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={("easee", "EH123")}, name="Easee Home"
+    )
+    registered = er.async_get(hass).async_get_or_create(
+        "sensor", "easee", "EH123-power", device_id=device.id, unit_of_measurement="kW"
+    )
+    result = await _start(hass, SOURCE_ENTITIES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: registered.entity_id}
+    )
+    assert result["title"] == "Easee Home"
+
+
+async def test_entity_known_only_to_the_registry(hass: HomeAssistant) -> None:
+    """A wallbox integration not loaded yet: the registry still knows its entity and unit."""
+    registry = er.async_get(hass)
+    registered = registry.async_get_or_create(
+        "sensor", "wallbox_vendor", "power-1", unit_of_measurement="kW"
+    )
+    result = await _start(hass, SOURCE_ENTITIES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: registered.entity_id}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == f"entities_{registered.id}"
+    assert result["title"] == registered.entity_id
+
+
+async def test_status_sensor_states(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
+    hass.states.async_set(
+        STATUS, "disconnected", {"options": ["disconnected", "awaiting_start", "charging", "error"]}
+    )
+    result = await _start(hass, SOURCE_ENTITIES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: POWER, CONF_CONNECTED_ENTITY: STATUS}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "connection_states"
+    assert result["description_placeholders"] == {"entity_id": STATUS}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["errors"] == {CONF_CONNECTED_STATES: "no_connected_states"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_CONNECTED_STATES: ["awaiting_start"],
+            CONF_CHARGING_STATES: ["charging"],
+            CONF_ERROR_STATES: ["error"],
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_CHARGING_STATES] == ["charging"]
+
+
+async def test_status_sensor_without_options_offers_its_state(hass: HomeAssistant) -> None:
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "W"})
+    hass.states.async_set(STATUS, "Idle")
+    result = await _start(hass, SOURCE_ENTITIES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: POWER, CONF_CONNECTED_ENTITY: STATUS}
+    )
+    schema = result["data_schema"].schema
+    selector = next(value for key, value in schema.items() if key == CONF_CONNECTED_STATES)
+    assert [o["value"] if isinstance(o, dict) else o for o in selector.config["options"]] == [
+        "Idle"
+    ]
+
+
+async def test_same_wallbox_twice_aborts(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
+    entities_entry.add_to_hass(hass)
+    result = await _start(hass, SOURCE_ENTITIES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: POWER}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_simulator(hass: HomeAssistant) -> None:
+    result = await _start(hass, SOURCE_SIMULATOR)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_MAX_POWER_KW: 7.4, CONF_PHASES: "1", CONF_BATTERY_CAPACITY_KWH: 40},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Simulated wallbox"
+    assert result["data"] == {
+        CONF_SOURCE: SOURCE_SIMULATOR,
+        CONF_MAX_POWER_KW: 7.4,
+        CONF_PHASES: 1,
+        CONF_BATTERY_CAPACITY_KWH: 40.0,
+    }
+    result = await _start(hass, SOURCE_SIMULATOR)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_MAX_POWER_KW: 11, CONF_PHASES: "3", CONF_BATTERY_CAPACITY_KWH: 60},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reconfigure_simulator(hass: HomeAssistant, simulator_entry: MockConfigEntry) -> None:
+    await setup_entry(hass, simulator_entry)
+    result = await simulator_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == SOURCE_SIMULATOR
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_MAX_POWER_KW: 22, CONF_PHASES: "3", CONF_BATTERY_CAPACITY_KWH: 80},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert simulator_entry.data[CONF_MAX_POWER_KW] == 22
+    assert simulator_entry.data[CONF_BATTERY_CAPACITY_KWH] == 80
+
+
+async def test_reconfigure_entities_to_a_new_power_sensor(
+    hass: HomeAssistant, entities_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, entities_entry)
+    hass.states.async_set("sensor.new_power", "0", {"unit_of_measurement": "kW"})
+    hass.states.async_set(STATUS, "idle", {"options": ["idle", "charging"]})
+    result = await entities_entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == SOURCE_ENTITIES
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: "sensor.new_power", CONF_CONNECTED_ENTITY: STATUS}
+    )
+    assert result["step_id"] == "connection_states"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CHARGING_STATES: ["charging"]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entities_entry.unique_id == "entities_sensor.new_power"
+    assert entities_entry.data[CONF_POWER_ENTITY] == "sensor.new_power"
+    assert entities_entry.data[CONF_SOURCE] == SOURCE_ENTITIES
+    assert CONF_ENERGY_ENTITY not in entities_entry.data
+
+
+async def test_reconfigure_keeps_previous_state_choices(hass: HomeAssistant) -> None:
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "W"})
+    hass.states.async_set(STATUS, "Ready")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=f"entities_{POWER}",
+        data={
+            CONF_SOURCE: SOURCE_ENTITIES,
+            CONF_POWER_ENTITY: POWER,
+            CONF_CONNECTED_ENTITY: STATUS,
+            CONF_CONNECTED_STATES: ["custom_plugged"],
+        },
+    )
+    await setup_entry(hass, entry)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: POWER, CONF_CONNECTED_ENTITY: STATUS}
+    )
+    schema = result["data_schema"].schema
+    selector = next(value for key, value in schema.items() if key == CONF_CONNECTED_STATES)
+    assert "custom_plugged" in [
+        o["value"] if isinstance(o, dict) else o for o in selector.config["options"]
+    ]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CONNECTED_STATES: ["custom_plugged"]}
+    )
+    assert result["reason"] == "reconfigure_successful"
+
+
+async def test_reconfigure_onto_another_entrys_wallbox_aborts(
+    hass: HomeAssistant, entities_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, entities_entry)
+    hass.states.async_set("sensor.other_power", "0", {"unit_of_measurement": "W"})
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="entities_sensor.other_power",
+        data={CONF_SOURCE: SOURCE_ENTITIES, CONF_POWER_ENTITY: "sensor.other_power"},
+    )
+    other.add_to_hass(hass)
+    result = await entities_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: "sensor.other_power"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_options_flow(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
+    await setup_entry(hass, entities_entry)
+    result = await hass.config_entries.options.async_init(entities_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert CONF_TARGET_SOC in result["data_schema"].schema
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_TARGET_ENERGY_KWH: 30,
+            CONF_DEPARTURE_TIME: "06:30:00",
+            CONF_CHARGING_MODE: "cheapest",
+            CONF_MAX_POWER_KW: 7.4,
+            CONF_TARGET_SOC: 80,
+            SECTION_SESSION_DETECTION: {CONF_POWER_THRESHOLD_W: 200, CONF_GRACE_PERIOD_MIN: 5},
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_BATTERY_CAPACITY_KWH: "capacity_required"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_TARGET_ENERGY_KWH: 30,
+            CONF_DEPARTURE_TIME: "06:30:00",
+            CONF_CHARGING_MODE: "cheapest",
+            CONF_MAX_POWER_KW: 7.4,
+            CONF_TARGET_SOC: 80,
+            CONF_BATTERY_CAPACITY_KWH: 77,
+            SECTION_SESSION_DETECTION: {CONF_POWER_THRESHOLD_W: 200, CONF_GRACE_PERIOD_MIN: 5},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entities_entry.options == {
+        CONF_TARGET_ENERGY_KWH: 30,
+        CONF_DEPARTURE_TIME: "06:30:00",
+        CONF_CHARGING_MODE: "cheapest",
+        CONF_MAX_POWER_KW: 7.4,
+        CONF_TARGET_SOC: 80,
+        CONF_BATTERY_CAPACITY_KWH: 77,
+        CONF_POWER_THRESHOLD_W: 200,
+        CONF_GRACE_PERIOD_MIN: 5,
+    }
+    await hass.async_block_till_done()
+    # The detection settings reached the tracker (the entry was reloaded).
+    assert entities_entry.runtime_data.tracker.config.power_threshold_w == 200
+
+    # Clearing the SoC target removes it; the form shows the stored values.
+    result = await hass.config_entries.options.async_init(entities_entry.entry_id)
+    section_defaults = result["data_schema"].schema
+    assert SECTION_SESSION_DETECTION in section_defaults
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_TARGET_ENERGY_KWH: 30,
+            CONF_DEPARTURE_TIME: "06:30:00",
+            CONF_CHARGING_MODE: "cheapest",
+            CONF_MAX_POWER_KW: 7.4,
+            SECTION_SESSION_DETECTION: {CONF_POWER_THRESHOLD_W: 200, CONF_GRACE_PERIOD_MIN: 5},
+        },
+    )
+    assert CONF_TARGET_SOC not in entities_entry.options
+    assert CONF_BATTERY_CAPACITY_KWH not in entities_entry.options
+
+
+async def test_options_without_soc_entity(hass: HomeAssistant) -> None:
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "W"})
+    entry = MockConfigEntry(
+        domain=DOMAIN, data={CONF_SOURCE: SOURCE_ENTITIES, CONF_POWER_ENTITY: POWER}
+    )
+    await setup_entry(hass, entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert CONF_TARGET_SOC not in result["data_schema"].schema
+
+
+@pytest.mark.parametrize("bad", [{CONF_TARGET_ENERGY_KWH: -1}, {CONF_MAX_POWER_KW: 500}])
+async def test_options_out_of_range_is_refused(
+    hass: HomeAssistant, simulator_entry: MockConfigEntry, bad: dict[str, float]
+) -> None:
+    await setup_entry(hass, simulator_entry)
+    result = await hass.config_entries.options.async_init(simulator_entry.entry_id)
+    values = {
+        CONF_TARGET_ENERGY_KWH: 20,
+        CONF_DEPARTURE_TIME: "07:00:00",
+        CONF_CHARGING_MODE: "immediate",
+        CONF_MAX_POWER_KW: 11,
+        SECTION_SESSION_DETECTION: {CONF_POWER_THRESHOLD_W: 100, CONF_GRACE_PERIOD_MIN: 10},
+    } | bad
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(result["flow_id"], values)
+
+
+async def test_status_sensor_known_only_to_the_registry(hass: HomeAssistant) -> None:
+    """Its states cannot be listed yet: the user types them."""
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "W"})
+    status = er.async_get(hass).async_get_or_create("sensor", "vendor", "status-1")
+    result = await _start(hass, SOURCE_ENTITIES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: POWER, CONF_CONNECTED_ENTITY: status.entity_id}
+    )
+    assert result["step_id"] == "connection_states"
+    schema = result["data_schema"].schema
+    selector = next(value for key, value in schema.items() if key == CONF_CONNECTED_STATES)
+    assert selector.config["options"] == []
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CONNECTED_STATES: ["Plugged"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
