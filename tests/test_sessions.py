@@ -342,3 +342,57 @@ async def test_energy_entity_is_not_required_for_entities_source_registers(
     await setup_entry(hass, wb_entry)
     assert wb_entry.data[CONF_ENERGY_ENTITY] == ENERGY
     assert wb_entry.data[CONF_CONNECTED_ENTITY] == PLUG
+
+
+async def test_register_that_updates_just_after_the_unplug(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, wb_entry: MockConfigEntry
+) -> None:
+    """Some wallboxes update the register only when the session ends (lbbrhzn/ocpp#1707)."""
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await setup_entry(hass, wb_entry)
+    await _plug_in_and_charge(hass)
+    await advance(hass, freezer, 60)
+    wallbox_states(hass, plug="off", power="0", energy="1000.0")
+    await hass.async_block_till_done()
+    assert ended[0].data["energy_kwh"] == 0
+    await advance(hass, freezer, 0.5)
+    wallbox_states(hass, plug="off", power="0", energy="1007.0")
+    await hass.async_block_till_done()
+    assert number(hass, sensor("last_session_energy")) == pytest.approx(7.0)
+    assert number(hass, sensor("energy_total")) == pytest.approx(7.0)
+    coordinator = wb_entry.runtime_data
+    assert len(coordinator.history) == 1
+
+
+async def test_crash_between_the_two_writes_does_not_duplicate_a_session(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    wb_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """History saved with the ended session, tracker state still from before the unplug."""
+    await setup_entry(hass, wb_entry)
+    await _plug_in_and_charge(hass)
+    await advance(hass, freezer, 30)
+    hass.bus.async_fire("homeassistant_final_write")
+    await hass.async_block_till_done()
+    state_before_unplug = dict(hass_storage[f"{DOMAIN}.{wb_entry.entry_id}.state"])
+    wallbox_states(hass, plug="off", power="0", energy="1003.5")
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(wb_entry.entry_id)
+    hass_storage[f"{DOMAIN}.{wb_entry.entry_id}.state"] = state_before_unplug
+    assert await hass.config_entries.async_setup(wb_entry.entry_id)
+    await hass.async_block_till_done()
+    assert wb_entry.runtime_data.tracker.active is None
+    assert state_value(hass, sensor("status")) == "disconnected"
+    assert len(wb_entry.runtime_data.history) == 1
+
+
+async def test_negative_power_reads_as_zero(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, wb_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, wb_entry)
+    wallbox_states(hass, plug="on", power="-12", energy="1000.0")
+    await hass.async_block_till_done()
+    assert number(hass, sensor("power")) == 0
+    assert state_value(hass, sensor("status")) == "connected"

@@ -38,6 +38,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await source.async_start(coordinator.handle_reading)
+    # Run in reverse order on unload: stop the source, then write everything.
+    entry.async_on_unload(coordinator.async_save_now)
     entry.async_on_unload(source.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -59,12 +61,8 @@ async def _async_options_updated(hass: HomeAssistant, entry: EvSessionsConfigEnt
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> bool:
-    """Unload one wallbox, writing its sessions first."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded:
-        await entry.runtime_data.source.async_stop()
-        await entry.runtime_data.async_save_now()
-    return unloaded
+    """Unload one wallbox (its sessions are written by the on-unload callbacks)."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> None:

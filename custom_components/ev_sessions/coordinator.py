@@ -118,7 +118,6 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.tracker = SessionTracker(self._tracker_config())
         self.history = SessionHistory()
         self._state_store, self._history_store = session_stores(hass, entry.entry_id)
-        self._unavailable_logged = False
         self.applied_options: dict[str, Any] = dict(entry.options)
 
     @property
@@ -180,17 +179,12 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         try:
             reading = await self.source.async_poll(now)
         except SourceError as err:
-            if not self._unavailable_logged:
-                _LOGGER.warning("Wallbox %s cannot be read: %s", self.config_entry.title, err)
-                self._unavailable_logged = True
+            # The base class logs the first failure and the recovery, once each.
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="source_unavailable",
                 translation_placeholders={"error": str(err)},
             ) from err
-        if self._unavailable_logged:
-            _LOGGER.info("Wallbox %s can be read again", self.config_entry.title)
-            self._unavailable_logged = False
         self._process(reading)
         return self._snapshot(now)
 

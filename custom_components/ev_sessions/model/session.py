@@ -27,8 +27,7 @@ def spread_evenly(kwh: float, since: datetime, until: datetime) -> dict[int, flo
     key = interval_start(since)
     while key < end_s:
         overlap = min(end_s, key + _INTERVAL_S) - max(start_s, key)
-        if overlap > 0:
-            parts[key] = kwh * overlap / span
+        parts[key] = kwh * overlap / span
         key += _INTERVAL_S
     return parts
 
@@ -82,11 +81,6 @@ class Session:
     departure: datetime | None = None
 
     @property
-    def active(self) -> bool:
-        """Whether the session is still going on."""
-        return self.end is None
-
-    @property
     def first_charge(self) -> datetime | None:
         """When the car first drew power."""
         return self.periods[0].start if self.periods else None
@@ -118,8 +112,6 @@ class Session:
     def add_energy(self, by_interval: dict[int, float]) -> None:
         """Add energy metered per 15-minute interval (interval start -> kWh)."""
         kwh = sum(by_interval.values())
-        if kwh == 0:
-            return
         self.energy_kwh += kwh
         if self.periods:
             # The open period, or the last one for a late register update.

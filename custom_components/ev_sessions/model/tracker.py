@@ -106,11 +106,6 @@ class SessionTracker:
         # Power-integrated kWh per interval since the register last moved.
         self._shape: dict[int, float] = {}
 
-    @property
-    def last_time(self) -> datetime | None:
-        """Time of the last reading taken into account."""
-        return self._time
-
     def update(self, reading: Reading) -> list[TrackerEvent]:
         """Take one reading into account and return what happened."""
         if self._time is not None and reading.time < self._time:
@@ -236,10 +231,10 @@ class SessionTracker:
         return 0.0
 
     def _accept(self, value: float, time: datetime) -> None:
-        if value != self._register:
-            # Plausibility is judged from the last change: a register may update rarely.
-            self._register = value
-            self._register_time = time
+        # Only changed values get here, so plausibility is judged from the last
+        # change: a register may update rarely (some only when a session ends).
+        self._register = value
+        self._register_time = time
         self._jump = None
 
     def _credit(self, parts: dict[int, float], until: datetime, events: list[TrackerEvent]) -> None:

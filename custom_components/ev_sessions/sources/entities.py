@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,6 @@ from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
-    STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
@@ -69,7 +68,7 @@ class EntitiesSource:
         self.has_soc = self._soc is not None
         self.can_switch = self._switch is not None
         self.can_set_current = self._current is not None
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     @property
     def entity_ids(self) -> list[str]:
@@ -91,9 +90,7 @@ class EntitiesSource:
 
     async def async_stop(self) -> None:
         """Stop listening."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        self._unsubscribe()
 
     async def async_poll(self, now: datetime) -> Reading:
         """Read the entities' current states."""
@@ -144,11 +141,7 @@ class EntitiesSource:
             return None, None, None
         value = state.state
         if self._connected.startswith("binary_sensor."):
-            if value == STATE_ON:
-                return True, None, False
-            if value == STATE_OFF:
-                return False, None, False
-            return None, None, None
+            return value == STATE_ON, None, False
         if value in self._error_states:
             return None, None, True
         if value in self._charging_states:

@@ -45,7 +45,7 @@ class SimulatorSource:
             ),
         )
         self.plausible_power_w = self.wallbox.max_power_kw * 1000.0 * 1.5
-        self._push: PushCallback | None = None
+        self._push: PushCallback = lambda _reading: None
 
     async def async_start(self, push: PushCallback) -> None:
         """Remember where to push readings when the car is plugged or unplugged."""
@@ -53,7 +53,7 @@ class SimulatorSource:
 
     async def async_stop(self) -> None:
         """Stop pushing."""
-        self._push = None
+        self._push = lambda _reading: None
 
     async def async_poll(self, now: datetime) -> Reading:
         """What the wallbox reports now."""
@@ -65,8 +65,7 @@ class SimulatorSource:
             self.wallbox.plug_in(now)
         else:
             self.wallbox.unplug(now)
-        if self._push is not None:
-            self._push(self.wallbox.reading(now))
+        self._push(self.wallbox.reading(now))
 
     async def async_set_charging(self, enabled: bool) -> None:
         """Allow or stop charging."""
@@ -83,9 +82,8 @@ class SimulatorSource:
 
     def restore(self, data: Mapping[str, Any]) -> None:
         """Take back the car and wallbox state."""
-        for key in _KEPT:
-            if key in data:
-                setattr(self.wallbox, key, data[key])
+        for key in set(_KEPT) & data.keys():
+            setattr(self.wallbox, key, data[key])
 
     def diagnostics(self) -> dict[str, Any]:
         """The whole simulated state."""

@@ -1,0 +1,46 @@
+"""A source that cannot be read: entities unavailable, logged once, session kept."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+
+from custom_components.ev_sessions.sources import SourceError
+from custom_components.ev_sessions.sources.simulator import SimulatorSource
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .conftest import setup_entry
+from .helpers import advance, number, state_value
+
+STATUS = "sensor.simulated_wallbox_status"
+
+
+async def test_wallbox_away_and_back(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await setup_entry(hass, simulator_entry)
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": "switch.simulated_wallbox_simulated_car_plugged_in"},
+        blocking=True,
+    )
+    await advance(hass, freezer, 10, step_s=10)
+    energy = number(hass, "sensor.simulated_wallbox_session_energy")
+    with patch.object(SimulatorSource, "async_poll", side_effect=SourceError("timeout")):
+        await advance(hass, freezer, 1, step_s=10)
+    assert state_value(hass, STATUS) == "unavailable"
+    assert caplog.text.count("The wallbox cannot be read: timeout") == 1
+    await advance(hass, freezer, 1, step_s=10)
+    assert state_value(hass, STATUS) == "charging"
+    assert caplog.text.count("data recovered") == 1
+    # The simulated car kept charging meanwhile; its register tells how much.
+    assert number(hass, "sensor.simulated_wallbox_session_energy") == pytest.approx(
+        energy + 11 * 2 / 60, abs=0.02
+    )
