@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from homeassistant.core import HomeAssistant
 
 # Imported before the hass fixture runs, so that this repository's custom_components
 # package is the one Home Assistant loads (the harness puts its own first otherwise).
@@ -25,8 +27,6 @@ from custom_components.ev_sessions.const import (
     SOURCE_ENTITIES,
     SOURCE_SIMULATOR,
 )
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 POWER = "sensor.charger_power"
 ENERGY = "sensor.charger_energy"
@@ -37,9 +37,8 @@ SOC = "sensor.car_battery"
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
-    yield
 
 
 @pytest.fixture

@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from custom_components.ev_sessions.const import (
     CONF_BATTERY_CAPACITY_KWH,
@@ -29,11 +35,6 @@ from custom_components.ev_sessions.const import (
     SOURCE_ENTITIES,
     SOURCE_SIMULATOR,
 )
-from homeassistant.config_entries import SOURCE_USER
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
-from homeassistant.helpers import device_registry as dr, entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import CURRENT, ENERGY, PLUG, POWER, SOC, SWITCH, setup_entry
 
@@ -52,7 +53,9 @@ async def _start(hass: HomeAssistant, source: str) -> dict[str, Any]:
     return result
 
 
-async def test_entities_with_binary_plug(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
+async def test_entities_with_binary_plug(
+    hass: HomeAssistant, entities_entry: MockConfigEntry
+) -> None:
     result = await _start(hass, SOURCE_ENTITIES)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -74,7 +77,9 @@ async def test_entities_with_binary_plug(hass: HomeAssistant, entities_entry: Mo
     assert hass.states.get("sensor.charger_power_status") is not None
 
 
-async def test_entities_errors_then_recover(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
+async def test_entities_errors_then_recover(
+    hass: HomeAssistant, entities_entry: MockConfigEntry
+) -> None:
     hass.states.async_set("sensor.temperature", "21", {"unit_of_measurement": "°C"})
     result = await _start(hass, SOURCE_ENTITIES)
     result = await hass.config_entries.flow.async_configure(
@@ -170,7 +175,9 @@ async def test_status_sensor_without_options_offers_its_state(hass: HomeAssistan
     ]
 
 
-async def test_same_wallbox_twice_aborts(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
+async def test_same_wallbox_twice_aborts(
+    hass: HomeAssistant, entities_entry: MockConfigEntry
+) -> None:
     entities_entry.add_to_hass(hass)
     result = await _start(hass, SOURCE_ENTITIES)
     result = await hass.config_entries.flow.async_configure(

@@ -7,6 +7,15 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_mock_service,
+)
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from custom_components.ev_sessions.const import (
     CONF_CHARGING_MODE,
@@ -19,14 +28,6 @@ from custom_components.ev_sessions.const import (
 )
 from custom_components.ev_sessions.coordinator import next_departure
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_capture_events,
-    async_mock_service,
-)
 
 from .conftest import CURRENT, SWITCH, setup_entry, wallbox_states
 from .helpers import advance, number, state_value
@@ -44,13 +45,22 @@ async def test_preferences_as_entities_apply_without_a_reload(
     coordinator = entities_entry.runtime_data
 
     await hass.services.async_call(
-        "number", "set_value", {"entity_id": "number.wallbox_target_energy", "value": 35}, blocking=True
+        "number",
+        "set_value",
+        {"entity_id": "number.wallbox_target_energy", "value": 35},
+        blocking=True,
     )
     await hass.services.async_call(
-        "number", "set_value", {"entity_id": "number.wallbox_max_power", "value": 7.4}, blocking=True
+        "number",
+        "set_value",
+        {"entity_id": "number.wallbox_max_power", "value": 7.4},
+        blocking=True,
     )
     await hass.services.async_call(
-        "time", "set_value", {"entity_id": "time.wallbox_departure_time", "time": "06:15:00"}, blocking=True
+        "time",
+        "set_value",
+        {"entity_id": "time.wallbox_departure_time", "time": "06:15:00"},
+        blocking=True,
     )
     await hass.services.async_call(
         "select",
@@ -124,7 +134,10 @@ async def test_unload_and_remove_delete_nothing_then_everything(
     assert len(ended) == 1
     assert await hass.config_entries.async_unload(entities_entry.entry_id)
     assert entities_entry.state is ConfigEntryState.NOT_LOADED
-    keys = {f"{DOMAIN}.{entities_entry.entry_id}.state", f"{DOMAIN}.{entities_entry.entry_id}.history"}
+    keys = {
+        f"{DOMAIN}.{entities_entry.entry_id}.state",
+        f"{DOMAIN}.{entities_entry.entry_id}.history",
+    }
     assert keys <= set(hass_storage)
     assert len(hass_storage[f"{DOMAIN}.{entities_entry.entry_id}.history"]["data"]["sessions"]) == 1
     assert await hass.config_entries.async_setup(entities_entry.entry_id)
@@ -168,7 +181,9 @@ async def test_source_without_controls_ignores_commands(hass: HomeAssistant) -> 
     assert source.as_dict() == {}
 
 
-async def test_simulator_source_controls(hass: HomeAssistant, simulator_entry: MockConfigEntry) -> None:
+async def test_simulator_source_controls(
+    hass: HomeAssistant, simulator_entry: MockConfigEntry
+) -> None:
     await setup_entry(hass, simulator_entry)
     source = simulator_entry.runtime_data.source
     await source.async_set_current_limit(8)

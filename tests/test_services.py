@@ -8,11 +8,12 @@ from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ev_sessions.const import DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ev_sessions.const import DOMAIN
 
 from .conftest import setup_entry, wallbox_states
 from .helpers import advance
@@ -164,7 +165,11 @@ async def test_unknown_and_unloaded_entries(
     for entry_id in ("nope", other.entry_id):
         with pytest.raises(ServiceValidationError) as err:
             await hass.services.async_call(
-                DOMAIN, "get_sessions", {"config_entry_id": entry_id}, blocking=True, return_response=True
+                DOMAIN,
+                "get_sessions",
+                {"config_entry_id": entry_id},
+                blocking=True,
+                return_response=True,
             )
         assert err.value.translation_key == "entry_not_found"
     assert await hass.config_entries.async_unload(entities_entry.entry_id)

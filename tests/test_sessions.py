@@ -7,6 +7,9 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from homeassistant.core import Event, HomeAssistant
 
 from custom_components.ev_sessions.const import (
     CONF_CHARGING_STATES,
@@ -22,8 +25,6 @@ from custom_components.ev_sessions.const import (
     EVENT_SESSION_STARTED,
     SOURCE_ENTITIES,
 )
-from homeassistant.core import Event, HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from .conftest import ENERGY, PLUG, POWER, setup_entry, wallbox_states
 from .helpers import advance, number, restart, state_value

@@ -7,13 +7,14 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.ev_sessions.const import EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
-from custom_components.ev_sessions.model.simulator import SimulatedWallbox
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.ev_sessions.const import EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
+from custom_components.ev_sessions.model.simulator import SimulatedWallbox
 
 from .conftest import setup_entry
 from .helpers import advance, number, restart, state_value
@@ -27,7 +28,10 @@ def sensor(key: str) -> str:
 
 async def _plug(hass: HomeAssistant, on: bool) -> None:
     await hass.services.async_call(
-        SWITCH_DOMAIN, SERVICE_TURN_ON if on else SERVICE_TURN_OFF, {ATTR_ENTITY_ID: PLUG}, blocking=True
+        SWITCH_DOMAIN,
+        SERVICE_TURN_ON if on else SERVICE_TURN_OFF,
+        {ATTR_ENTITY_ID: PLUG},
+        blocking=True,
     )
     await hass.async_block_till_done()
 

@@ -6,11 +6,12 @@ from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from homeassistant.core import HomeAssistant
 
 from custom_components.ev_sessions.sources import SourceError
 from custom_components.ev_sessions.sources.simulator import SimulatorSource
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import setup_entry
 from .helpers import advance, number, state_value

@@ -68,9 +68,7 @@ from .const import (
 from .model.units import ENERGY_UNITS, POWER_UNITS
 
 
-def _number(
-    low: float, high: float, step: float, unit: str | None = None
-) -> NumberSelector:
+def _number(low: float, high: float, step: float, unit: str) -> NumberSelector:
     return NumberSelector(
         NumberSelectorConfig(
             min=low, max=high, step=step, unit_of_measurement=unit, mode=NumberSelectorMode.BOX
@@ -99,9 +97,9 @@ SIMULATOR_SCHEMA = vol.Schema(
         vol.Required(CONF_PHASES, default=str(DEFAULT_PHASES)): SelectSelector(
             SelectSelectorConfig(options=["1", "3"], translation_key=CONF_PHASES)
         ),
-        vol.Required(
-            CONF_BATTERY_CAPACITY_KWH, default=DEFAULT_BATTERY_CAPACITY_KWH
-        ): _number(10, 250, 1, "kWh"),
+        vol.Required(CONF_BATTERY_CAPACITY_KWH, default=DEFAULT_BATTERY_CAPACITY_KWH): _number(
+            10, 250, 1, "kWh"
+        ),
     }
 )
 
@@ -307,14 +305,18 @@ class EvSessionsOptionsFlow(OptionsFlow):
                 options = {k: v for k, v in entry.options.items() if k not in _OPTIONAL_OPTIONS}
                 return self.async_create_entry(data={**options, **values})
         schema: dict[Any, Any] = {
-            vol.Required(
-                CONF_TARGET_ENERGY_KWH, default=DEFAULT_TARGET_ENERGY_KWH
-            ): _number(0, 200, 0.5, "kWh"),
+            vol.Required(CONF_TARGET_ENERGY_KWH, default=DEFAULT_TARGET_ENERGY_KWH): _number(
+                0, 200, 0.5, "kWh"
+            ),
             vol.Required(CONF_DEPARTURE_TIME, default=DEFAULT_DEPARTURE_TIME): TimeSelector(),
             vol.Required(CONF_CHARGING_MODE, default=MODE_IMMEDIATE): SelectSelector(
-                SelectSelectorConfig(options=list(CHARGING_MODES), translation_key=CONF_CHARGING_MODE)
+                SelectSelectorConfig(
+                    options=list(CHARGING_MODES), translation_key=CONF_CHARGING_MODE
+                )
             ),
-            vol.Required(CONF_MAX_POWER_KW, default=DEFAULT_MAX_POWER_KW): _number(1, 50, 0.1, "kW"),
+            vol.Required(CONF_MAX_POWER_KW, default=DEFAULT_MAX_POWER_KW): _number(
+                1, 50, 0.1, "kW"
+            ),
         }
         if has_soc:
             schema[vol.Optional(CONF_TARGET_SOC)] = _number(1, 100, 1, PERCENTAGE)
@@ -325,9 +327,9 @@ class EvSessionsOptionsFlow(OptionsFlow):
                     vol.Required(
                         CONF_POWER_THRESHOLD_W, default=DEFAULT_POWER_THRESHOLD_W
                     ): _number(10, 2000, 10, "W"),
-                    vol.Required(
-                        CONF_GRACE_PERIOD_MIN, default=DEFAULT_GRACE_PERIOD_MIN
-                    ): _number(0, 120, 1, "min"),
+                    vol.Required(CONF_GRACE_PERIOD_MIN, default=DEFAULT_GRACE_PERIOD_MIN): _number(
+                        0, 120, 1, "min"
+                    ),
                 }
             ),
             {"collapsed": True},

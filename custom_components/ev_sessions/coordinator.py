@@ -135,9 +135,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         return TrackerConfig(
             uses_connection=self.source.uses_connection,
             has_register=self.source.has_register,
-            power_threshold_w=float(
-                options.get(CONF_POWER_THRESHOLD_W, DEFAULT_POWER_THRESHOLD_W)
-            ),
+            power_threshold_w=float(options.get(CONF_POWER_THRESHOLD_W, DEFAULT_POWER_THRESHOLD_W)),
             grace_period=timedelta(
                 minutes=float(options.get(CONF_GRACE_PERIOD_MIN, DEFAULT_GRACE_PERIOD_MIN))
             ),

@@ -89,7 +89,9 @@ class PreferenceNumber(EvSessionsEntity, NumberEntity):
     def native_value(self) -> float:
         """The stored preference."""
         description = self.entity_description
-        return float(self.coordinator.config_entry.options.get(description.option, description.default))
+        return float(
+            self.coordinator.config_entry.options.get(description.option, description.default)
+        )
 
     async def async_set_native_value(self, value: float) -> None:
         """Store a new preference."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import voluptuous as vol
 
@@ -69,9 +69,7 @@ def _summaries(hass: HomeAssistant, call: ServiceCall) -> list[dict[str, Any]]:
     start = _aware(call.data.get(ATTR_START))
     end = _aware(call.data.get(ATTR_END))
     if start is not None and end is not None and end <= start:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="end_before_start"
-        )
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
     user = call.data.get(ATTR_USER)
     sessions = coordinator.history.between(start, end, user)
     active = coordinator.tracker.active
@@ -86,7 +84,7 @@ def _summaries(hass: HomeAssistant, call: ServiceCall) -> list[dict[str, Any]]:
 
 
 async def _get_sessions(call: ServiceCall) -> ServiceResponse:
-    return {"sessions": _summaries(call.hass, call)}
+    return cast(ServiceResponse, {"sessions": _summaries(call.hass, call)})
 
 
 def _export_path(hass: HomeAssistant, path: str) -> Path:

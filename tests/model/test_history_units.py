@@ -6,7 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from custom_components.ev_sessions.model.history import SessionHistory, sessions_csv, session_summary
+from custom_components.ev_sessions.model.history import (
+    SessionHistory,
+    session_summary,
+    sessions_csv,
+)
 from custom_components.ev_sessions.model.reading import Reading
 from custom_components.ev_sessions.model.session import Session
 from custom_components.ev_sessions.model.simulator import SimulatedWallbox
@@ -57,7 +61,16 @@ def test_summary_of_a_session_that_never_charged() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("12.5", 12.5), (" 7 ", 7.0), (3, 3.0), (True, None), (None, None), ("nan", None), ("x", None), ([1], None)],
+    [
+        ("12.5", 12.5),
+        (" 7 ", 7.0),
+        (3, 3.0),
+        (True, None),
+        (None, None),
+        ("nan", None),
+        ("x", None),
+        ([1], None),
+    ],
 )
 def test_parse_number(value: object, expected: float | None) -> None:
     assert parse_number(value) == expected
@@ -77,7 +90,11 @@ def test_user_known_only_after_plug_in() -> None:
     """RFID presented after the cable (OCPP Authorize after StatusNotification)."""
     tracker = SessionTracker(TrackerConfig(uses_connection=True, has_register=True))
     tracker.update(Reading(time=T0, power_w=0, energy_kwh=1.0, connected=True))
-    tracker.update(Reading(time=T0 + timedelta(minutes=1), power_w=0, energy_kwh=1.0, connected=True, user="tag-7"))
+    tracker.update(
+        Reading(
+            time=T0 + timedelta(minutes=1), power_w=0, energy_kwh=1.0, connected=True, user="tag-7"
+        )
+    )
     assert tracker.active is not None
     assert tracker.active.user == "tag-7"
 

@@ -87,7 +87,9 @@ def test_a_register_step_is_spread_like_the_power_measured_since_it_moved() -> N
         ],
     )
     assert tracker.active is not None
-    by_quarter = [tracker.active.intervals.get(int(at(m).timestamp()), 0.0) for m in (0, 15, 30, 45)]
+    by_quarter = [
+        tracker.active.intervals.get(int(at(m).timestamp()), 0.0) for m in (0, 15, 30, 45)
+    ]
     assert by_quarter == pytest.approx([0.0, 0.0, 2.0, 2.0])
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+import itertools
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from custom_components.ev_sessions.model.reading import Reading
 from custom_components.ev_sessions.model.session import Session
@@ -145,7 +145,7 @@ def test_any_batching_with_save_and_restore_gives_the_same_sessions(
         tracker = SessionTracker(config)
         ended: dict[str, float] = {}
         bounds = sorted({min(c, len(readings)) for c in cuts} | {0, len(readings)})
-        for low, high in zip(bounds, bounds[1:], strict=False):
+        for low, high in itertools.pairwise(bounds):
             tracker = SessionTracker.from_dict(config, tracker.as_dict())
             for reading in readings[low:high]:
                 for event in tracker.update(reading):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import bisect
-import csv
-import io
 from collections.abc import Iterable
+import csv
 from datetime import datetime
+import io
 from typing import Any
 
 from .session import Session
@@ -128,8 +128,12 @@ def session_summary(session: Session, now: datetime, currency: str | None) -> di
 def sessions_csv(summaries: Iterable[dict[str, Any]]) -> str:
     """CSV text (RFC 4180, header row) of session summaries."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n"
+    )
     writer.writeheader()
     for summary in summaries:
-        writer.writerow({key: "" if summary.get(key) is None else summary[key] for key in CSV_COLUMNS})
+        writer.writerow(
+            {key: "" if summary.get(key) is None else summary[key] for key in CSV_COLUMNS}
+        )
     return buffer.getvalue()

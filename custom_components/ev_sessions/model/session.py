@@ -137,9 +137,7 @@ class Session:
             "soc_start": self.soc_start,
             "soc_end": self.soc_end,
             "energy_method": self.energy_method,
-            "periods": [
-                [_iso(p.start), _iso(p.end), p.energy_kwh] for p in self.periods
-            ],
+            "periods": [[_iso(p.start), _iso(p.end), p.energy_kwh] for p in self.periods],
             "intervals": [[key, kwh] for key, kwh in sorted(self.intervals.items())],
             "target_energy_kwh": self.target_energy_kwh,
             "departure": _iso(self.departure),
@@ -161,12 +159,8 @@ class Session:
             soc_start=data["soc_start"],
             soc_end=data["soc_end"],
             energy_method=data["energy_method"],
-            periods=[
-                ChargingPeriod(_dt(p[0]) or start, _dt(p[1]), p[2])
-                for p in data["periods"]
-            ],
+            periods=[ChargingPeriod(_dt(p[0]) or start, _dt(p[1]), p[2]) for p in data["periods"]],
             intervals={int(key): kwh for key, kwh in data["intervals"]},
             target_energy_kwh=data.get("target_energy_kwh"),
             departure=_dt(data.get("departure")),
         )
-

@@ -214,12 +214,11 @@ class SessionTracker:
         return delta
 
     def _go_backwards(self, value: float, time: datetime, delta: float) -> float:
-        assert self._register is not None and self._register_time is not None
+        assert self._register is not None
+        assert self._register_time is not None
         if delta >= -self.config.register_noise_kwh:
             return 0.0
-        if 0 < value <= self._plausible_kwh(
-            self._register_time, time
-        ):
+        if 0 < value <= self._plausible_kwh(self._register_time, time):
             # A reset (charger reboot): the register counts again from zero.
             self._accept(value, time)
             return value

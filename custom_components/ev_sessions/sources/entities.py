@@ -188,4 +188,3 @@ class EntitiesSource:
 def create(hass: HomeAssistant, data: Mapping[str, Any]) -> EntitiesSource:
     """Build the source from config entry data."""
     return EntitiesSource(hass, data)
-
