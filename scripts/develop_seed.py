@@ -1,0 +1,95 @@
+"""Prepare config/.storage for the demo: no onboarding, a demo owner, a simulated wallbox.
+
+Only files that do not exist yet are written, so a demo that was changed in the UI stays
+as it is. Delete config/ to start over.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+import json
+from pathlib import Path
+import sys
+from typing import Any
+import uuid
+
+
+def _write(storage: Path, key: str, data: dict[str, Any], version: int, minor: int = 1) -> None:
+    path = storage / key
+    if path.exists():
+        return
+    document = {"version": version, "minor_version": minor, "key": key, "data": data}
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def main(config_dir: str) -> None:
+    """Write the seed files under config_dir/.storage."""
+    storage = Path(config_dir) / ".storage"
+    storage.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC).isoformat()
+    _write(
+        storage,
+        "onboarding",
+        {"done": ["user", "core_config", "analytics", "integration"]},
+        version=4,
+    )
+    user_id = uuid.uuid4().hex
+    _write(
+        storage,
+        "auth",
+        {
+            "users": [
+                {
+                    "id": user_id,
+                    "group_ids": ["system-admin"],
+                    "is_owner": True,
+                    "is_active": True,
+                    "name": "Demo",
+                    "system_generated": False,
+                    "local_only": False,
+                }
+            ],
+            "groups": [
+                {"id": "system-admin", "name": "Administrators"},
+                {"id": "system-users", "name": "Users"},
+                {"id": "system-read-only", "name": "Read Only"},
+            ],
+            "credentials": [],
+            "refresh_tokens": [],
+        },
+        version=1,
+    )
+    _write(
+        storage,
+        "person",
+        {"items": [{"id": "demo", "name": "Demo", "user_id": user_id, "device_trackers": []}]},
+        version=2,
+    )
+    entry = {
+        "entry_id": uuid.uuid4().hex[:26].upper(),
+        "version": 1,
+        "minor_version": 1,
+        "domain": "ev_sessions",
+        "title": "Simulated wallbox",
+        "data": {
+            "source": "simulator",
+            "max_power_kw": 11.0,
+            "phases": 3,
+            "battery_capacity_kwh": 60.0,
+        },
+        "options": {},
+        "pref_disable_new_entities": False,
+        "pref_disable_polling": False,
+        "source": "user",
+        "unique_id": "simulator",
+        "disabled_by": None,
+        "discovery_keys": {},
+        "subentries": [],
+        "created_at": now,
+        "modified_at": now,
+    }
+    _write(storage, "core.config_entries", {"entries": [entry]}, version=1, minor=5)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
