@@ -1,0 +1,87 @@
+"""Every text the integration shows exists in English and Swedish."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+import yaml
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+
+from .conftest import setup_entry
+
+PACKAGE = Path(__file__).parent.parent / "custom_components" / "ev_sessions"
+LANGUAGES = ("en", "sv")
+
+
+def _load(language: str) -> dict[str, Any]:
+    return json.loads((PACKAGE / "translations" / f"{language}.json").read_text(encoding="utf-8"))
+
+
+def _keys(tree: dict[str, Any], prefix: str = "") -> set[str]:
+    found: set[str] = set()
+    for key, value in tree.items():
+        found |= _keys(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
+    return found
+
+
+def _source() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
+
+
+def test_swedish_has_every_english_key() -> None:
+    assert _keys(_load("en")) == _keys(_load("sv"))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_exceptions_and_flow_errors_are_translated(language: str) -> None:
+    strings = _load(language)
+    source = _source()
+    exceptions = re.findall(r'translation_key="([a-z_]+)"', source)
+    errors = re.findall(r'errors\[[A-Z_]+\] = "([a-z_]+)"', source)
+    aborts = re.findall(r'AbortFlow\("([a-z_]+)"\)', source)
+    assert len(exceptions) >= 6
+    assert len(errors) >= 2
+    assert aborts
+    for key in exceptions:
+        assert key in strings["exceptions"], key
+    for key in errors:
+        assert key in strings["config"]["error"] or key in strings["options"]["error"], key
+    for key in aborts:
+        assert key in strings["config"]["abort"], key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_action_field_is_translated(language: str) -> None:
+    strings = _load(language)["services"]
+    services = yaml.safe_load((PACKAGE / "services.yaml").read_text(encoding="utf-8"))
+    icons = json.loads((PACKAGE / "icons.json").read_text(encoding="utf-8"))["services"]
+    assert set(services) == set(strings) == set(icons)
+    for name, spec in services.items():
+        assert set(spec["fields"]) == set(strings[name]["fields"])
+
+
+async def test_every_entity_has_a_name_and_icon_in_both_languages(
+    hass: HomeAssistant, simulator_entry: MockConfigEntry, entities_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, simulator_entry)
+    await setup_entry(hass, entities_entry)
+    icons = json.loads((PACKAGE / "icons.json").read_text(encoding="utf-8"))["entity"]
+    entries = [e for e in er.async_get(hass).entities.values() if e.platform == "ev_sessions"]
+    assert len(entries) > 20
+    for language in LANGUAGES:
+        strings = _load(language)["entity"]
+        for entry in entries:
+            assert entry.translation_key in strings[entry.domain], entry.entity_id
+            assert strings[entry.domain][entry.translation_key]["name"]
+    for entry in entries:
+        has_device_class_icon = entry.original_device_class is not None
+        assert has_device_class_icon or entry.translation_key in icons.get(entry.domain, {}), (
+            entry.entity_id
+        )
