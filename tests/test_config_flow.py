@@ -39,6 +39,13 @@ from custom_components.ev_sessions.const import (
 from .conftest import CURRENT, ENERGY, PLUG, POWER, SOC, SWITCH, setup_entry
 
 STATUS = "sensor.charger_status"
+PREFERENCES = {
+    CONF_TARGET_ENERGY_KWH: 30,
+    CONF_DEPARTURE_TIME: "06:30:00",
+    CONF_CHARGING_MODE: "cheapest",
+    CONF_MAX_POWER_KW: 7.4,
+}
+DETECTION = {CONF_POWER_THRESHOLD_W: 200, CONF_GRACE_PERIOD_MIN: 5}
 
 
 async def _start(hass: HomeAssistant, source: str) -> dict[str, Any]:
@@ -303,39 +310,25 @@ async def test_options_flow(hass: HomeAssistant, entities_entry: MockConfigEntry
     assert CONF_TARGET_SOC in result["data_schema"].schema
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {
-            CONF_TARGET_ENERGY_KWH: 30,
-            CONF_DEPARTURE_TIME: "06:30:00",
-            CONF_CHARGING_MODE: "cheapest",
-            CONF_MAX_POWER_KW: 7.4,
-            CONF_TARGET_SOC: 80,
-            SECTION_SESSION_DETECTION: {CONF_POWER_THRESHOLD_W: 200, CONF_GRACE_PERIOD_MIN: 5},
-        },
+        {**PREFERENCES, CONF_TARGET_SOC: 80, SECTION_SESSION_DETECTION: DETECTION},
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_BATTERY_CAPACITY_KWH: "capacity_required"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_TARGET_ENERGY_KWH: 30,
-            CONF_DEPARTURE_TIME: "06:30:00",
-            CONF_CHARGING_MODE: "cheapest",
-            CONF_MAX_POWER_KW: 7.4,
+            **PREFERENCES,
             CONF_TARGET_SOC: 80,
             CONF_BATTERY_CAPACITY_KWH: 77,
-            SECTION_SESSION_DETECTION: {CONF_POWER_THRESHOLD_W: 200, CONF_GRACE_PERIOD_MIN: 5},
+            SECTION_SESSION_DETECTION: DETECTION,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entities_entry.options == {
-        CONF_TARGET_ENERGY_KWH: 30,
-        CONF_DEPARTURE_TIME: "06:30:00",
-        CONF_CHARGING_MODE: "cheapest",
-        CONF_MAX_POWER_KW: 7.4,
+        **PREFERENCES,
         CONF_TARGET_SOC: 80,
         CONF_BATTERY_CAPACITY_KWH: 77,
-        CONF_POWER_THRESHOLD_W: 200,
-        CONF_GRACE_PERIOD_MIN: 5,
+        **DETECTION,
     }
     await hass.async_block_till_done()
     # The detection settings reached the tracker (the entry was reloaded).
@@ -347,13 +340,7 @@ async def test_options_flow(hass: HomeAssistant, entities_entry: MockConfigEntry
     assert SECTION_SESSION_DETECTION in section_defaults
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {
-            CONF_TARGET_ENERGY_KWH: 30,
-            CONF_DEPARTURE_TIME: "06:30:00",
-            CONF_CHARGING_MODE: "cheapest",
-            CONF_MAX_POWER_KW: 7.4,
-            SECTION_SESSION_DETECTION: {CONF_POWER_THRESHOLD_W: 200, CONF_GRACE_PERIOD_MIN: 5},
-        },
+        {**PREFERENCES, SECTION_SESSION_DETECTION: DETECTION},
     )
     assert CONF_TARGET_SOC not in entities_entry.options
     assert CONF_BATTERY_CAPACITY_KWH not in entities_entry.options

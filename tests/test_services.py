@@ -35,21 +35,25 @@ async def _two_sessions(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> 
     await hass.async_block_till_done()
 
 
+async def _get(hass: HomeAssistant, entry: MockConfigEntry, **filters: str) -> list[dict]:
+    response = await hass.services.async_call(
+        DOMAIN,
+        "get_sessions",
+        {"config_entry_id": entry.entry_id, **filters},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    return response["sessions"]  # type: ignore[return-value]
+
+
 async def test_get_sessions(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entities_entry: MockConfigEntry
 ) -> None:
     freezer.move_to(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
     await setup_entry(hass, entities_entry)
     await _two_sessions(hass, freezer)
-    response = await hass.services.async_call(
-        DOMAIN,
-        "get_sessions",
-        {"config_entry_id": entities_entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
-    sessions = response["sessions"]
+    sessions = await _get(hass, entities_entry)
     assert [s["energy_kwh"] for s in sessions] == [5.0, 7.0, 0.0]
     assert sessions[0]["start"] == "2026-03-01T18:00:00+00:00"
     assert sessions[0]["end"] == "2026-03-01T19:00:00+00:00"
@@ -58,28 +62,11 @@ async def test_get_sessions(
     assert sessions[0]["estimated"] is False
     assert sessions[2]["end"] is None
 
-    response = await hass.services.async_call(
-        DOMAIN,
-        "get_sessions",
-        {
-            "config_entry_id": entities_entry.entry_id,
-            "start": "2026-03-02T00:00:00+00:00",
-            "end": "2026-03-03T00:00:00+00:00",
-        },
-        blocking=True,
-        return_response=True,
+    march_2 = await _get(
+        hass, entities_entry, start="2026-03-02T00:00:00+00:00", end="2026-03-03T00:00:00+00:00"
     )
-    assert response is not None
-    assert [s["energy_kwh"] for s in response["sessions"]] == [7.0]
-
-    response = await hass.services.async_call(
-        DOMAIN,
-        "get_sessions",
-        {"config_entry_id": entities_entry.entry_id, "user": "nobody"},
-        blocking=True,
-        return_response=True,
-    )
-    assert response == {"sessions": []}
+    assert [s["energy_kwh"] for s in march_2] == [7.0]
+    assert await _get(hass, entities_entry, user="nobody") == []
 
 
 async def test_get_sessions_naive_times_are_local(
@@ -90,15 +77,8 @@ async def test_get_sessions_naive_times_are_local(
     await setup_entry(hass, entities_entry)
     await _two_sessions(hass, freezer)
     # 2 March 19:30 local is 18:30 UTC: only the session of 2 March (and the one going on).
-    response = await hass.services.async_call(
-        DOMAIN,
-        "get_sessions",
-        {"config_entry_id": entities_entry.entry_id, "start": "2026-03-02 19:30:00"},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
-    assert [s["energy_kwh"] for s in response["sessions"]] == [7.0, 0.0]
+    sessions = await _get(hass, entities_entry, start="2026-03-02 19:30:00")
+    assert [s["energy_kwh"] for s in sessions] == [7.0, 0.0]
 
 
 async def test_export_sessions(
@@ -162,25 +142,13 @@ async def test_unknown_and_unloaded_entries(
     await setup_entry(hass, entities_entry)
     other = MockConfigEntry(domain="sun")
     other.add_to_hass(hass)
-    for entry_id in ("nope", other.entry_id):
+    for entry in (MockConfigEntry(domain=DOMAIN, entry_id="nope"), other):
         with pytest.raises(ServiceValidationError) as err:
-            await hass.services.async_call(
-                DOMAIN,
-                "get_sessions",
-                {"config_entry_id": entry_id},
-                blocking=True,
-                return_response=True,
-            )
+            await _get(hass, entry)
         assert err.value.translation_key == "entry_not_found"
     assert await hass.config_entries.async_unload(entities_entry.entry_id)
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "get_sessions",
-            {"config_entry_id": entities_entry.entry_id},
-            blocking=True,
-            return_response=True,
-        )
+        await _get(hass, entities_entry)
     assert err.value.translation_key == "entry_not_loaded"
 
 
@@ -189,15 +157,10 @@ async def test_end_before_start_is_refused(
 ) -> None:
     await setup_entry(hass, entities_entry)
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "get_sessions",
-            {
-                "config_entry_id": entities_entry.entry_id,
-                "start": "2026-03-02T00:00:00+00:00",
-                "end": "2026-03-01T00:00:00+00:00",
-            },
-            blocking=True,
-            return_response=True,
+        await _get(
+            hass,
+            entities_entry,
+            start="2026-03-02T00:00:00+00:00",
+            end="2026-03-01T00:00:00+00:00",
         )
     assert err.value.translation_key == "end_before_start"

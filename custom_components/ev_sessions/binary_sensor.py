@@ -13,7 +13,7 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
+from .coordinator import EvSessionsConfigEntry, EvSessionsData
 from .entity import EvSessionsEntity
 from .sources import Source
 
@@ -62,13 +62,6 @@ class EvSessionsBinarySensor(EvSessionsEntity, BinarySensorEntity):
     """A binary sensor fed by the coordinator's snapshot."""
 
     entity_description: EvSessionsBinarySensorDescription
-
-    def __init__(
-        self, coordinator: EvSessionsCoordinator, description: EvSessionsBinarySensorDescription
-    ) -> None:
-        """Describe the binary sensor."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
 
     @property
     def is_on(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import EvSessionsCoordinator
@@ -12,9 +13,10 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
 
     _attr_has_entity_name = True
 
-    def __init__(self, coordinator: EvSessionsCoordinator, key: str) -> None:
-        """Attach to the wallbox's device."""
+    def __init__(self, coordinator: EvSessionsCoordinator, description: EntityDescription) -> None:
+        """Attach to the wallbox's device; the key names and translates the entity."""
         super().__init__(coordinator)
-        self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{key}"
-        self._attr_translation_key = key
+        self.entity_description = description
+        self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{description.key}"
+        self._attr_translation_key = description.key
         self._attr_device_info = coordinator.device_info

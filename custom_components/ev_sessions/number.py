@@ -20,7 +20,7 @@ from .const import (
     DEFAULT_MAX_POWER_KW,
     DEFAULT_TARGET_ENERGY_KWH,
 )
-from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
+from .coordinator import EvSessionsConfigEntry
 from .entity import EvSessionsEntity
 
 PARALLEL_UPDATES = 0
@@ -77,13 +77,6 @@ class PreferenceNumber(EvSessionsEntity, NumberEntity):
     """A preference number."""
 
     entity_description: PreferenceNumberDescription
-
-    def __init__(
-        self, coordinator: EvSessionsCoordinator, description: PreferenceNumberDescription
-    ) -> None:
-        """Describe the number."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
 
     @property
     def native_value(self) -> float:

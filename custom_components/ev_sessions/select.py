@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeassistant.components.select import SelectEntity
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -20,7 +20,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the charging mode select."""
-    async_add_entities([ChargingModeSelect(entry.runtime_data, "charging_mode")])
+    async_add_entities(
+        [ChargingModeSelect(entry.runtime_data, SelectEntityDescription(key="charging_mode"))]
+    )
 
 
 class ChargingModeSelect(EvSessionsEntity, SelectEntity):

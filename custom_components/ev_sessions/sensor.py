@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import STATUSES
-from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
+from .coordinator import EvSessionsConfigEntry, EvSessionsData
 from .entity import EvSessionsEntity
 from .model.history import session_summary
 from .sources import Source
@@ -135,13 +135,6 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
     """A sensor fed by the coordinator's snapshot."""
 
     entity_description: EvSessionsSensorDescription
-
-    def __init__(
-        self, coordinator: EvSessionsCoordinator, description: EvSessionsSensorDescription
-    ) -> None:
-        """Describe the sensor."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
 
     @property
     def native_value(self) -> float | str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.switch import SwitchEntity
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
@@ -32,7 +32,7 @@ class SimulatedCarPlug(EvSessionsEntity, SwitchEntity):
 
     def __init__(self, coordinator: EvSessionsCoordinator, source: SimulatorSource) -> None:
         """Drive the simulated wallbox."""
-        super().__init__(coordinator, "simulated_car_plugged_in")
+        super().__init__(coordinator, SwitchEntityDescription(key="simulated_car_plugged_in"))
         self._source = source
 
     @property

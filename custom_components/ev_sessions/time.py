@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from homeassistant.components.time import TimeEntity
+from homeassistant.components.time import TimeEntity, TimeEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -22,7 +22,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the departure time."""
-    async_add_entities([DepartureTime(entry.runtime_data, "departure_time")])
+    async_add_entities(
+        [DepartureTime(entry.runtime_data, TimeEntityDescription(key="departure_time"))]
+    )
 
 
 class DepartureTime(EvSessionsEntity, TimeEntity):
