@@ -1,0 +1,380 @@
+"""Tariff and cost: every expected value below is computed by hand in its comment."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from custom_components.ev_sessions.model.prices import (
+    PriceInterval,
+    PriceSeries,
+    PriceShapeError,
+    looks_like_price_unit,
+    parse_price_attributes,
+    parse_price_items,
+    unit_scale,
+)
+from custom_components.ev_sessions.model.session import Session, spread_evenly
+from custom_components.ev_sessions.model.tariff import (
+    PowerFee,
+    Tariff,
+    TimeWindow,
+    hourly,
+    month_hourly,
+    swedish_holidays,
+    tariff_summary,
+)
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=STOCKHOLM)  # type: ignore[misc]
+
+
+def charge(start: datetime, hours: float, kw: float) -> Session:
+    """A session drawing kw from start for hours."""
+    end = start + timedelta(hours=hours)
+    session = Session(id="s", start=start, end=end)
+    session.add_energy(spread_evenly(kw * hours, start, end))
+    return session
+
+
+def hourly_prices(start: datetime, values: list[float]) -> PriceSeries:
+    utc_start = start.astimezone(UTC)
+    return PriceSeries(
+        PriceInterval(utc_start + timedelta(hours=i), utc_start + timedelta(hours=i + 1), v)
+        for i, v in enumerate(values)
+    )
+
+
+def test_flat_price() -> None:
+    # 10 kWh x (1.00 + 0.30 grid + 0.36 tax) x 1.25 = 20.75
+    tariff = Tariff(fixed_price=1.0, grid_fee=0.30, energy_tax=0.36, vat_percent=25)
+    cost = tariff.session_cost(charge(local(2026, 1, 5, 18), 2, 5), PriceSeries(), STOCKHOLM)
+    assert cost is not None
+    assert cost.total == pytest.approx(20.75, abs=0.005)
+    assert cost.breakdown["vat"] == pytest.approx(4.15, abs=0.005)
+    assert cost.estimated is False
+
+
+def test_price_including_vat_and_session_fee() -> None:
+    # Spot 1.25 incl. VAT = 1.00 excl.; 8 kWh x 1.00 x 1.25 = 10.00; fee 5 x 1.25 = 6.25
+    tariff = Tariff(fixed_price=1.25, price_includes_vat=True, vat_percent=25, session_fee=5)
+    cost = tariff.session_cost(charge(local(2026, 1, 5, 18), 2, 4), PriceSeries(), STOCKHOLM)
+    assert cost is not None
+    assert cost.total == pytest.approx(16.25, abs=0.005)
+    assert cost.breakdown["session_fee"] == 5
+
+
+VATTENFALL_T4 = Tariff(
+    fixed_price=0.50,
+    grid_fee=0.244,
+    grid_fee_high=0.612,
+    high_load=TimeWindow(
+        months=frozenset({1, 2, 3, 11, 12}),
+        weekdays=frozenset({"mon", "tue", "wed", "thu", "fri"}),
+        start=time(6),
+        end=time(22),
+    ),
+    energy_tax=0.36,
+    vat_percent=25,
+)
+
+
+def test_time_of_use_boundary_inside_a_session() -> None:
+    # Mon 12 Jan 2026, 05:00-07:00 at 5 kW: 05-06 low grid fee, 06-07 high.
+    # 5 x (0.50 + 0.244 + 0.36) x 1.25 = 6.90; 5 x (0.50 + 0.612 + 0.36) x 1.25 = 9.20
+    cost = VATTENFALL_T4.session_cost(charge(local(2026, 1, 12, 5), 2, 5), PriceSeries(), STOCKHOLM)
+    assert cost is not None
+    assert cost.total == pytest.approx(16.10, abs=0.005)
+
+
+def test_high_load_window_rules() -> None:
+    window = TimeWindow(
+        months=frozenset({1}),
+        weekdays=frozenset({"mon", "tue", "wed", "thu", "fri"}),
+        start=time(7),
+        end=time(19),
+        holidays_off=True,
+    )
+    assert window.contains(local(2026, 1, 7, 7))  # Wednesday 07:00
+    assert not window.contains(local(2026, 1, 6, 12))  # Epiphany, a Tuesday
+    assert not window.contains(local(2026, 1, 10, 12))  # Saturday
+    assert not window.contains(local(2026, 1, 7, 19))  # the end is exclusive
+    assert not window.contains(local(2026, 2, 4, 12))  # February
+    assert TimeWindow(start=time(22)).contains(local(2026, 1, 7, 23, 59))  # end 00:00 = midnight
+
+
+def test_swedish_holidays_2026() -> None:
+    holidays = swedish_holidays(2026)
+    assert date(2026, 4, 3) in holidays  # Good Friday (Easter is 5 April)
+    assert date(2026, 4, 6) in holidays  # Easter Monday
+    assert date(2026, 5, 14) in holidays  # Ascension Day
+    assert date(2026, 6, 19) in holidays  # Midsummer Eve
+    assert date(2026, 10, 31) in holidays  # All Saints' Day
+    assert date(2026, 4, 7) not in holidays
+    assert len(holidays) == 16
+
+
+def test_fifteen_minute_prices_with_a_partial_hour() -> None:
+    # 2025-10-01 SE3, 17:00-17:40 local at 6 kW: 1.5 + 1.5 + 1.0 kWh in the first three
+    # quarters of 17:00, priced 0.98052 / 1.16266 / 1.45387 SEK/kWh (the fixture):
+    # 1.5 x 0.98052 + 1.5 x 1.16266 + 1.0 x 1.45387 = 4.66864
+    attributes = json.loads(
+        (FIXTURES / "derived_hacs_nordpool_attributes_SE3_2025-10-01_15min.json").read_text()
+    )["attributes"]
+    prices = parse_price_attributes(attributes, "SEK/kWh", STOCKHOLM)
+    assert len(prices) == 96
+    assert prices.at(local(2025, 10, 1, 17).astimezone(UTC)) == pytest.approx(0.98052)
+    session = charge(local(2025, 10, 1, 17), 40 / 60, 6)
+    cost = Tariff(uses_price_entity=True).session_cost(session, prices, STOCKHOLM)
+    assert cost is not None
+    assert cost.total == pytest.approx(4.66864, abs=0.005)
+
+
+@pytest.mark.parametrize(
+    ("name", "unit"),
+    [
+        ("derived_hacs_nordpool_attributes_SE3_2025-10-01_15min.json", "SEK/kWh"),
+        ("derived_entsoe_attributes_SE3_2025-10-01_15min.json", "SEK/kWh"),
+        ("derived_energidataservice_attributes_SE3_2025-10-01_15min.json", "SEK/kWh"),
+    ],
+)
+def test_three_shapes_give_the_same_cost(name: str, unit: str) -> None:
+    attributes = json.loads((FIXTURES / name).read_text())["attributes"]
+    prices = parse_price_attributes(attributes, unit, STOCKHOLM)
+    session = charge(local(2025, 10, 1, 16, 50), 3, 11)
+    cost = Tariff(uses_price_entity=True, vat_percent=25).session_cost(session, prices, STOCKHOLM)
+    reference = json.loads(
+        (FIXTURES / "derived_hacs_nordpool_attributes_SE3_2025-10-01_15min.json").read_text()
+    )["attributes"]
+    expected = Tariff(uses_price_entity=True, vat_percent=25).session_cost(
+        session, parse_price_attributes(reference, "SEK/kWh", STOCKHOLM), STOCKHOLM
+    )
+    assert cost is not None
+    assert expected is not None
+    assert cost.total == pytest.approx(expected.total, abs=1e-9)
+    assert cost.total > 0
+
+
+def test_session_across_midnight_and_month_end() -> None:
+    # 31 Jan 23:00 - 1 Feb 01:00 local at 4 kW; hourly prices 1.00 then 2.00:
+    # 4 x 1.00 + 4 x 2.00 = 12.00
+    prices = hourly_prices(local(2026, 1, 31, 23), [1.0, 2.0])
+    session = charge(local(2026, 1, 31, 23), 2, 4)
+    cost = Tariff(uses_price_entity=True).session_cost(session, prices, STOCKHOLM)
+    assert cost is not None
+    assert cost.total == pytest.approx(12.0, abs=0.005)
+    february = local(2026, 2, 1).astimezone(UTC)
+    assert session.energy_between(february - timedelta(days=31), february) == pytest.approx(4.0)
+
+
+def test_autumn_dst_day_has_25_hours() -> None:
+    # 25 Oct 2026: local 01:00-04:00 is four real hours (02:00-03:00 twice). At 3 kW with
+    # hourly prices 1, 2, 3, 4: 3 x (1 + 2 + 3 + 4) = 30.00
+    start = local(2026, 10, 25, 1)
+    end = local(2026, 10, 25, 4)
+    assert (end.astimezone(UTC) - start.astimezone(UTC)) == timedelta(hours=4)
+    prices = hourly_prices(start, [1.0, 2.0, 3.0, 4.0])
+    session = charge(start.astimezone(UTC), 4, 3)
+    cost = Tariff(uses_price_entity=True).session_cost(session, prices, STOCKHOLM)
+    assert cost is not None
+    assert cost.total == pytest.approx(30.0, abs=0.005)
+
+
+def test_dst_price_lists_have_23_and_25_hours() -> None:
+    sets = json.loads((FIXTURES / "ev_smart_charging_test_price_shapes_incl_dst.json").read_text())[
+        "sets"
+    ]
+    spring = PriceSeries(parse_price_items(sets["PRICE_20220327"], STOCKHOLM))
+    autumn = PriceSeries(parse_price_items(sets["PRICE_20221030"], STOCKHOLM))
+    assert len(spring) == 23
+    assert sum((i.end - i.start for i in spring), timedelta()) == timedelta(hours=23)
+    # That fixture repeats one 02:00+02:00 -> 03:00+01:00 item (two hours) verbatim:
+    # it is kept once, and the day still covers 25 hours.
+    assert len(autumn) == 24
+    assert sum((i.end - i.start for i in autumn), timedelta()) == timedelta(hours=25)
+    # The repeated 02:00 hour has two distinct intervals.
+    assert autumn.at(datetime(2022, 10, 30, 0, 30, tzinfo=UTC)) is not None
+    assert autumn.at(datetime(2022, 10, 30, 1, 30, tzinfo=UTC)) is not None
+
+
+def test_negative_price_hour_is_not_clamped() -> None:
+    # 10 kWh at -0.10 with 25 % VAT: 10 x -0.10 x 1.25 = -1.25
+    prices = hourly_prices(local(2026, 5, 10, 13), [-0.10, -0.10])
+    cost = Tariff(uses_price_entity=True, vat_percent=25).session_cost(
+        charge(local(2026, 5, 10, 13), 2, 5), prices, STOCKHOLM
+    )
+    assert cost is not None
+    assert cost.total == pytest.approx(-1.25, abs=0.005)
+
+
+def test_unknown_price_falls_back_and_is_marked_estimated() -> None:
+    # 1 h priced at 2.00 (known) and 1 h unknown: the fixed 1.00, or else the last known 2.00.
+    prices = hourly_prices(local(2026, 5, 10, 20), [2.0])
+    session = charge(local(2026, 5, 10, 20), 2, 1)
+    with_fixed = Tariff(uses_price_entity=True, fixed_price=1.0).session_cost(
+        session, prices, STOCKHOLM
+    )
+    carried = Tariff(uses_price_entity=True).session_cost(session, prices, STOCKHOLM)
+    assert with_fixed is not None
+    assert carried is not None
+    assert (with_fixed.total, with_fixed.estimated) == (pytest.approx(3.0), True)
+    assert (carried.total, carried.estimated) == (pytest.approx(4.0), True)
+    assert Tariff(uses_price_entity=True).session_cost(session, PriceSeries(), STOCKHOLM) is None
+    assert Tariff().session_cost(session, prices, STOCKHOLM) is None
+
+
+def _month(peaks_by_day: dict[int, float]) -> dict[int, float]:
+    """Hourly energies: one hour at 18:00 local on each day with the given kWh."""
+    return {int(local(2026, 1, day, 18).timestamp()): kwh for day, kwh in peaks_by_day.items()}
+
+
+def test_power_fee_when_the_session_makes_a_new_peak() -> None:
+    # Göteborg Energi: 36 kr/kW excl. VAT on the mean of the 3 highest hours on 3 days.
+    # Without the session the top three are 4, 3, 2 (mean 3, fee 108). The session adds an
+    # hour of 5 kWh on day 5: 5, 4, 3 (mean 4, fee 144). Share 36, with VAT 45.
+    fee = PowerFee(price_per_kw=36, peaks=3, one_per_day=True)
+    session = charge(local(2026, 1, 5, 18), 1, 5)
+    month = _month({1: 4, 2: 3, 3: 2, 4: 1}) | hourly(session.intervals)
+    tariff = Tariff(fixed_price=0.0, vat_percent=25, power_fee=fee)
+    cost = tariff.session_cost(session, PriceSeries(), STOCKHOLM, month_hourly_kwh=month)
+    assert cost is not None
+    assert cost.breakdown["power_fee"] == pytest.approx(36.0)
+    assert cost.total == pytest.approx(45.0)
+    assert cost.power_fee_provisional is True
+
+
+def test_power_fee_one_per_day() -> None:
+    # The session's 5 kWh hour falls on day 1, which already has a 4 kWh hour at 18:00.
+    # One per day: day 1 counts once (5): top 5, 3, 2 = mean 3.333 -> 120; share 12.
+    # Any hours: 5, 4, 3 = mean 4 -> 144; share 36.
+    session = charge(local(2026, 1, 1, 20), 1, 5)
+    month = _month({1: 4, 2: 3, 3: 2, 4: 1}) | hourly(session.intervals)
+    for one_per_day, share in ((True, 12.0), (False, 36.0)):
+        tariff = Tariff(
+            fixed_price=0.0, power_fee=PowerFee(price_per_kw=36, peaks=3, one_per_day=one_per_day)
+        )
+        cost = tariff.session_cost(
+            session, PriceSeries(), STOCKHOLM, month_hourly_kwh=month, month_over=True
+        )
+        assert cost is not None
+        assert cost.breakdown["power_fee"] == pytest.approx(share)
+        assert cost.power_fee_provisional is False
+
+
+def test_power_fee_night_weight() -> None:
+    # Ellevio: 22-06 counts at 50 %. A 6 kWh hour at 23:00 weighs 3: top 4, 3, 3 = 3.333
+    # against 4, 3, 2 = 3 before: share 36 x 0.333 = 12. At 21:00 it weighs 6: top 6, 4, 3
+    # = 4.333: share 36 x 1.333 = 48.
+    month = _month({1: 4, 2: 3, 3: 2})
+    fee = PowerFee(price_per_kw=36, peaks=3, one_per_day=True, night_weight=0.5)
+    for hour, share in ((23, 12.0), (21, 48.0)):
+        session = charge(local(2026, 1, 10, hour), 1, 6)
+        cost = Tariff(fixed_price=0.0, power_fee=fee).session_cost(
+            session, PriceSeries(), STOCKHOLM, month_hourly_kwh=month | hourly(session.intervals)
+        )
+        assert cost is not None
+        assert cost.breakdown["power_fee"] == pytest.approx(share)
+
+
+def test_month_hourly_sums_sessions_in_the_month() -> None:
+    sessions = [charge(local(2026, 1, 31, 23), 2, 4), charge(local(2026, 2, 2, 10), 1, 2)]
+    february = month_hourly(sessions, local(2026, 2, 1), local(2026, 3, 1))
+    assert sum(february.values()) == pytest.approx(6.0)
+    assert len(february) == 2
+
+
+def test_price_now_and_summary() -> None:
+    tariff = Tariff(uses_price_entity=True, grid_fee=0.2, vat_percent=25)
+    prices = hourly_prices(local(2026, 5, 10, 20), [1.0])
+    assert tariff.price_now(prices, local(2026, 5, 10, 20, 30), STOCKHOLM) == pytest.approx(1.5)
+    assert tariff.price_now(prices, local(2026, 5, 10, 18), STOCKHOLM) is None
+    assert tariff_summary(None, "SEK")["cost"] is None
+    cost = tariff.session_cost(charge(local(2026, 5, 10, 20), 1, 2), prices, STOCKHOLM)
+    summary = tariff_summary(cost, "SEK")
+    assert summary["cost"] == 3.0
+    assert summary["cost_breakdown"]["grid_fee"] == 0.4
+
+
+@pytest.mark.parametrize(
+    ("unit", "attributes", "scale"),
+    [
+        ("SEK/kWh", {}, 1.0),
+        ("öre/kWh", {}, 0.01),
+        ("EUR/MWh", {}, 0.001),
+        ("c/kWh", {}, 0.01),
+        ("SEK", {"unit": "kWh", "price_in_cents": True}, 0.01),
+        ("DKK/kWh", {"use_cent": True}, 0.01),
+        ("EUR/Wh", {}, 1000.0),
+    ],
+)
+def test_unit_scale(unit: str, attributes: dict[str, object], scale: float) -> None:
+    assert unit_scale(unit, attributes) == pytest.approx(scale)
+
+
+def test_price_shape_errors() -> None:
+    with pytest.raises(PriceShapeError):
+        unit_scale("°C", {})
+    with pytest.raises(PriceShapeError):
+        parse_price_attributes({"today": [1.0, 2.0]}, "SEK/kWh", STOCKHOLM)
+    with pytest.raises(PriceShapeError):
+        parse_price_attributes({"raw_today": [{"when": "x", "value": 1}]}, "SEK/kWh", STOCKHOLM)
+    with pytest.raises(PriceShapeError):
+        parse_price_attributes(
+            {"raw_today": [{"start": "2026-01-01T00:00:00+01:00"}]}, "SEK/kWh", STOCKHOLM
+        )
+    with pytest.raises(PriceShapeError):
+        parse_price_attributes({"raw_today": [1.0]}, "SEK/kWh", STOCKHOLM)
+    assert (
+        len(parse_price_attributes({"raw_today": [], "raw_tomorrow": None}, "SEK/kWh", STOCKHOLM))
+        == 0
+    )
+    assert looks_like_price_unit("SEK/kWh")
+    assert looks_like_price_unit("EUR/MWh")
+    assert not looks_like_price_unit("kWh")
+
+
+def test_parse_items_tolerates_missing_ends_nulls_naive_times_and_objects() -> None:
+    items = [
+        {"time": datetime(2026, 1, 1, 0, 0), "price": "1.5"},
+        {"time": "2026-01-01 00:15:00", "price": 2.0},
+        {"time": "2026-01-01 00:30:00", "price": None},
+        {"time": "2026-01-01 00:45:00", "price": 3.0},
+    ]
+    series = PriceSeries(parse_price_items(items, STOCKHOLM))
+    assert len(series) == 3
+    first = next(iter(series))
+    assert first.start == local(2026, 1, 1)
+    assert first.end == local(2026, 1, 1, 0, 15)
+    assert series.at(local(2026, 1, 1, 0, 50)) == 3.0
+    assert series.at(local(2026, 1, 1, 0, 35)) is None  # the null quarter stays unknown
+    assert series.end == local(2026, 1, 1, 1)
+    with pytest.raises(PriceShapeError):
+        parse_price_items([{"time": "not a time", "price": 1}], STOCKHOLM)
+
+
+def test_series_merge_history_and_storage() -> None:
+    old = hourly_prices(local(2026, 1, 1), [1.0, 2.0])
+    new = hourly_prices(local(2026, 1, 1, 1), [5.0, 6.0])
+    merged = old.merged(new)
+    assert [i.value for i in merged] == [1.0, 5.0, 6.0]
+    assert merged.before(local(2026, 1, 1, 2, 30)) == 6.0
+    assert merged.before(local(2026, 1, 1)) is None
+    assert len(merged.since(local(2026, 1, 1, 1, 30))) == 2
+    assert [i.value for i in PriceSeries.from_list(merged.as_list())] == [1.0, 5.0, 6.0]
+
+
+def test_core_nordpool_response_in_mwh() -> None:
+    response = json.loads(
+        (FIXTURES / "ha_core_nordpool_get_prices_for_date_response_SE3_2024-11-05.json").read_text()
+    )
+    series = PriceSeries(parse_price_items(response["SE3"], STOCKHOLM, unit_scale("SEK/MWh")))
+    assert len(series) == 24
+    assert series.at(datetime(2024, 11, 4, 23, 30, tzinfo=UTC)) == pytest.approx(0.25073)
