@@ -10,6 +10,7 @@ import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+import itertools
 import re
 from typing import Any
 
@@ -83,7 +84,7 @@ class PriceSeries:
         return self._intervals[index].value if index >= 0 else None
 
     def merged(self, newer: PriceSeries) -> PriceSeries:
-        """This series with newer's intervals added (newer wins where both have one)."""
+        """Both series together; newer wins where both have an interval."""
         return PriceSeries([*self._intervals, *newer._intervals])
 
     def since(self, moment: datetime) -> PriceSeries:
@@ -177,10 +178,11 @@ def parse_price_items(
             continue
         rows.append((start, _time(_first(item, _END_KEYS), zone), value * scale))
     rows.sort(key=lambda row: row[0])
-    steps = [b[0] - a[0] for a, b in zip(rows, rows[1:], strict=False) if b[0] > a[0]]
+    steps = [b[0] - a[0] for a, b in itertools.pairwise(rows) if b[0] > a[0]]
     step = min(steps, default=timedelta(hours=1))
     intervals = []
-    for index, (start, end, value) in enumerate(rows):
+    for index, (start, given_end, value) in enumerate(rows):
+        end = given_end
         if end is None:
             following = rows[index + 1][0] if index + 1 < len(rows) else start + step
             end = min(following, start + step) if following > start else start + step
