@@ -303,10 +303,20 @@ async def test_reconfigure_onto_another_entrys_wallbox_aborts(
     assert result["reason"] == "already_configured"
 
 
+async def _options(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> dict[str, Any]:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["preferences", "tariff"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+    assert result["step_id"] == step
+    return result
+
+
 async def test_options_flow(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
     await setup_entry(hass, entities_entry)
-    result = await hass.config_entries.options.async_init(entities_entry.entry_id)
-    assert result["type"] is FlowResultType.FORM
+    result = await _options(hass, entities_entry, "preferences")
     assert CONF_TARGET_SOC in result["data_schema"].schema
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -335,12 +345,10 @@ async def test_options_flow(hass: HomeAssistant, entities_entry: MockConfigEntry
     assert entities_entry.runtime_data.tracker.config.power_threshold_w == 200
 
     # Clearing the SoC target removes it; the form shows the stored values.
-    result = await hass.config_entries.options.async_init(entities_entry.entry_id)
-    section_defaults = result["data_schema"].schema
-    assert SECTION_SESSION_DETECTION in section_defaults
+    result = await _options(hass, entities_entry, "preferences")
+    assert SECTION_SESSION_DETECTION in result["data_schema"].schema
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {**PREFERENCES, SECTION_SESSION_DETECTION: DETECTION},
+        result["flow_id"], {**PREFERENCES, SECTION_SESSION_DETECTION: DETECTION}
     )
     assert CONF_TARGET_SOC not in entities_entry.options
     assert CONF_BATTERY_CAPACITY_KWH not in entities_entry.options
@@ -352,7 +360,7 @@ async def test_options_without_soc_entity(hass: HomeAssistant) -> None:
         domain=DOMAIN, data={CONF_SOURCE: SOURCE_ENTITIES, CONF_POWER_ENTITY: POWER}
     )
     await setup_entry(hass, entry)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _options(hass, entry, "preferences")
     assert CONF_TARGET_SOC not in result["data_schema"].schema
 
 
@@ -361,7 +369,7 @@ async def test_options_out_of_range_is_refused(
     hass: HomeAssistant, simulator_entry: MockConfigEntry, bad: dict[str, float]
 ) -> None:
     await setup_entry(hass, simulator_entry)
-    result = await hass.config_entries.options.async_init(simulator_entry.entry_id)
+    result = await _options(hass, simulator_entry, "preferences")
     values = {
         CONF_TARGET_ENERGY_KWH: 20,
         CONF_DEPARTURE_TIME: "07:00:00",
@@ -371,6 +379,154 @@ async def test_options_out_of_range_is_refused(
     } | bad
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(result["flow_id"], values)
+
+
+NORDPOOL = "sensor.nordpool_kwh_se3_sek"
+TARIFF_BASE: dict[str, Any] = {
+    "price_includes_vat": False,
+    "markup": 0.05,
+    "vat_percent": 25,
+    "grid": {"grid_fee": 0.244, "energy_tax": 0.36, "session_fee": 0},
+    "time_of_use": {"high_load_skip_holidays": False},
+    "power_fee": {
+        "power_fee_peaks": 3,
+        "power_fee_one_per_day": True,
+        "power_fee_night_weight": 1,
+    },
+}
+
+
+def _tariff_input(**changes: Any) -> dict[str, Any]:
+    """The tariff form's input: the base values with changes put in their sections."""
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in TARIFF_BASE.items()}
+    for key, value in changes.items():
+        section = next((name for name, keys in _SECTIONS.items() if key in keys), None)
+        if section is None:
+            data[key] = value
+        else:
+            data[section][key] = value
+    return data
+
+
+_SECTIONS = {
+    "grid": ("grid_fee", "energy_tax", "session_fee"),
+    "time_of_use": (
+        "grid_fee_high",
+        "high_load_months",
+        "high_load_weekdays",
+        "high_load_start",
+        "high_load_end",
+        "high_load_skip_holidays",
+    ),
+    "power_fee": (
+        "power_fee_per_kw",
+        "power_fee_peaks",
+        "power_fee_one_per_day",
+        "power_fee_night_weight",
+        "house_power_entity",
+    ),
+}
+
+
+async def test_tariff_options_errors_then_saved(
+    hass: HomeAssistant, simulator_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, simulator_entry)
+    hass.states.async_set("sensor.temperature", "21", {"unit_of_measurement": "°C"})
+    hass.states.async_set("sensor.house", "1200", {"unit_of_measurement": "kWh"})
+    result = await _options(hass, simulator_entry, "tariff")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        _tariff_input(
+            vat_percent=-25,
+            markup=-1,
+            price_entity="sensor.temperature",
+            grid_fee_high=0.612,
+            high_load_start="22:00:00",
+            high_load_end="06:00:00",
+            power_fee_per_kw=-3,
+            house_power_entity="sensor.house",
+        ),
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        "vat_percent": "invalid_vat",
+        "markup": "negative_fee",
+        "price_entity": "unknown_price_shape",
+        "high_load_end": "window_end_before_start",
+        "power_fee_per_kw": "negative_fee",
+        "house_power_entity": "not_power",
+    }
+    assert "°C" in result["description_placeholders"]["error"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        _tariff_input(
+            grid_fee_high=0.612, house_power_entity="sensor.missing", price_entity="sensor.gone"
+        ),
+    )
+    assert result["errors"] == {
+        "high_load_start": "window_required",
+        "house_power_entity": "entity_not_found",
+        "price_entity": "entity_not_found",
+    }
+    hass.states.async_set(
+        NORDPOOL,
+        "1.2",
+        {"unit_of_measurement": "SEK/kWh", "raw_today": [], "raw_tomorrow": []},
+    )
+    hass.states.async_set("sensor.house", "1200", {"unit_of_measurement": "W"})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        _tariff_input(
+            price_entity=NORDPOOL,
+            fixed_price=1.0,
+            grid_fee_high=0.612,
+            high_load_months=["1", "2", "3", "11", "12"],
+            high_load_weekdays=["mon", "tue", "wed", "thu", "fri"],
+            high_load_start="06:00:00",
+            high_load_end="22:00:00",
+            power_fee_per_kw=36,
+            house_power_entity="sensor.house",
+        ),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    options = simulator_entry.options
+    assert options["price_entity"] == NORDPOOL
+    assert options["grid_fee"] == 0.244
+    assert options["high_load_months"] == [1, 2, 3, 11, 12]
+    assert options["power_fee_per_kw"] == 36
+    await hass.async_block_till_done()
+    tariff = simulator_entry.runtime_data.tariff
+    assert tariff.grid_fee_high == 0.612
+    assert tariff.power_fee is not None
+
+    # The form shows what is stored; clearing optional fields removes them.
+    result = await _options(hass, simulator_entry, "tariff")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], _tariff_input(high_load_end="00:00:00", high_load_start="22:00:00")
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert "price_entity" not in simulator_entry.options
+    assert "grid_fee_high" not in simulator_entry.options
+    assert simulator_entry.options["high_load_end"] == "00:00:00"
+
+
+async def test_tariff_with_an_action_price_entity(
+    hass: HomeAssistant, simulator_entry: MockConfigEntry
+) -> None:
+    """Core Nord Pool sensors have no price list: the form accepts them (prices come by action)."""
+    await setup_entry(hass, simulator_entry)
+    nordpool_entry = MockConfigEntry(domain="nordpool", data={"areas": ["SE3"], "currency": "SEK"})
+    nordpool_entry.add_to_hass(hass)
+    registered = er.async_get(hass).async_get_or_create(
+        "sensor", "nordpool", "SE3-current_price", config_entry=nordpool_entry
+    )
+    hass.states.async_set(registered.entity_id, "0.5", {"unit_of_measurement": "SEK/kWh"})
+    result = await _options(hass, simulator_entry, "tariff")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], _tariff_input(price_entity=registered.entity_id)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_status_sensor_known_only_to_the_registry(hass: HomeAssistant) -> None:

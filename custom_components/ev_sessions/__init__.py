@@ -42,6 +42,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -
     entry.async_on_unload(coordinator.async_save_now)
     entry.async_on_unload(source.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await coordinator.async_start_pricing()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

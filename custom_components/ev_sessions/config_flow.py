@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import voluptuous as vol
@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow, section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -29,6 +30,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TimeSelector,
 )
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CHARGING_MODES,
@@ -41,16 +43,35 @@ from .const import (
     CONF_CURRENT_LIMIT_ENTITY,
     CONF_DEPARTURE_TIME,
     CONF_ENERGY_ENTITY,
+    CONF_ENERGY_TAX,
     CONF_ERROR_STATES,
+    CONF_FIXED_PRICE,
     CONF_GRACE_PERIOD_MIN,
+    CONF_GRID_FEE,
+    CONF_GRID_FEE_HIGH,
+    CONF_HIGH_LOAD_END,
+    CONF_HIGH_LOAD_MONTHS,
+    CONF_HIGH_LOAD_SKIP_HOLIDAYS,
+    CONF_HIGH_LOAD_START,
+    CONF_HIGH_LOAD_WEEKDAYS,
+    CONF_HOUSE_POWER_ENTITY,
+    CONF_MARKUP,
     CONF_MAX_POWER_KW,
     CONF_PHASES,
     CONF_POWER_ENTITY,
+    CONF_POWER_FEE_NIGHT_WEIGHT,
+    CONF_POWER_FEE_ONE_PER_DAY,
+    CONF_POWER_FEE_PEAKS,
+    CONF_POWER_FEE_PER_KW,
     CONF_POWER_THRESHOLD_W,
+    CONF_PRICE_ENTITY,
+    CONF_PRICE_INCLUDES_VAT,
+    CONF_SESSION_FEE,
     CONF_SOC_ENTITY,
     CONF_SOURCE,
     CONF_TARGET_ENERGY_KWH,
     CONF_TARGET_SOC,
+    CONF_VAT_PERCENT,
     DEFAULT_BATTERY_CAPACITY_KWH,
     DEFAULT_DEPARTURE_TIME,
     DEFAULT_GRACE_PERIOD_MIN,
@@ -60,12 +81,20 @@ from .const import (
     DEFAULT_TARGET_ENERGY_KWH,
     DOMAIN,
     MODE_IMMEDIATE,
+    SECTION_GRID,
+    SECTION_POWER_FEE,
     SECTION_SESSION_DETECTION,
+    SECTION_TIME_OF_USE,
     SOURCE_ENTITIES,
     SOURCE_SIMULATOR,
     SOURCES,
+    TARIFF_KEYS,
+    TARIFF_SECTIONS,
 )
+from .model.prices import PriceShapeError
+from .model.tariff import WEEKDAYS
 from .model.units import ENERGY_UNITS, POWER_UNITS
+from .pricing import action_platform, read_price_attributes
 
 
 def _number(low: float, high: float, step: float, unit: str) -> NumberSelector:
@@ -287,23 +316,32 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class EvSessionsOptionsFlow(OptionsFlow):
-    """Preferences (target, departure, mode, power) and session detection."""
+    """Preferences, tariff and session detection."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form, with session detection in a collapsed section."""
+        """Pick what to change."""
+        return self.async_show_menu(step_id="init", menu_options=["preferences", "tariff"])
+
+    def _save(self, values: Mapping[str, Any], keys: Iterable[str]) -> ConfigFlowResult:
+        """Store values, dropping the given optional keys that were left empty."""
+        options = {k: v for k, v in self.config_entry.options.items() if k not in keys}
+        return self.async_create_entry(data={**options, **values})
+
+    async def async_step_preferences(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Target, departure, mode, power limit and session detection."""
         entry = self.config_entry
         has_soc = entry.data.get(CONF_SOC_ENTITY) is not None
         errors: dict[str, str] = {}
         if user_input is not None:
-            values = dict(user_input)
-            values.update(values.pop(SECTION_SESSION_DETECTION, {}))
+            values = _flatten(user_input)
             if values.get(CONF_TARGET_SOC) is not None and not values.get(
                 CONF_BATTERY_CAPACITY_KWH
             ):
                 errors[CONF_BATTERY_CAPACITY_KWH] = "capacity_required"
             else:
-                options = {k: v for k, v in entry.options.items() if k not in _OPTIONAL_OPTIONS}
-                return self.async_create_entry(data={**options, **values})
+                return self._save(values, _OPTIONAL_OPTIONS)
         schema: dict[Any, Any] = {
             vol.Required(CONF_TARGET_ENERGY_KWH, default=DEFAULT_TARGET_ENERGY_KWH): _number(
                 0, 200, 0.5, "kWh"
@@ -334,16 +372,160 @@ class EvSessionsOptionsFlow(OptionsFlow):
             ),
             {"collapsed": True},
         )
-        current = dict(entry.options)
-        current[SECTION_SESSION_DETECTION] = {
-            key: entry.options[key]
-            for key in (CONF_POWER_THRESHOLD_W, CONF_GRACE_PERIOD_MIN)
-            if key in entry.options
-        }
+        suggested = _nest(entry.options, {SECTION_SESSION_DETECTION: DETECTION_KEYS})
         return self.async_show_form(
-            step_id="init",
+            step_id="preferences",
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(schema), user_input or current
+                vol.Schema(schema), user_input or suggested
             ),
             errors=errors,
         )
+
+    async def async_step_tariff(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Price source, grid fees, taxes, time of use and power fee."""
+        errors: dict[str, str] = {}
+        placeholders = {"currency": self.hass.config.currency, "error": ""}
+        if user_input is not None:
+            values = _flatten(user_input)
+            errors = _validate_tariff(self.hass, values, placeholders)
+            if not errors:
+                return self._save(values, TARIFF_KEYS)
+        return self.async_show_form(
+            step_id="tariff",
+            data_schema=self.add_suggested_values_to_schema(
+                _tariff_schema(self.hass.config.currency),
+                user_input or _nest(self.config_entry.options, TARIFF_SECTIONS),
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+
+DETECTION_KEYS = (CONF_POWER_THRESHOLD_W, CONF_GRACE_PERIOD_MIN)
+_MONTHS = [str(month) for month in range(1, 13)]
+
+
+def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Options are stored flat; the form nests some in sections."""
+    values: dict[str, Any] = {}
+    for key, value in user_input.items():
+        if isinstance(value, dict):
+            values.update(value)
+        else:
+            values[key] = value
+    if CONF_HIGH_LOAD_MONTHS in values:
+        values[CONF_HIGH_LOAD_MONTHS] = [int(m) for m in values[CONF_HIGH_LOAD_MONTHS]]
+    return values
+
+
+def _nest(options: Mapping[str, Any], sections: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+    """The stored options in the form's shape, for suggested values."""
+    nested: dict[str, Any] = dict(options)
+    for name, keys in sections.items():
+        nested[name] = {key: nested.pop(key) for key in keys if key in nested}
+    if CONF_HIGH_LOAD_MONTHS in nested.get(SECTION_TIME_OF_USE, {}):
+        nested[SECTION_TIME_OF_USE][CONF_HIGH_LOAD_MONTHS] = [
+            str(m) for m in nested[SECTION_TIME_OF_USE][CONF_HIGH_LOAD_MONTHS]
+        ]
+    return nested
+
+
+def _money(unit: str) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(step="any", unit_of_measurement=unit, mode=NumberSelectorMode.BOX)
+    )
+
+
+def _tariff_schema(currency: str) -> vol.Schema:
+    per_kwh = f"{currency}/kWh"
+    return vol.Schema(
+        {
+            vol.Optional(CONF_PRICE_ENTITY): _entity("sensor"),
+            vol.Required(CONF_PRICE_INCLUDES_VAT, default=False): BooleanSelector(),
+            vol.Optional(CONF_FIXED_PRICE): _money(per_kwh),
+            vol.Required(CONF_MARKUP, default=0): _money(per_kwh),
+            vol.Required(CONF_VAT_PERCENT, default=0): _money(PERCENTAGE),
+            vol.Required(SECTION_GRID): section(
+                vol.Schema(
+                    {
+                        vol.Required(CONF_GRID_FEE, default=0): _money(per_kwh),
+                        vol.Required(CONF_ENERGY_TAX, default=0): _money(per_kwh),
+                        vol.Required(CONF_SESSION_FEE, default=0): _money(currency),
+                    }
+                ),
+                {"collapsed": False},
+            ),
+            vol.Required(SECTION_TIME_OF_USE): section(
+                vol.Schema(
+                    {
+                        vol.Optional(CONF_GRID_FEE_HIGH): _money(per_kwh),
+                        vol.Optional(CONF_HIGH_LOAD_MONTHS): SelectSelector(
+                            SelectSelectorConfig(
+                                options=_MONTHS, multiple=True, translation_key="month"
+                            )
+                        ),
+                        vol.Optional(CONF_HIGH_LOAD_WEEKDAYS): SelectSelector(
+                            SelectSelectorConfig(
+                                options=list(WEEKDAYS), multiple=True, translation_key="weekday"
+                            )
+                        ),
+                        vol.Optional(CONF_HIGH_LOAD_START): TimeSelector(),
+                        vol.Optional(CONF_HIGH_LOAD_END): TimeSelector(),
+                        vol.Required(CONF_HIGH_LOAD_SKIP_HOLIDAYS, default=False): (
+                            BooleanSelector()
+                        ),
+                    }
+                ),
+                {"collapsed": True},
+            ),
+            vol.Required(SECTION_POWER_FEE): section(
+                vol.Schema(
+                    {
+                        vol.Optional(CONF_POWER_FEE_PER_KW): _money(f"{currency}/kW"),
+                        vol.Required(CONF_POWER_FEE_PEAKS, default=3): _number(1, 10, 1, "h"),
+                        vol.Required(CONF_POWER_FEE_ONE_PER_DAY, default=True): BooleanSelector(),
+                        vol.Required(CONF_POWER_FEE_NIGHT_WEIGHT, default=1): _number(
+                            0, 1, 0.05, "×"
+                        ),
+                        vol.Optional(CONF_HOUSE_POWER_ENTITY): _entity("sensor"),
+                    }
+                ),
+                {"collapsed": True},
+            ),
+        }
+    )
+
+
+def _validate_tariff(
+    hass: HomeAssistant, values: Mapping[str, Any], placeholders: dict[str, str]
+) -> dict[str, str]:
+    """Errors per field for a tariff that cannot be."""
+    errors: dict[str, str] = {}
+    if not 0 <= values.get(CONF_VAT_PERCENT, 0) <= 100:
+        errors[CONF_VAT_PERCENT] = "invalid_vat"
+    for key in (CONF_MARKUP, CONF_GRID_FEE, CONF_ENERGY_TAX, CONF_SESSION_FEE, CONF_GRID_FEE_HIGH):
+        if (values.get(key) or 0) < 0:
+            errors[key] = "negative_fee"
+    if (values.get(CONF_POWER_FEE_PER_KW) or 0) < 0:
+        errors[CONF_POWER_FEE_PER_KW] = "negative_fee"
+    start, end = values.get(CONF_HIGH_LOAD_START), values.get(CONF_HIGH_LOAD_END)
+    if start and end and end != "00:00:00" and end <= start:
+        errors[CONF_HIGH_LOAD_END] = "window_end_before_start"
+    if values.get(CONF_GRID_FEE_HIGH) is not None and not (start and end):
+        errors[CONF_HIGH_LOAD_START] = "window_required"
+    if house := values.get(CONF_HOUSE_POWER_ENTITY):
+        exists, unit = _unit(hass, house)
+        if not exists:
+            errors[CONF_HOUSE_POWER_ENTITY] = "entity_not_found"
+        elif unit not in POWER_UNITS:
+            errors[CONF_HOUSE_POWER_ENTITY] = "not_power"
+    if price := values.get(CONF_PRICE_ENTITY):
+        if hass.states.get(price) is None and er.async_get(hass).async_get(price) is None:
+            errors[CONF_PRICE_ENTITY] = "entity_not_found"
+        elif action_platform(hass, price) is None:
+            try:
+                read_price_attributes(hass, price, dt_util.utcnow())
+            except PriceShapeError as err:
+                errors[CONF_PRICE_ENTITY] = "unknown_price_shape"
+                placeholders["error"] = str(err)
+    return errors

@@ -41,6 +41,59 @@ CONF_POWER_THRESHOLD_W: Final = "power_threshold_w"
 CONF_GRACE_PERIOD_MIN: Final = "grace_period_min"
 SECTION_SESSION_DETECTION: Final = "session_detection"
 
+# Options: tariff (amounts per kWh excl. VAT in Home Assistant's currency)
+CONF_PRICE_ENTITY: Final = "price_entity"
+CONF_PRICE_INCLUDES_VAT: Final = "price_includes_vat"
+CONF_FIXED_PRICE: Final = "fixed_price"
+CONF_MARKUP: Final = "markup"
+CONF_GRID_FEE: Final = "grid_fee"
+CONF_ENERGY_TAX: Final = "energy_tax"
+CONF_VAT_PERCENT: Final = "vat_percent"
+CONF_SESSION_FEE: Final = "session_fee"
+CONF_GRID_FEE_HIGH: Final = "grid_fee_high"
+CONF_HIGH_LOAD_MONTHS: Final = "high_load_months"
+CONF_HIGH_LOAD_WEEKDAYS: Final = "high_load_weekdays"
+CONF_HIGH_LOAD_START: Final = "high_load_start"
+CONF_HIGH_LOAD_END: Final = "high_load_end"
+CONF_HIGH_LOAD_SKIP_HOLIDAYS: Final = "high_load_skip_holidays"
+CONF_POWER_FEE_PER_KW: Final = "power_fee_per_kw"
+CONF_POWER_FEE_PEAKS: Final = "power_fee_peaks"
+CONF_POWER_FEE_ONE_PER_DAY: Final = "power_fee_one_per_day"
+CONF_POWER_FEE_NIGHT_WEIGHT: Final = "power_fee_night_weight"
+CONF_HOUSE_POWER_ENTITY: Final = "house_power_entity"
+SECTION_GRID: Final = "grid"
+SECTION_TIME_OF_USE: Final = "time_of_use"
+SECTION_POWER_FEE: Final = "power_fee"
+TARIFF_SECTIONS: Final = {
+    SECTION_GRID: (CONF_GRID_FEE, CONF_ENERGY_TAX, CONF_SESSION_FEE),
+    SECTION_TIME_OF_USE: (
+        CONF_GRID_FEE_HIGH,
+        CONF_HIGH_LOAD_MONTHS,
+        CONF_HIGH_LOAD_WEEKDAYS,
+        CONF_HIGH_LOAD_START,
+        CONF_HIGH_LOAD_END,
+        CONF_HIGH_LOAD_SKIP_HOLIDAYS,
+    ),
+    SECTION_POWER_FEE: (
+        CONF_POWER_FEE_PER_KW,
+        CONF_POWER_FEE_PEAKS,
+        CONF_POWER_FEE_ONE_PER_DAY,
+        CONF_POWER_FEE_NIGHT_WEIGHT,
+        CONF_HOUSE_POWER_ENTITY,
+    ),
+}
+TARIFF_TOP_KEYS: Final = (
+    CONF_PRICE_ENTITY,
+    CONF_PRICE_INCLUDES_VAT,
+    CONF_FIXED_PRICE,
+    CONF_MARKUP,
+    CONF_VAT_PERCENT,
+)
+TARIFF_KEYS: Final = frozenset(
+    {*TARIFF_TOP_KEYS, *(key for keys in TARIFF_SECTIONS.values() for key in keys)}
+)
+ISSUE_PRICE_SHAPE: Final = "price_shape_unknown"
+
 PREFERENCE_KEYS: Final = frozenset(
     {
         CONF_TARGET_ENERGY_KWH,

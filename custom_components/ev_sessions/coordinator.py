@@ -8,8 +8,15 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_time_interval,
+    async_track_utc_time_change,
+)
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -17,13 +24,16 @@ from homeassistant.util import dt as dt_util
 from .const import (
     CONF_DEPARTURE_TIME,
     CONF_GRACE_PERIOD_MIN,
+    CONF_HOUSE_POWER_ENTITY,
     CONF_POWER_THRESHOLD_W,
+    CONF_PRICE_ENTITY,
     CONF_TARGET_ENERGY_KWH,
     DEFAULT_GRACE_PERIOD_MIN,
     DEFAULT_POWER_THRESHOLD_W,
     DOMAIN,
     EVENT_SESSION_ENDED,
     EVENT_SESSION_STARTED,
+    ISSUE_PRICE_SHAPE,
     STATE_SAVE_DELAY,
     STATUS_CHARGING,
     STATUS_CONNECTED,
@@ -34,14 +44,24 @@ from .const import (
     TICK_INTERVAL,
 )
 from .model.history import SessionHistory, session_summary
+from .model.meter import HourlyMeter
+from .model.prices import PriceSeries, PriceShapeError
 from .model.reading import Reading
 from .model.session import Session
+from .model.tariff import SessionCost, month_hourly
 from .model.tracker import (
     SessionEnded,
     SessionStarted,
     SessionTracker,
     TrackerConfig,
     TrackerEvent,
+)
+from .model.units import power_to_w
+from .pricing import (
+    action_platform,
+    async_fetch_action_prices,
+    read_price_attributes,
+    tariff_from_options,
 )
 from .sources import Source, SourceError
 
@@ -65,12 +85,24 @@ class EvSessionsData:
     energy_total_kwh: float
     month_energy_kwh: float
     month_start: datetime
+    session_cost: SessionCost | None
+    month_cost: float | None
+    price: float | None
+
+
+PRICE_HISTORY = timedelta(days=40)
+ACTION_PRICE_REFRESH = timedelta(hours=1)
 
 
 def month_start(now: datetime) -> datetime:
     """Start of the local calendar month holding now, as an aware datetime."""
     local = dt_util.as_local(now)
     return dt_util.start_of_local_day(local.date().replace(day=1))
+
+
+def next_month_start(now: datetime) -> datetime:
+    """Start of the local calendar month after the one holding now."""
+    return month_start(month_start(now) + timedelta(days=32))
 
 
 def next_departure(after: datetime, departure: str | None) -> datetime | None:
@@ -119,6 +151,10 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.history = SessionHistory()
         self._state_store, self._history_store = session_stores(hass, entry.entry_id)
         self.applied_options: dict[str, Any] = dict(entry.options)
+        self.tariff = tariff_from_options(entry.options)
+        self.prices = PriceSeries()
+        self.house = HourlyMeter()
+        self.price_problem: str | None = None
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -154,13 +190,20 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             return
         self.tracker = SessionTracker.from_dict(self._tracker_config(), state["tracker"])
         self.source.restore(state.get("source", {}))
+        self.prices = PriceSeries.from_list(state.get("prices", []))
+        self.house = HourlyMeter.from_dict(state.get("house", {}))
         active = self.tracker.active
         if active is not None and active.id in {s.id for s in self.history.between(active.start)}:
             # Stopped between saving the ended session and the tracker: it did end.
             self.tracker.active = None
 
     def _state_data(self) -> dict[str, Any]:
-        return {"tracker": self.tracker.as_dict(), "source": self.source.as_dict()}
+        return {
+            "tracker": self.tracker.as_dict(),
+            "source": self.source.as_dict(),
+            "prices": self.prices.as_list(),
+            "house": self.house.as_dict(),
+        }
 
     def _history_data(self) -> dict[str, Any]:
         return {"sessions": self.history.as_list()}
@@ -192,7 +235,22 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self._process(reading)
         self.async_set_updated_data(self._snapshot(reading.time))
 
+    def _meter_house(self, now: datetime) -> None:
+        """Feed the household meter its current power (on changes and on every tick)."""
+        entity_id = self.config_entry.options.get(CONF_HOUSE_POWER_ENTITY)
+        if not entity_id:
+            return
+        state = self.hass.states.get(entity_id)
+        power = (
+            None
+            if state is None
+            else power_to_w(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
+        )
+        self.house.update(now, power)
+        self.house.prune(month_start(now) - timedelta(days=1))
+
     def _process(self, reading: Reading) -> None:
+        self._meter_house(reading.time)
         events = self.tracker.update(reading)
         for event in events:
             self._handle_event(event)
@@ -206,6 +264,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             session.departure = next_departure(session.start, options.get(CONF_DEPARTURE_TIME))
             self._fire(EVENT_SESSION_STARTED, session)
             return
+        self._cost(session)
         self.history.add(session)
         # Both stores soon, so a restart never sees the session as active and ended.
         self._history_store.async_delay_save(self._history_data, 1)
@@ -252,6 +311,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             status = STATUS_SUSPENDED
         else:
             status = STATUS_CONNECTED
+        live_cost = None if session is None else self._session_cost(session, now)
         return EvSessionsData(
             now=now,
             status=status,
@@ -264,7 +324,161 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             energy_total_kwh=tracker.energy_total_kwh,
             month_energy_kwh=month_energy,
             month_start=start,
+            session_cost=live_cost,
+            month_cost=self._month_cost(start, until, session, live_cost),
+            price=self.tariff.price_now(self.prices, now, dt_util.get_default_time_zone()),
         )
+
+    # -- tariff -----------------------------------------------------------------
+
+    def _month_hours(self, session: Session) -> dict[int, float]:
+        """Hourly energy of the month a session began in: the household's, else charging."""
+        start = month_start(session.start)
+        end = next_month_start(session.start)
+        if self.config_entry.options.get(CONF_HOUSE_POWER_ENTITY):
+            low, high = start.timestamp(), end.timestamp()
+            return {h: kwh for h, kwh in self.house.hours.items() if low <= h < high}
+        sessions = [s for s in self.history.between(start, end) if s.id != session.id]
+        return month_hourly([*sessions, session], start, end)
+
+    def _session_cost(self, session: Session, now: datetime) -> SessionCost | None:
+        month_hours = self._month_hours(session) if self.tariff.power_fee else None
+        return self.tariff.session_cost(
+            session,
+            self.prices,
+            dt_util.get_default_time_zone(),
+            month_hourly_kwh=month_hours,
+            month_over=now >= next_month_start(session.start),
+        )
+
+    def _cost(self, session: Session, now: datetime | None = None) -> bool:
+        """Price a finished session and keep the result in it; True if it changed."""
+        cost = self._session_cost(session, now or dt_util.utcnow())
+        before = (session.cost, session.cost_estimated, session.power_fee_provisional)
+        if cost is None:
+            session.cost, session.cost_breakdown = None, {}
+            session.cost_estimated = session.power_fee_provisional = False
+        else:
+            session.cost, session.cost_breakdown = cost.total, cost.breakdown
+            session.cost_estimated = cost.estimated
+            session.power_fee_provisional = cost.power_fee_provisional
+        return before != (session.cost, session.cost_estimated, session.power_fee_provisional)
+
+    def _recost(self, now: datetime) -> None:
+        """Correct sessions priced with estimates, or with a month's provisional power fee."""
+        changed = False
+        for session in self.history.between(now - PRICE_HISTORY):
+            if session.cost_estimated or session.power_fee_provisional:
+                changed |= self._cost(session, now)
+        if changed:
+            self._history_store.async_delay_save(self._history_data, 1)
+
+    def _month_cost(
+        self, start: datetime, until: datetime, active: Session | None, live: SessionCost | None
+    ) -> float | None:
+        """Cost of this month's charging (a session across the month's start, in proportion)."""
+        total: float | None = None
+        for session in self.history.between(start, until):
+            if session.cost is not None and session.energy_kwh > 0:
+                share = session.energy_between(start, until) / session.energy_kwh
+                total = (total or 0.0) + session.cost * share
+        if active is not None and live is not None and active.energy_kwh > 0:
+            share = active.energy_between(start, until) / active.energy_kwh
+            total = (total or 0.0) + live.total * share
+        if total is None and self.tariff.price_now(self.prices, start, dt_util.UTC) is not None:
+            total = 0.0
+        return total
+
+    async def async_start_pricing(self) -> None:
+        """Follow the price entity, the household power sensor and the quarter hours."""
+        entry = self.config_entry
+        options = entry.options
+        if price_entity := options.get(CONF_PRICE_ENTITY):
+            platform = action_platform(self.hass, price_entity)
+            if platform is None:
+
+                @callback
+                def _price_changed(_event: Event[EventStateChangedData] | None = None) -> None:
+                    self._read_price_entity(dt_util.utcnow())
+
+                entry.async_on_unload(
+                    async_track_state_change_event(self.hass, price_entity, _price_changed)
+                )
+                _price_changed()
+            else:
+
+                async def _fetch(_now: datetime | None = None) -> None:
+                    now = dt_util.utcnow()
+                    try:
+                        series = await async_fetch_action_prices(
+                            self.hass, price_entity, platform, now
+                        )
+                    except PriceShapeError as err:
+                        self._price_trouble(price_entity, str(err))
+                        return
+                    self._apply_prices(series, now)
+
+                entry.async_on_unload(
+                    async_track_time_interval(self.hass, _fetch, ACTION_PRICE_REFRESH)
+                )
+                await _fetch()
+        if house := options.get(CONF_HOUSE_POWER_ENTITY):
+
+            @callback
+            def _house_changed(_event: Event[EventStateChangedData]) -> None:
+                self._meter_house(dt_util.utcnow())
+
+            entry.async_on_unload(async_track_state_change_event(self.hass, house, _house_changed))
+
+        @callback
+        def _quarter(now: datetime) -> None:
+            if price_entity and action_platform(self.hass, price_entity) is None:
+                self._read_price_entity(now)
+            self._recost(now)
+            self.async_set_updated_data(self._snapshot(now))
+
+        entry.async_on_unload(
+            async_track_utc_time_change(self.hass, _quarter, minute=[0, 15, 30, 45], second=0)
+        )
+
+    def _read_price_entity(self, now: datetime) -> None:
+        entity_id = self.config_entry.options[CONF_PRICE_ENTITY]
+        try:
+            series = read_price_attributes(self.hass, entity_id, now)
+        except PriceShapeError as err:
+            self._price_trouble(entity_id, str(err))
+            return
+        self._apply_prices(series, now)
+
+    def _apply_prices(self, series: PriceSeries, now: datetime) -> None:
+        if self.price_problem is not None:
+            _LOGGER.info("Prices of %s can be read again", self.config_entry.title)
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
+            self.price_problem = None
+        if not len(series):
+            return
+        self.prices = self.prices.merged(series).since(now - PRICE_HISTORY)
+        self._recost(now)
+        self._state_store.async_delay_save(self._state_data, STATE_SAVE_DELAY)
+        self.async_set_updated_data(self._snapshot(now))
+
+    @property
+    def _issue_id(self) -> str:
+        return f"{ISSUE_PRICE_SHAPE}_{self.config_entry.entry_id}"
+
+    def _price_trouble(self, entity_id: str, error: str) -> None:
+        if self.price_problem is None:
+            _LOGGER.warning("Prices of %s cannot be read: %s", entity_id, error)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_PRICE_SHAPE,
+                translation_placeholders={"entity_id": entity_id, "error": error},
+            )
+        self.price_problem = error
 
     @callback
     def refresh_from_options(self) -> None:

@@ -34,12 +34,38 @@ class EvSessionsSensorDescription(SensorEntityDescription):
     attributes_fn: Callable[[EvSessionsData, str], dict[str, Any] | None] = lambda _d, _c: None
     last_reset_fn: Callable[[EvSessionsData], datetime | None] | None = None
     has_fn: Callable[[Source], bool] = lambda _: True
+    # For money: the unit from Home Assistant's currency (e.g. "SEK" or "SEK/kWh").
+    unit_fn: Callable[[str], str] | None = None
 
 
 def _active_session(data: EvSessionsData, _currency: str) -> dict[str, Any] | None:
     if data.session is None:
         return None
     return {"session_id": data.session.id, "start": data.session.start.isoformat()}
+
+
+def _session_cost_details(data: EvSessionsData, _currency: str) -> dict[str, Any] | None:
+    cost = data.session_cost
+    if data.session is None or cost is None:
+        return None
+    return {
+        "session_id": data.session.id,
+        "breakdown": {key: round(value, 4) for key, value in cost.breakdown.items()},
+        "estimated": cost.estimated,
+        "power_fee_provisional": cost.power_fee_provisional,
+    }
+
+
+def _average_price(data: EvSessionsData) -> float | None:
+    if data.session is None or data.session_cost is None or data.session.energy_kwh <= 0:
+        return None
+    return data.session_cost.total / data.session.energy_kwh
+
+
+def _session_reset(data: EvSessionsData) -> datetime | None:
+    if data.session is not None:
+        return data.session.start
+    return data.last_session.end if data.last_session else None
 
 
 def _last_session(data: EvSessionsData, currency: str) -> dict[str, Any] | None:
@@ -106,6 +132,54 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         attributes_fn=_last_session,
     ),
     EvSessionsSensorDescription(
+        key="session_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        unit_fn=lambda currency: currency,
+        value_fn=lambda d: (d.session_cost.total if d.session_cost else None) if d.session else 0.0,
+        attributes_fn=_session_cost_details,
+        last_reset_fn=_session_reset,
+    ),
+    EvSessionsSensorDescription(
+        key="session_average_price",
+        suggested_display_precision=2,
+        unit_fn=lambda currency: f"{currency}/kWh",
+        value_fn=_average_price,
+    ),
+    EvSessionsSensorDescription(
+        key="last_session_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        unit_fn=lambda currency: currency,
+        value_fn=lambda d: d.last_session.cost if d.last_session else None,
+        attributes_fn=lambda d, _c: (
+            None
+            if d.last_session is None or d.last_session.cost is None
+            else {
+                "session_id": d.last_session.id,
+                "breakdown": {k: round(v, 4) for k, v in d.last_session.cost_breakdown.items()},
+                "estimated": d.last_session.cost_estimated,
+                "power_fee_provisional": d.last_session.power_fee_provisional,
+            }
+        ),
+    ),
+    EvSessionsSensorDescription(
+        key="month_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        unit_fn=lambda currency: currency,
+        value_fn=lambda d: d.month_cost,
+        last_reset_fn=lambda d: d.month_start,
+    ),
+    EvSessionsSensorDescription(
+        key="price",
+        suggested_display_precision=3,
+        unit_fn=lambda currency: f"{currency}/kWh",
+        value_fn=lambda d: d.price,
+    ),
+    EvSessionsSensorDescription(
         key="month_energy",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
@@ -147,6 +221,13 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
         return self.entity_description.attributes_fn(
             self.coordinator.data, self.coordinator.currency
         )
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Fixed units, or Home Assistant's currency for money."""
+        if self.entity_description.unit_fn is not None:
+            return self.entity_description.unit_fn(self.coordinator.currency)
+        return self.entity_description.native_unit_of_measurement
 
     @property
     def last_reset(self) -> datetime | None:

@@ -323,6 +323,8 @@ def test_price_shape_errors() -> None:
     with pytest.raises(PriceShapeError):
         unit_scale("°C", {})
     with pytest.raises(PriceShapeError):
+        unit_scale("EUR/GJ", {})
+    with pytest.raises(PriceShapeError):
         parse_price_attributes({"today": [1.0, 2.0]}, "SEK/kWh", STOCKHOLM)
     with pytest.raises(PriceShapeError):
         parse_price_attributes({"raw_today": [{"when": "x", "value": 1}]}, "SEK/kWh", STOCKHOLM)
@@ -378,3 +380,24 @@ def test_core_nordpool_response_in_mwh() -> None:
     series = PriceSeries(parse_price_items(response["SE3"], STOCKHOLM, unit_scale("SEK/MWh")))
     assert len(series) == 24
     assert series.at(datetime(2024, 11, 4, 23, 30, tzinfo=UTC)) == pytest.approx(0.25073)
+
+
+def test_hourly_meter_integrates_held_power_and_ignores_the_past() -> None:
+    from custom_components.ev_sessions.model.meter import HourlyMeter
+
+    meter = HourlyMeter()
+    start = local(2026, 1, 5, 18)
+    meter.update(start, 2000)
+    meter.update(start + timedelta(minutes=10), 2000)
+    meter.update(start + timedelta(minutes=5), 9000)  # out of order: ignored
+    meter.update(start + timedelta(minutes=20), None)
+    meter.update(start + timedelta(minutes=50), 1000)  # nothing counted while unknown
+    meter.update(start + timedelta(minutes=65), 1000)
+    meter.update(start + timedelta(minutes=95), 1000)  # a gap over 15 min: not held
+    hour = int(start.timestamp())
+    assert meter.hours[hour] == pytest.approx(2 * 20 / 60 + 1 * 10 / 60)
+    assert meter.hours[hour + 3600] == pytest.approx(1 * 5 / 60)
+    restored = HourlyMeter.from_dict(meter.as_dict())
+    assert restored.hours == meter.hours
+    meter.prune(start + timedelta(hours=1))
+    assert list(meter.hours) == [hour + 3600]

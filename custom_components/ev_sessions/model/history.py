@@ -29,6 +29,13 @@ CSV_COLUMNS = (
     "cost",
     "currency",
     "estimated",
+    "energy_cost",
+    "grid_fee",
+    "energy_tax",
+    "markup",
+    "session_fee",
+    "power_fee",
+    "vat",
 )
 
 
@@ -118,10 +125,11 @@ def session_summary(session: Session, now: datetime, currency: str | None) -> di
         "last_charge": None if session.last_charge is None else session.last_charge.isoformat(),
         "target_energy_kwh": session.target_energy_kwh,
         "departure": None if session.departure is None else session.departure.isoformat(),
-        "cost": None,
+        "cost": None if session.cost is None else round(session.cost, 4),
         "currency": currency,
-        "cost_breakdown": {},
-        "estimated": False,
+        "cost_breakdown": {k: round(v, 4) for k, v in session.cost_breakdown.items()},
+        "estimated": session.cost_estimated,
+        "power_fee_provisional": session.power_fee_provisional,
     }
 
 
@@ -133,7 +141,7 @@ def sessions_csv(summaries: Iterable[dict[str, Any]]) -> str:
     )
     writer.writeheader()
     for summary in summaries:
-        writer.writerow(
-            {key: "" if summary.get(key) is None else summary[key] for key in CSV_COLUMNS}
-        )
+        row = {**summary, **summary.get("cost_breakdown", {})}
+        row["energy_cost"] = row.pop("energy", None)
+        writer.writerow({key: "" if row.get(key) is None else row[key] for key in CSV_COLUMNS})
     return buffer.getvalue()

@@ -79,6 +79,12 @@ class Session:
     # Preferences that applied to the session (set by the coordinator).
     target_energy_kwh: float | None = None
     departure: datetime | None = None
+    # What it cost under the tariff that applied (set when it ends, corrected while
+    # estimated or while the month's power fee is provisional).
+    cost: float | None = None
+    cost_breakdown: dict[str, float] = field(default_factory=dict)
+    cost_estimated: bool = False
+    power_fee_provisional: bool = False
 
     @property
     def first_charge(self) -> datetime | None:
@@ -141,6 +147,10 @@ class Session:
             "intervals": [[key, kwh] for key, kwh in sorted(self.intervals.items())],
             "target_energy_kwh": self.target_energy_kwh,
             "departure": _iso(self.departure),
+            "cost": self.cost,
+            "cost_breakdown": self.cost_breakdown,
+            "cost_estimated": self.cost_estimated,
+            "power_fee_provisional": self.power_fee_provisional,
         }
 
     @classmethod
@@ -163,4 +173,8 @@ class Session:
             intervals={int(key): kwh for key, kwh in data["intervals"]},
             target_energy_kwh=data.get("target_energy_kwh"),
             departure=_dt(data.get("departure")),
+            cost=data.get("cost"),
+            cost_breakdown=data.get("cost_breakdown", {}),
+            cost_estimated=data.get("cost_estimated", False),
+            power_fee_provisional=data.get("power_fee_provisional", False),
         )

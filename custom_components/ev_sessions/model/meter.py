@@ -1,0 +1,54 @@
+"""Hourly energy from a power sensor (the household's total, for power fees)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from .session import spread_evenly
+from .tariff import hourly
+
+MAX_HOLD = timedelta(minutes=15)
+
+
+class HourlyMeter:
+    """Energy per clock hour, integrated from power held until the next reading."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.hours: dict[int, float] = {}
+        self._time: datetime | None = None
+        self._power_w: float | None = None
+
+    def update(self, time: datetime, power_w: float | None) -> None:
+        """Take a power reading (None: unknown, nothing is counted until the next one)."""
+        if self._time is not None and time < self._time:
+            return
+        if self._time is not None and self._power_w is not None and time - self._time <= MAX_HOLD:
+            kwh = max(0.0, self._power_w) / 1000 * (time - self._time).total_seconds() / 3600
+            for hour, part in hourly(spread_evenly(kwh, self._time, time)).items():
+                self.hours[hour] = self.hours.get(hour, 0.0) + part
+        self._time = time
+        self._power_w = power_w
+
+    def prune(self, before: datetime) -> None:
+        """Forget the hours that start before a moment."""
+        limit = before.timestamp()
+        self.hours = {hour: kwh for hour, kwh in self.hours.items() if hour >= limit}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Serialise for storage."""
+        return {
+            "hours": [[hour, kwh] for hour, kwh in sorted(self.hours.items())],
+            "time": None if self._time is None else self._time.isoformat(),
+            "power_w": self._power_w,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HourlyMeter:
+        """Restore from storage."""
+        meter = cls()
+        meter.hours = {int(hour): kwh for hour, kwh in data.get("hours", [])}
+        meter._time = datetime.fromisoformat(data["time"]) if data.get("time") else None
+        meter._power_w = data.get("power_w")
+        return meter

@@ -1,0 +1,179 @@
+"""Tariff options and price entities: turn what Home Assistant holds into model objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_ENERGY_TAX,
+    CONF_FIXED_PRICE,
+    CONF_GRID_FEE,
+    CONF_GRID_FEE_HIGH,
+    CONF_HIGH_LOAD_END,
+    CONF_HIGH_LOAD_MONTHS,
+    CONF_HIGH_LOAD_SKIP_HOLIDAYS,
+    CONF_HIGH_LOAD_START,
+    CONF_HIGH_LOAD_WEEKDAYS,
+    CONF_MARKUP,
+    CONF_POWER_FEE_NIGHT_WEIGHT,
+    CONF_POWER_FEE_ONE_PER_DAY,
+    CONF_POWER_FEE_PEAKS,
+    CONF_POWER_FEE_PER_KW,
+    CONF_PRICE_ENTITY,
+    CONF_PRICE_INCLUDES_VAT,
+    CONF_SESSION_FEE,
+    CONF_VAT_PERCENT,
+)
+from .model.prices import (
+    PRICE_LIST_ATTRIBUTES,
+    PriceInterval,
+    PriceSeries,
+    PriceShapeError,
+    parse_price_attributes,
+    parse_price_items,
+    unit_scale,
+)
+from .model.session import INTERVAL, interval_start
+from .model.tariff import WEEKDAYS, PowerFee, Tariff, TimeWindow
+
+# Integrations whose price sensors carry no price list: their prices come from an action.
+ACTION_PLATFORMS = ("nordpool", "tibber")
+
+
+def _time(value: Any, default: time) -> time:
+    return time.fromisoformat(str(value)) if value else default
+
+
+def tariff_from_options(options: Mapping[str, Any]) -> Tariff:
+    """The tariff that the options describe."""
+    high_load = None
+    if options.get(CONF_GRID_FEE_HIGH) is not None:
+        high_load = TimeWindow(
+            months=frozenset(int(m) for m in options.get(CONF_HIGH_LOAD_MONTHS) or range(1, 13)),
+            weekdays=frozenset(options.get(CONF_HIGH_LOAD_WEEKDAYS) or WEEKDAYS),
+            start=_time(options.get(CONF_HIGH_LOAD_START), time(0)),
+            end=_time(options.get(CONF_HIGH_LOAD_END), time(0)),
+            holidays_off=bool(options.get(CONF_HIGH_LOAD_SKIP_HOLIDAYS, False)),
+        )
+    power_fee = None
+    if options.get(CONF_POWER_FEE_PER_KW):
+        power_fee = PowerFee(
+            price_per_kw=float(options[CONF_POWER_FEE_PER_KW]),
+            peaks=int(options.get(CONF_POWER_FEE_PEAKS, 3)),
+            one_per_day=bool(options.get(CONF_POWER_FEE_ONE_PER_DAY, True)),
+            night_weight=float(options.get(CONF_POWER_FEE_NIGHT_WEIGHT, 1.0)),
+        )
+    fixed = options.get(CONF_FIXED_PRICE)
+    return Tariff(
+        uses_price_entity=bool(options.get(CONF_PRICE_ENTITY)),
+        fixed_price=None if fixed is None else float(fixed),
+        price_includes_vat=bool(options.get(CONF_PRICE_INCLUDES_VAT, False)),
+        markup=float(options.get(CONF_MARKUP, 0.0)),
+        grid_fee=float(options.get(CONF_GRID_FEE, 0.0)),
+        grid_fee_high=(
+            None if options.get(CONF_GRID_FEE_HIGH) is None else float(options[CONF_GRID_FEE_HIGH])
+        ),
+        high_load=high_load,
+        energy_tax=float(options.get(CONF_ENERGY_TAX, 0.0)),
+        vat_percent=float(options.get(CONF_VAT_PERCENT, 0.0)),
+        session_fee=float(options.get(CONF_SESSION_FEE, 0.0)),
+        power_fee=power_fee,
+    )
+
+
+def action_platform(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The integration a price entity belongs to when its prices come from an action."""
+    entry = er.async_get(hass).async_get(entity_id)
+    if entry is not None and entry.platform in ACTION_PLATFORMS:
+        return entry.platform
+    return None
+
+
+def read_price_attributes(hass: HomeAssistant, entity_id: str, now: datetime) -> PriceSeries:
+    """Prices a price entity's state holds: its price lists, else its current price.
+
+    Returns an empty series while the entity is unavailable; raises PriceShapeError when
+    the entity is not a price in any shape this integration knows.
+    """
+    state = hass.states.get(entity_id)
+    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return PriceSeries()
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    zone = dt_util.get_default_time_zone()
+    if any(name in state.attributes for name in PRICE_LIST_ATTRIBUTES):
+        return parse_price_attributes(state.attributes, unit, zone)
+    # A sensor with only the current price: it holds for the current quarter hour.
+    scale = unit_scale(unit, state.attributes)
+    try:
+        value = float(state.state) * scale
+    except ValueError as err:
+        raise PriceShapeError(f"not a number: {state.state!r}") from err
+    start = datetime.fromtimestamp(interval_start(now), dt_util.UTC)
+    return PriceSeries([PriceInterval(start, start + INTERVAL, value)])
+
+
+async def async_fetch_action_prices(
+    hass: HomeAssistant, entity_id: str, platform: str, now: datetime
+) -> PriceSeries:
+    """Today's and tomorrow's prices from the Nord Pool or Tibber integration's action.
+
+    Raises PriceShapeError when the action is missing or answers in an unknown shape.
+    """
+    registry_entry = er.async_get(hass).async_get(entity_id)
+    assert registry_entry is not None
+    zone = dt_util.get_default_time_zone()
+    today = dt_util.as_local(now).date()
+    try:
+        if platform == "nordpool":
+            return await _nordpool(hass, registry_entry, today, zone)
+        return await _tibber(hass, now, zone)
+    except (HomeAssistantError, KeyError, TypeError, AttributeError) as err:
+        raise PriceShapeError(f"{platform} prices: {err}") from err
+
+
+async def _nordpool(
+    hass: HomeAssistant, registry_entry: er.RegistryEntry, today: Any, zone: Any
+) -> PriceSeries:
+    entry_id = registry_entry.config_entry_id or ""
+    config_entry = hass.config_entries.async_get_entry(entry_id)
+    area = registry_entry.unique_id.split("-", 1)[0]
+    currency = (config_entry.data if config_entry else {}).get("currency", hass.config.currency)
+    intervals: list[PriceInterval] = []
+    for day in (today, today + timedelta(days=1)):
+        response: Any = await hass.services.async_call(
+            "nordpool",
+            "get_prices_for_date",
+            {
+                "config_entry": entry_id,
+                "date": day.isoformat(),
+                "areas": [area],
+                "currency": currency,
+            },
+            blocking=True,
+            return_response=True,
+        )
+        items = (response or {}).get(area) or []
+        intervals.extend(parse_price_items(items, zone, unit_scale(f"{currency}/MWh")))
+    return PriceSeries(intervals)
+
+
+async def _tibber(hass: HomeAssistant, now: datetime, zone: Any) -> PriceSeries:
+    start = dt_util.start_of_local_day(dt_util.as_local(now))
+    response: Any = await hass.services.async_call(
+        "tibber",
+        "get_prices",
+        {"start": start.isoformat(), "end": (start + timedelta(days=2)).isoformat()},
+        blocking=True,
+        return_response=True,
+    )
+    homes: Mapping[str, Any] = (response or {})["prices"]
+    items: list[Any] = next(iter(homes.values()), [])
+    return PriceSeries(parse_price_items(items, zone))

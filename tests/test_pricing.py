@@ -1,0 +1,390 @@
+"""Prices and costs through Home Assistant: every price shape, late prices, outages, fees."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import json
+from pathlib import Path
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_mock_service,
+)
+
+from homeassistant.core import HomeAssistant, SupportsResponse
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+
+from custom_components.ev_sessions.const import (
+    CONF_CONNECTED_ENTITY,
+    CONF_ENERGY_ENTITY,
+    CONF_POWER_ENTITY,
+    CONF_SOURCE,
+    DOMAIN,
+    EVENT_SESSION_ENDED,
+    SOURCE_ENTITIES,
+)
+
+from .conftest import ENERGY, PLUG, POWER, setup_entry, wallbox_states
+from .helpers import advance, number, state_value
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PRICE = "sensor.spot_price"
+# Grid fee 0.244 + energy tax 0.36 = 0.604 per kWh excl. VAT; VAT 25 %.
+TARIFF = {"grid_fee": 0.244, "energy_tax": 0.36, "vat_percent": 25}
+
+
+def _attributes(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())["attributes"]
+
+
+SHAPES = {
+    "hacs_nordpool": ("derived_hacs_nordpool_attributes_SE3_2025-10-01_15min.json", "SEK/kWh"),
+    "entsoe": ("derived_entsoe_attributes_SE3_2025-10-01_15min.json", "SEK/kWh"),
+    "energidataservice": (
+        "derived_energidataservice_attributes_SE3_2025-10-01_15min.json",
+        "SEK/kWh",
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+async def _stockholm(hass: HomeAssistant) -> None:
+    await hass.config.async_update(time_zone="Europe/Stockholm", currency="SEK")
+
+
+def _entry(**options: Any) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Wallbox",
+        data={
+            CONF_SOURCE: SOURCE_ENTITIES,
+            CONF_POWER_ENTITY: POWER,
+            CONF_ENERGY_ENTITY: ENERGY,
+            CONF_CONNECTED_ENTITY: PLUG,
+        },
+        options={**TARIFF, **options},
+    )
+
+
+async def _charge_hour(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, kw: float, register: float
+) -> float:
+    """Plug in, charge an hour at kw (register read each quarter), unplug."""
+    wallbox_states(hass, plug="on", power=str(kw * 1000), energy=str(register))
+    await hass.async_block_till_done()
+    for _ in range(4):
+        await advance(hass, freezer, 15)
+        register += kw / 4
+        wallbox_states(hass, plug="on", power=str(kw * 1000), energy=str(register))
+        await hass.async_block_till_done()
+    wallbox_states(hass, plug="off", power="0", energy=str(register))
+    await hass.async_block_till_done()
+    return register
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+async def test_session_cost_from_each_price_shape(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, shape: str
+) -> None:
+    # 1 Oct 2025, 21:00-22:00 local at 4 kW: 1 kWh a quarter at 1.21814, 1.1358, 0.95996,
+    # 0.91366 SEK: (4.22756 + 4 x 0.604) x 1.25 = 8.30445
+    name, unit = SHAPES[shape]
+    freezer.move_to(datetime(2025, 10, 1, 19, 0, tzinfo=UTC))
+    hass.states.async_set(PRICE, "1.2", {"unit_of_measurement": unit, **_attributes(name)})
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry(price_entity=PRICE))
+    # All in now: (1.21814 + 0.604) x 1.25 = 2.27768
+    assert number(hass, "sensor.wallbox_price") == pytest.approx(2.27768, abs=1e-4)
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await _charge_hour(hass, freezer, 4, 1000.0)
+    assert number(hass, "sensor.wallbox_last_session_cost") == pytest.approx(8.30445, abs=0.005)
+    assert ended[0].data["cost"] == pytest.approx(8.30445, abs=0.005)
+    assert ended[0].data["currency"] == "SEK"
+    last = hass.states.get("sensor.wallbox_last_session_cost")
+    assert last is not None
+    assert last.attributes["unit_of_measurement"] == "SEK"
+    assert last.attributes["estimated"] is False
+    assert last.attributes["breakdown"]["energy_tax"] == pytest.approx(1.44)
+    assert number(hass, "sensor.wallbox_month_cost") == pytest.approx(8.30445, abs=0.005)
+    session = entry.runtime_data.history.last
+    assert session is not None
+    assert session.cost == pytest.approx(8.30445, abs=0.005)
+
+
+async def test_price_sensor_follows_quarter_hours(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(datetime(2025, 10, 1, 15, 14, 50, tzinfo=UTC))  # 17:14:50 local
+    hass.states.async_set(
+        PRICE, "1", {"unit_of_measurement": "SEK/kWh", **_attributes(SHAPES["hacs_nordpool"][0])}
+    )
+    wallbox_states(hass)
+    await setup_entry(hass, _entry(price_entity=PRICE))
+    # 17:00 quarter 0.98052, then 17:15 quarter 1.16266 (all in: x + 0.604, x 1.25)
+    assert number(hass, "sensor.wallbox_price") == pytest.approx((0.98052 + 0.604) * 1.25, abs=1e-4)
+    await advance(hass, freezer, 10 / 60, step_s=10)
+    assert number(hass, "sensor.wallbox_price") == pytest.approx((1.16266 + 0.604) * 1.25, abs=1e-4)
+
+
+async def test_tomorrows_prices_arrive_mid_session(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # 23:30-00:30 local at 4 kW. Tomorrow's prices are not known at first: the fixed 1.00
+    # stands in for 00:00 and 00:15 (estimated). Then 0.50 arrives for those quarters:
+    # (0.82005 + 0.78568 + 0.5 + 0.5 + 4 x 0.604) x 1.25 = 6.27716
+    today = _attributes(SHAPES["hacs_nordpool"][0])
+    freezer.move_to(datetime(2025, 10, 1, 21, 30, tzinfo=UTC))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **today})
+    wallbox_states(hass)
+    await setup_entry(hass, _entry(price_entity=PRICE, fixed_price=1.0))
+    wallbox_states(hass, plug="on", power="4000", energy="0.0")
+    await hass.async_block_till_done()
+    register = 0.0
+    for _ in range(4):
+        await advance(hass, freezer, 15)
+        register += 1.0
+        wallbox_states(hass, plug="on", power="4000", energy=str(register))
+        await hass.async_block_till_done()
+    cost = hass.states.get("sensor.wallbox_session_cost")
+    assert cost is not None
+    assert cost.attributes["estimated"] is True
+    tomorrow = [
+        {
+            "start": f"2025-10-02T00:{m:02d}:00+02:00",
+            "end": f"2025-10-02T00:{m + 15:02d}:00+02:00"
+            if m < 45
+            else "2025-10-02T01:00:00+02:00",
+            "value": 0.5,
+        }
+        for m in (0, 15, 30, 45)
+    ]
+    hass.states.async_set(
+        PRICE, "1", {"unit_of_measurement": "SEK/kWh", **today, "raw_tomorrow": tomorrow}
+    )
+    await hass.async_block_till_done()
+    cost = hass.states.get("sensor.wallbox_session_cost")
+    assert cost is not None
+    assert cost.attributes["estimated"] is False
+    assert float(cost.state) == pytest.approx(6.27716, abs=0.005)
+    assert cost.attributes["last_reset"] == "2025-10-01T21:30:00+00:00"
+    # Per kWh on average: 6.27716 / 4 = 1.56929
+    assert number(hass, "sensor.wallbox_session_average_price") == pytest.approx(1.56929, abs=0.001)
+    wallbox_states(hass, plug="off", power="0", energy=str(register))
+    await hass.async_block_till_done()
+    assert number(hass, "sensor.wallbox_last_session_cost") == pytest.approx(6.27716, abs=0.005)
+    assert state_value(hass, "sensor.wallbox_session_average_price") == "unknown"
+
+
+async def test_price_entity_unavailable(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # The fixed 1.50 stands in: 4 kWh x (1.50 + 0.604) x 1.25 = 10.52, estimated.
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    hass.states.async_set(PRICE, "unavailable")
+    wallbox_states(hass)
+    await setup_entry(hass, _entry(price_entity=PRICE, fixed_price=1.5))
+    assert number(hass, "sensor.wallbox_price") == pytest.approx((1.5 + 0.604) * 1.25)
+    await _charge_hour(hass, freezer, 4, 10.0)
+    last = hass.states.get("sensor.wallbox_last_session_cost")
+    assert last is not None
+    assert float(last.state) == pytest.approx(10.52, abs=0.005)
+    assert last.attributes["estimated"] is True
+
+
+async def test_current_price_sensor_and_average_price(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A sensor with only the current price (e.g. a template): it holds until it changes."""
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    hass.states.async_set(PRICE, "150", {"unit_of_measurement": "öre/kWh"})
+    wallbox_states(hass)
+    await setup_entry(hass, _entry(price_entity=PRICE))
+    assert number(hass, "sensor.wallbox_price") == pytest.approx((1.5 + 0.604) * 1.25)
+    wallbox_states(hass, plug="on", power="4000", energy="0.0")
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 60)
+    wallbox_states(hass, plug="on", power="4000", energy="4.0")
+    await hass.async_block_till_done()
+    # Every quarter re-read the sensor: 4 kWh x 2.63 = 10.52, not estimated.
+    cost = hass.states.get("sensor.wallbox_session_cost")
+    assert cost is not None
+    assert float(cost.state) == pytest.approx(10.52, abs=0.005)
+    assert cost.attributes["estimated"] is False
+    assert number(hass, "sensor.wallbox_session_average_price") == pytest.approx(2.63, abs=0.001)
+
+
+async def test_unreadable_price_entity_raises_a_repair_issue(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    hass.states.async_set(PRICE, "cheap", {"unit_of_measurement": "SEK/kWh"})
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry(price_entity=PRICE, fixed_price=1.0))
+    issue_id = f"price_shape_unknown_{entry.entry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "entity_id": PRICE,
+        "error": "not a number: 'cheap'",
+    }
+    hass.states.async_set(PRICE, "still cheap", {"unit_of_measurement": "SEK/kWh"})
+    await hass.async_block_till_done()
+    assert caplog.text.count("cannot be read") == 1
+    hass.states.async_set(PRICE, "0.9", {"unit_of_measurement": "SEK/kWh"})
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert number(hass, "sensor.wallbox_price") == pytest.approx((0.9 + 0.604) * 1.25)
+
+
+async def test_core_nordpool_prices_come_from_its_action(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(datetime(2024, 11, 5, 12, 5, tzinfo=UTC))
+    response = json.loads(
+        (FIXTURES / "ha_core_nordpool_get_prices_for_date_response_SE3_2024-11-05.json").read_text()
+    )
+    calls = async_mock_service(
+        hass,
+        "nordpool",
+        "get_prices_for_date",
+        response=response,
+        supports_response=SupportsResponse.ONLY,
+    )
+    nordpool_entry = MockConfigEntry(domain="nordpool", data={"areas": ["SE3"], "currency": "SEK"})
+    nordpool_entry.add_to_hass(hass)
+    registered = er.async_get(hass).async_get_or_create(
+        "sensor", "nordpool", "SE3-current_price", config_entry=nordpool_entry
+    )
+    hass.states.async_set(registered.entity_id, "0.5", {"unit_of_measurement": "SEK/kWh"})
+    wallbox_states(hass)
+    await setup_entry(hass, _entry(price_entity=registered.entity_id))
+    assert [c.data["date"] for c in calls] == ["2024-11-05", "2024-11-06"]
+    assert calls[0].data["areas"] == ["SE3"]
+    twelve = next(i for i in response["SE3"] if i["start"] == "2024-11-05T12:00:00+00:00")
+    expected = (twelve["price"] / 1000 + 0.604) * 1.25
+    assert number(hass, "sensor.wallbox_price") == pytest.approx(expected, abs=1e-4)
+    # Refreshed every hour (tomorrow's prices come around 13:00).
+    await advance(hass, freezer, 61, step_s=300)
+    assert len(calls) == 4
+
+
+async def test_tibber_prices_come_from_its_action(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(datetime(2026, 2, 10, 17, 5, tzinfo=UTC))
+    start = datetime(2026, 2, 10, 17, 0, tzinfo=UTC)
+    prices = [
+        {"start_time": (start + timedelta(minutes=15 * q)).isoformat(), "price": 2.0 + q / 10}
+        for q in range(8)
+    ]
+    async_mock_service(
+        hass,
+        "tibber",
+        "get_prices",
+        response={"prices": {"Home": prices}},
+        supports_response=SupportsResponse.ONLY,
+    )
+    tibber_entry = MockConfigEntry(domain="tibber")
+    tibber_entry.add_to_hass(hass)
+    registered = er.async_get(hass).async_get_or_create(
+        "sensor", "tibber", "home-price", config_entry=tibber_entry
+    )
+    hass.states.async_set(registered.entity_id, "2.0", {"unit_of_measurement": "SEK/kWh"})
+    wallbox_states(hass)
+    # Tibber's prices include VAT: 2.00 incl. = 1.60 excl.; (1.60 + 0.604) x 1.25 = 2.755
+    await setup_entry(hass, _entry(price_entity=registered.entity_id, price_includes_vat=True))
+    assert number(hass, "sensor.wallbox_price") == pytest.approx(2.755, abs=1e-4)
+
+
+async def test_action_failure_raises_a_repair_issue(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The Nord Pool integration's action is not there (integration not loaded)."""
+    freezer.move_to(datetime(2026, 2, 10, 17, 5, tzinfo=UTC))
+    nordpool_entry = MockConfigEntry(domain="nordpool", data={"areas": ["SE3"]})
+    nordpool_entry.add_to_hass(hass)
+    registered = er.async_get(hass).async_get_or_create(
+        "sensor", "nordpool", "SE3-current_price", config_entry=nordpool_entry
+    )
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry(price_entity=registered.entity_id, fixed_price=1.0))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"price_shape_unknown_{entry.entry_id}")
+    assert number(hass, "sensor.wallbox_price") == pytest.approx((1.0 + 0.604) * 1.25)
+
+
+async def test_power_fee_from_the_household_meter(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # Single highest hour of the month (peaks 1), 36 SEK/kW excl. VAT. The house drew 2 kW
+    # for an hour earlier; during the session hour it draws 5 kW, 4 of them the car's.
+    # Without the session the peak is 2 kWh (fee 72); with it 5 kWh (fee 180): share 108,
+    # 135 with VAT. Energy: 4 kWh x (1.00 + 0.604) x 1.25 = 8.02. Total 143.02.
+    freezer.move_to(datetime(2026, 2, 10, 14, 0, tzinfo=UTC))
+    house = "sensor.house_power"
+    hass.states.async_set(house, "2000", {"unit_of_measurement": "W"})
+    wallbox_states(hass)
+    await setup_entry(
+        hass,
+        _entry(
+            fixed_price=1.0,
+            power_fee_per_kw=36,
+            power_fee_peaks=1,
+            house_power_entity=house,
+        ),
+    )
+    await advance(hass, freezer, 60)
+    hass.states.async_set(house, "1000", {"unit_of_measurement": "W"})
+    await advance(hass, freezer, 60)
+    hass.states.async_set(house, "5000", {"unit_of_measurement": "W"})
+    await _charge_hour(hass, freezer, 4, 0.0)
+    hass.states.async_set(house, "1000", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    last = hass.states.get("sensor.wallbox_last_session_cost")
+    assert last is not None
+    assert last.attributes["breakdown"]["power_fee"] == pytest.approx(108.0, abs=0.5)
+    assert float(last.state) == pytest.approx(143.02, abs=0.7)
+    assert last.attributes["power_fee_provisional"] is True
+
+
+async def test_provisional_power_fee_is_final_after_month_end(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # Charger-only peaks: the session's own 4 kWh hour is the month's peak: 4 x 36 = 144.
+    freezer.move_to(datetime(2026, 2, 27, 20, 0, tzinfo=UTC))
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry(fixed_price=1.0, power_fee_per_kw=36, power_fee_peaks=1))
+    await _charge_hour(hass, freezer, 4, 0.0)
+    session = entry.runtime_data.history.last
+    assert session is not None
+    assert session.power_fee_provisional is True
+    assert session.cost_breakdown["power_fee"] == pytest.approx(144.0)
+    freezer.move_to(datetime(2026, 3, 1, 0, 0, tzinfo=UTC))
+    await advance(hass, freezer, 1)
+    assert session.power_fee_provisional is False
+    response = await hass.services.async_call(
+        DOMAIN,
+        "get_sessions",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    summary = response["sessions"][0]  # type: ignore[index]
+    assert summary["cost_breakdown"]["power_fee"] == pytest.approx(144.0)
+    assert summary["power_fee_provisional"] is False
+
+
+async def test_without_any_price_costs_are_unknown(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    wallbox_states(hass)
+    await setup_entry(hass, _entry())
+    assert state_value(hass, "sensor.wallbox_price") == "unknown"
+    assert state_value(hass, "sensor.wallbox_month_cost") == "unknown"
+    await _charge_hour(hass, freezer, 4, 0.0)
+    assert state_value(hass, "sensor.wallbox_last_session_cost") == "unknown"
