@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
@@ -388,3 +389,59 @@ async def test_without_any_price_costs_are_unknown(
     assert state_value(hass, "sensor.wallbox_month_cost") == "unknown"
     await _charge_hour(hass, freezer, 4, 0.0)
     assert state_value(hass, "sensor.wallbox_last_session_cost") == "unknown"
+
+
+async def test_hourly_settlement_uses_the_mean_of_the_quarters(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # 17:00-17:30 local at 4 kW (2 kWh) on 1 Oct 2025. Settled per quarter:
+    # 0.98052 + 1.16266 = 2.14318. Per hour at the mean of 17:00's quarters
+    # (0.98052 + 1.16266 + 1.45387 + 1.95596) / 4 = 1.38825: 2 x 1.38825 = 2.77651.
+    freezer.move_to(datetime(2025, 10, 1, 15, 0, tzinfo=UTC))
+    hass.states.async_set(
+        PRICE, "1", {"unit_of_measurement": "SEK/kWh", **_attributes(SHAPES["hacs_nordpool"][0])}
+    )
+    wallbox_states(hass)
+    await setup_entry(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title="Wallbox",
+            data=dict(_entry().data),
+            options={"price_entity": PRICE, "hourly_settlement": True},
+        ),
+    )
+    wallbox_states(hass, plug="on", power="4000", energy="0.0")
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 30)
+    wallbox_states(hass, plug="on", power="4000", energy="2.0")
+    await hass.async_block_till_done()
+    assert number(hass, "sensor.wallbox_session_cost") == pytest.approx(2.77651, abs=0.005)
+
+
+async def test_export_carries_cost_and_breakdown(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # 4 kWh x (1.00 + 0.604) x 1.25 = 8.02: energy 4.00, grid 0.976, tax 1.44, VAT 1.604
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry(fixed_price=1.0))
+    await _charge_hour(hass, freezer, 4, 0.0)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "export_sessions",
+        {"config_entry_id": entry.entry_id, "path": "sessions.csv"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    target = Path(str(response["path"]))
+    rows = list(csv.DictReader(target.read_text(encoding="utf-8").splitlines()))
+    target.unlink()
+    assert rows[0]["cost"] == "8.02"
+    assert rows[0]["currency"] == "SEK"
+    assert rows[0]["energy_cost"] == "4.0"
+    assert rows[0]["grid_fee"] == "0.976"
+    assert rows[0]["energy_tax"] == "1.44"
+    assert rows[0]["vat"] == "1.604"
+    assert rows[0]["estimated"] == "False"

@@ -54,6 +54,7 @@ from .const import (
     CONF_HIGH_LOAD_SKIP_HOLIDAYS,
     CONF_HIGH_LOAD_START,
     CONF_HIGH_LOAD_WEEKDAYS,
+    CONF_HOURLY_SETTLEMENT,
     CONF_HOUSE_POWER_ENTITY,
     CONF_MARKUP,
     CONF_MAX_POWER_KW,
@@ -442,6 +443,7 @@ def _tariff_schema(currency: str) -> vol.Schema:
         {
             vol.Optional(CONF_PRICE_ENTITY): _entity("sensor"),
             vol.Required(CONF_PRICE_INCLUDES_VAT, default=False): BooleanSelector(),
+            vol.Required(CONF_HOURLY_SETTLEMENT, default=False): BooleanSelector(),
             vol.Optional(CONF_FIXED_PRICE): _money(per_kwh),
             vol.Required(CONF_MARKUP, default=0): _money(per_kwh),
             vol.Required(CONF_VAT_PERCENT, default=0): _money(PERCENTAGE),

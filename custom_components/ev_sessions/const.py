@@ -44,6 +44,7 @@ SECTION_SESSION_DETECTION: Final = "session_detection"
 # Options: tariff (amounts per kWh excl. VAT in Home Assistant's currency)
 CONF_PRICE_ENTITY: Final = "price_entity"
 CONF_PRICE_INCLUDES_VAT: Final = "price_includes_vat"
+CONF_HOURLY_SETTLEMENT: Final = "hourly_settlement"
 CONF_FIXED_PRICE: Final = "fixed_price"
 CONF_MARKUP: Final = "markup"
 CONF_GRID_FEE: Final = "grid_fee"
@@ -85,6 +86,7 @@ TARIFF_SECTIONS: Final = {
 TARIFF_TOP_KEYS: Final = (
     CONF_PRICE_ENTITY,
     CONF_PRICE_INCLUDES_VAT,
+    CONF_HOURLY_SETTLEMENT,
     CONF_FIXED_PRICE,
     CONF_MARKUP,
     CONF_VAT_PERCENT,

@@ -24,6 +24,7 @@ from homeassistant.util import dt as dt_util
 from .const import (
     CONF_DEPARTURE_TIME,
     CONF_GRACE_PERIOD_MIN,
+    CONF_HOURLY_SETTLEMENT,
     CONF_HOUSE_POWER_ENTITY,
     CONF_POWER_THRESHOLD_W,
     CONF_PRICE_ENTITY,
@@ -457,6 +458,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             self.price_problem = None
         if not len(series):
             return
+        if self.config_entry.options.get(CONF_HOURLY_SETTLEMENT):
+            series = series.hourly_means()
         self.prices = self.prices.merged(series).since(now - PRICE_HISTORY)
         self._recost(now)
         self._state_store.async_delay_save(self._state_data, STATE_SAVE_DELAY)

@@ -87,6 +87,19 @@ class PriceSeries:
         """Both series together; newer wins where both have an interval."""
         return PriceSeries([*self._intervals, *newer._intervals])
 
+    def hourly_means(self) -> PriceSeries:
+        """Each clock hour at the time-weighted mean of its known prices (hourly settlement)."""
+        sums: dict[datetime, tuple[float, float]] = {}
+        for interval in self._intervals:
+            hour = interval.start.replace(minute=0, second=0, microsecond=0)
+            seconds = (interval.end - interval.start).total_seconds()
+            total, weight = sums.get(hour, (0.0, 0.0))
+            sums[hour] = (total + interval.value * seconds, weight + seconds)
+        return PriceSeries(
+            PriceInterval(hour, hour + timedelta(hours=1), total / weight)
+            for hour, (total, weight) in sums.items()
+        )
+
     def since(self, moment: datetime) -> PriceSeries:
         """Only the intervals that end after moment (to keep stored history small)."""
         return PriceSeries(i for i in self._intervals if i.end > moment)

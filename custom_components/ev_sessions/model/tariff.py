@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
 from typing import Any
 
 from .prices import PriceSeries
@@ -36,6 +37,7 @@ def _easter(year: int) -> date:
     return date(year, month, day + 1)
 
 
+@cache
 def swedish_holidays(year: int) -> frozenset[date]:
     """Swedish public holidays and the eves treated as holidays (midsummer, Christmas, New Year)."""
     easter = _easter(year)

@@ -1,0 +1,78 @@
+"""How long costing a year of daily sessions against 15-minute prices takes.
+
+Run: .venv/bin/python -m pytest benchmarks --benchmark-columns=min,mean,max,rounds
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+import math
+from zoneinfo import ZoneInfo
+
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from custom_components.ev_sessions.model.prices import PriceInterval, PriceSeries
+from custom_components.ev_sessions.model.session import Session, spread_evenly
+from custom_components.ev_sessions.model.tariff import PowerFee, Tariff, TimeWindow, month_hourly
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _year_of_prices() -> PriceSeries:
+    quarter = timedelta(minutes=15)
+    return PriceSeries(
+        PriceInterval(START + q * quarter, START + (q + 1) * quarter, 0.8 + 0.5 * math.sin(q / 9))
+        for q in range(366 * 96)
+    )
+
+
+def _year_of_sessions() -> list[Session]:
+    sessions = []
+    for day in range(365):
+        start = START + timedelta(days=day, hours=17)
+        end = start + timedelta(hours=4)
+        session = Session(id=str(day), start=start, end=end)
+        session.add_energy(spread_evenly(30.0, start, end))
+        sessions.append(session)
+    return sessions
+
+
+TARIFF = Tariff(
+    uses_price_entity=True,
+    markup=0.05,
+    grid_fee=0.244,
+    grid_fee_high=0.612,
+    high_load=TimeWindow(
+        months=frozenset({1, 2, 3, 11, 12}),
+        weekdays=frozenset({"mon", "tue", "wed", "thu", "fri"}),
+        start=time(6),
+        end=time(22),
+        holidays_off=True,
+    ),
+    energy_tax=0.36,
+    vat_percent=25,
+    power_fee=PowerFee(price_per_kw=36, peaks=3, one_per_day=True, night_weight=0.5),
+)
+
+
+def test_cost_a_year_of_sessions(benchmark: BenchmarkFixture) -> None:
+    prices = _year_of_prices()
+    sessions = _year_of_sessions()
+    months = {
+        s.id: month_hourly(
+            sessions, s.start.replace(day=1), s.start.replace(day=1) + timedelta(days=31)
+        )
+        for s in sessions
+    }
+
+    def cost_all() -> float:
+        return sum(
+            cost.total
+            for s in sessions
+            if (cost := TARIFF.session_cost(s, prices, STOCKHOLM, month_hourly_kwh=months[s.id]))
+            is not None
+        )
+
+    total = benchmark(cost_all)
+    assert total > 0
