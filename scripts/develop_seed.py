@@ -77,7 +77,15 @@ def main(config_dir: str) -> None:
             "phases": 3,
             "battery_capacity_kwh": 60.0,
         },
-        "options": {},
+        "options": {
+            # A Swedish household on a spot-price contract (2026 energy tax, 25 % VAT).
+            "price_entity": "sensor.demo_spot_price",
+            "fixed_price": 1.0,
+            "markup": 0.05,
+            "grid_fee": 0.244,
+            "energy_tax": 0.36,
+            "vat_percent": 25,
+        },
         "pref_disable_new_entities": False,
         "pref_disable_polling": False,
         "source": "user",

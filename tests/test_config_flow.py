@@ -417,6 +417,11 @@ _SECTIONS = {
         "high_load_start",
         "high_load_end",
         "high_load_skip_holidays",
+        "grid_fee_low",
+        "low_load_months",
+        "low_load_weekdays",
+        "low_load_start",
+        "low_load_end",
     ),
     "power_fee": (
         "power_fee_per_kw",
@@ -446,6 +451,9 @@ async def test_tariff_options_errors_then_saved(
             high_load_end="06:00:00",
             power_fee_per_kw=-3,
             house_power_entity="sensor.house",
+            grid_fee_low=0.03,
+            low_load_start="06:00:00",
+            low_load_end="05:00:00",
         ),
     )
     assert result["type"] is FlowResultType.FORM
@@ -454,6 +462,7 @@ async def test_tariff_options_errors_then_saved(
         "markup": "negative_fee",
         "price_entity": "unknown_price_shape",
         "high_load_end": "window_end_before_start",
+        "low_load_end": "window_end_before_start",
         "power_fee_per_kw": "negative_fee",
         "house_power_entity": "not_power",
     }
@@ -487,6 +496,10 @@ async def test_tariff_options_errors_then_saved(
             high_load_end="22:00:00",
             power_fee_per_kw=36,
             house_power_entity="sensor.house",
+            grid_fee_low=0.1,
+            low_load_months=["6", "7"],
+            low_load_start="00:00:00",
+            low_load_end="06:00:00",
         ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -498,7 +511,17 @@ async def test_tariff_options_errors_then_saved(
     await hass.async_block_till_done()
     tariff = simulator_entry.runtime_data.tariff
     assert tariff.grid_fee_high == 0.612
+    assert tariff.grid_fee_low == 0.1
+    assert tariff.low_load is not None
+    assert tariff.low_load.months == frozenset({6, 7})
+    assert options["low_load_months"] == [6, 7]
     assert tariff.power_fee is not None
+
+    # The form shows the stored months as the selector's strings.
+    result = await _options(hass, simulator_entry, "tariff")
+    shown = result["data_schema"].schema["time_of_use"].schema.schema
+    low_months = next(k for k in shown if k == "low_load_months")
+    assert low_months.description["suggested_value"] == ["6", "7"]
 
     # The form shows what is stored; clearing optional fields removes them.
     result = await _options(hass, simulator_entry, "tariff")

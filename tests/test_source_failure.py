@@ -35,7 +35,9 @@ async def test_wallbox_away_and_back(
     await advance(hass, freezer, 10, step_s=10)
     energy = number(hass, "sensor.simulated_wallbox_session_energy")
     with patch.object(SimulatorSource, "async_poll", side_effect=SourceError("timeout")):
-        await advance(hass, freezer, 1, step_s=10)
+        # Across a quarter hour: the price refresh must not make the wallbox look back.
+        await advance(hass, freezer, 16, step_s=10)
+        assert state_value(hass, STATUS) == "unavailable"
     assert state_value(hass, STATUS) == "unavailable"
     assert caplog.text.count("The wallbox cannot be read: timeout") == 1
     await advance(hass, freezer, 1, step_s=10)
@@ -43,5 +45,5 @@ async def test_wallbox_away_and_back(
     assert caplog.text.count("data recovered") == 1
     # The simulated car kept charging meanwhile; its register tells how much.
     assert number(hass, "sensor.simulated_wallbox_session_energy") == pytest.approx(
-        energy + 11 * 2 / 60, abs=0.02
+        energy + 11 * 17 / 60, abs=0.02
     )

@@ -49,6 +49,7 @@ from .const import (
     CONF_GRACE_PERIOD_MIN,
     CONF_GRID_FEE,
     CONF_GRID_FEE_HIGH,
+    CONF_GRID_FEE_LOW,
     CONF_HIGH_LOAD_END,
     CONF_HIGH_LOAD_MONTHS,
     CONF_HIGH_LOAD_SKIP_HOLIDAYS,
@@ -56,6 +57,10 @@ from .const import (
     CONF_HIGH_LOAD_WEEKDAYS,
     CONF_HOURLY_SETTLEMENT,
     CONF_HOUSE_POWER_ENTITY,
+    CONF_LOW_LOAD_END,
+    CONF_LOW_LOAD_MONTHS,
+    CONF_LOW_LOAD_START,
+    CONF_LOW_LOAD_WEEKDAYS,
     CONF_MARKUP,
     CONF_MAX_POWER_KW,
     CONF_PHASES,
@@ -414,8 +419,9 @@ def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
             values.update(value)
         else:
             values[key] = value
-    if CONF_HIGH_LOAD_MONTHS in values:
-        values[CONF_HIGH_LOAD_MONTHS] = [int(m) for m in values[CONF_HIGH_LOAD_MONTHS]]
+    for key in (CONF_HIGH_LOAD_MONTHS, CONF_LOW_LOAD_MONTHS):
+        if key in values:
+            values[key] = [int(m) for m in values[key]]
     return values
 
 
@@ -424,10 +430,10 @@ def _nest(options: Mapping[str, Any], sections: Mapping[str, Iterable[str]]) -> 
     nested: dict[str, Any] = dict(options)
     for name, keys in sections.items():
         nested[name] = {key: nested.pop(key) for key in keys if key in nested}
-    if CONF_HIGH_LOAD_MONTHS in nested.get(SECTION_TIME_OF_USE, {}):
-        nested[SECTION_TIME_OF_USE][CONF_HIGH_LOAD_MONTHS] = [
-            str(m) for m in nested[SECTION_TIME_OF_USE][CONF_HIGH_LOAD_MONTHS]
-        ]
+    time_of_use = nested.get(SECTION_TIME_OF_USE, {})
+    for key in (CONF_HIGH_LOAD_MONTHS, CONF_LOW_LOAD_MONTHS):
+        if key in time_of_use:
+            time_of_use[key] = [str(m) for m in time_of_use[key]]
     return nested
 
 
@@ -476,6 +482,19 @@ def _tariff_schema(currency: str) -> vol.Schema:
                         vol.Required(CONF_HIGH_LOAD_SKIP_HOLIDAYS, default=False): (
                             BooleanSelector()
                         ),
+                        vol.Optional(CONF_GRID_FEE_LOW): _money(per_kwh),
+                        vol.Optional(CONF_LOW_LOAD_MONTHS): SelectSelector(
+                            SelectSelectorConfig(
+                                options=_MONTHS, multiple=True, translation_key="month"
+                            )
+                        ),
+                        vol.Optional(CONF_LOW_LOAD_WEEKDAYS): SelectSelector(
+                            SelectSelectorConfig(
+                                options=list(WEEKDAYS), multiple=True, translation_key="weekday"
+                            )
+                        ),
+                        vol.Optional(CONF_LOW_LOAD_START): TimeSelector(),
+                        vol.Optional(CONF_LOW_LOAD_END): TimeSelector(),
                     }
                 ),
                 {"collapsed": True},
@@ -505,16 +524,26 @@ def _validate_tariff(
     errors: dict[str, str] = {}
     if not 0 <= values.get(CONF_VAT_PERCENT, 0) <= 100:
         errors[CONF_VAT_PERCENT] = "invalid_vat"
-    for key in (CONF_MARKUP, CONF_GRID_FEE, CONF_ENERGY_TAX, CONF_SESSION_FEE, CONF_GRID_FEE_HIGH):
+    for key in (
+        CONF_MARKUP,
+        CONF_GRID_FEE,
+        CONF_ENERGY_TAX,
+        CONF_SESSION_FEE,
+        CONF_GRID_FEE_HIGH,
+        CONF_GRID_FEE_LOW,
+        CONF_POWER_FEE_PER_KW,
+    ):
         if (values.get(key) or 0) < 0:
             errors[key] = "negative_fee"
-    if (values.get(CONF_POWER_FEE_PER_KW) or 0) < 0:
-        errors[CONF_POWER_FEE_PER_KW] = "negative_fee"
-    start, end = values.get(CONF_HIGH_LOAD_START), values.get(CONF_HIGH_LOAD_END)
-    if start and end and end != "00:00:00" and end <= start:
-        errors[CONF_HIGH_LOAD_END] = "window_end_before_start"
-    if values.get(CONF_GRID_FEE_HIGH) is not None and not (start and end):
-        errors[CONF_HIGH_LOAD_START] = "window_required"
+    for fee, start_key, end_key in (
+        (CONF_GRID_FEE_HIGH, CONF_HIGH_LOAD_START, CONF_HIGH_LOAD_END),
+        (CONF_GRID_FEE_LOW, CONF_LOW_LOAD_START, CONF_LOW_LOAD_END),
+    ):
+        start, end = values.get(start_key), values.get(end_key)
+        if start and end and end != "00:00:00" and end <= start:
+            errors[end_key] = "window_end_before_start"
+        if values.get(fee) is not None and not (start and end):
+            errors[start_key] = "window_required"
     if house := values.get(CONF_HOUSE_POWER_ENTITY):
         exists, unit = _unit(hass, house)
         if not exists:

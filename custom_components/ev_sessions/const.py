@@ -57,6 +57,11 @@ CONF_HIGH_LOAD_WEEKDAYS: Final = "high_load_weekdays"
 CONF_HIGH_LOAD_START: Final = "high_load_start"
 CONF_HIGH_LOAD_END: Final = "high_load_end"
 CONF_HIGH_LOAD_SKIP_HOLIDAYS: Final = "high_load_skip_holidays"
+CONF_GRID_FEE_LOW: Final = "grid_fee_low"
+CONF_LOW_LOAD_MONTHS: Final = "low_load_months"
+CONF_LOW_LOAD_WEEKDAYS: Final = "low_load_weekdays"
+CONF_LOW_LOAD_START: Final = "low_load_start"
+CONF_LOW_LOAD_END: Final = "low_load_end"
 CONF_POWER_FEE_PER_KW: Final = "power_fee_per_kw"
 CONF_POWER_FEE_PEAKS: Final = "power_fee_peaks"
 CONF_POWER_FEE_ONE_PER_DAY: Final = "power_fee_one_per_day"
@@ -74,6 +79,11 @@ TARIFF_SECTIONS: Final = {
         CONF_HIGH_LOAD_START,
         CONF_HIGH_LOAD_END,
         CONF_HIGH_LOAD_SKIP_HOLIDAYS,
+        CONF_GRID_FEE_LOW,
+        CONF_LOW_LOAD_MONTHS,
+        CONF_LOW_LOAD_WEEKDAYS,
+        CONF_LOW_LOAD_START,
+        CONF_LOW_LOAD_END,
     ),
     SECTION_POWER_FEE: (
         CONF_POWER_FEE_PER_KW,

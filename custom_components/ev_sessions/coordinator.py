@@ -436,7 +436,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             if price_entity and action_platform(self.hass, price_entity) is None:
                 self._read_price_entity(now)
             self._recost(now)
-            self.async_set_updated_data(self._snapshot(now))
+            self._publish(now)
 
         entry.async_on_unload(
             async_track_utc_time_change(self.hass, _quarter, minute=[0, 15, 30, 45], second=0)
@@ -463,7 +463,12 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.prices = self.prices.merged(series).since(now - PRICE_HISTORY)
         self._recost(now)
         self._state_store.async_delay_save(self._state_data, STATE_SAVE_DELAY)
-        self.async_set_updated_data(self._snapshot(now))
+        self._publish(now)
+
+    def _publish(self, now: datetime) -> None:
+        """Show new prices and costs, unless the wallbox itself cannot be read now."""
+        if self.last_update_success:
+            self.async_set_updated_data(self._snapshot(now))
 
     @property
     def _issue_id(self) -> str:

@@ -17,11 +17,8 @@ from .const import (
     CONF_FIXED_PRICE,
     CONF_GRID_FEE,
     CONF_GRID_FEE_HIGH,
-    CONF_HIGH_LOAD_END,
-    CONF_HIGH_LOAD_MONTHS,
+    CONF_GRID_FEE_LOW,
     CONF_HIGH_LOAD_SKIP_HOLIDAYS,
-    CONF_HIGH_LOAD_START,
-    CONF_HIGH_LOAD_WEEKDAYS,
     CONF_MARKUP,
     CONF_POWER_FEE_NIGHT_WEIGHT,
     CONF_POWER_FEE_ONE_PER_DAY,
@@ -52,17 +49,24 @@ def _time(value: Any, default: time) -> time:
     return time.fromisoformat(str(value)) if value else default
 
 
+def _window(options: Mapping[str, Any], prefix: str) -> TimeWindow:
+    """A time-of-use window from its options (``high_load_*`` or ``low_load_*``)."""
+    return TimeWindow(
+        months=frozenset(int(m) for m in options.get(f"{prefix}_months") or range(1, 13)),
+        weekdays=frozenset(options.get(f"{prefix}_weekdays") or WEEKDAYS),
+        start=_time(options.get(f"{prefix}_start"), time(0)),
+        end=_time(options.get(f"{prefix}_end"), time(0)),
+        # Public holidays are working days or not for the whole tariff.
+        holidays_off=bool(options.get(CONF_HIGH_LOAD_SKIP_HOLIDAYS, False)),
+    )
+
+
 def tariff_from_options(options: Mapping[str, Any]) -> Tariff:
     """The tariff that the options describe."""
-    high_load = None
-    if options.get(CONF_GRID_FEE_HIGH) is not None:
-        high_load = TimeWindow(
-            months=frozenset(int(m) for m in options.get(CONF_HIGH_LOAD_MONTHS) or range(1, 13)),
-            weekdays=frozenset(options.get(CONF_HIGH_LOAD_WEEKDAYS) or WEEKDAYS),
-            start=_time(options.get(CONF_HIGH_LOAD_START), time(0)),
-            end=_time(options.get(CONF_HIGH_LOAD_END), time(0)),
-            holidays_off=bool(options.get(CONF_HIGH_LOAD_SKIP_HOLIDAYS, False)),
-        )
+    high_load = (
+        _window(options, "high_load") if options.get(CONF_GRID_FEE_HIGH) is not None else None
+    )
+    low_load = _window(options, "low_load") if options.get(CONF_GRID_FEE_LOW) is not None else None
     power_fee = None
     if options.get(CONF_POWER_FEE_PER_KW):
         power_fee = PowerFee(
@@ -82,6 +86,10 @@ def tariff_from_options(options: Mapping[str, Any]) -> Tariff:
             None if options.get(CONF_GRID_FEE_HIGH) is None else float(options[CONF_GRID_FEE_HIGH])
         ),
         high_load=high_load,
+        grid_fee_low=(
+            None if options.get(CONF_GRID_FEE_LOW) is None else float(options[CONF_GRID_FEE_LOW])
+        ),
+        low_load=low_load,
         energy_tax=float(options.get(CONF_ENERGY_TAX, 0.0)),
         vat_percent=float(options.get(CONF_VAT_PERCENT, 0.0)),
         session_fee=float(options.get(CONF_SESSION_FEE, 0.0)),

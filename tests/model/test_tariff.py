@@ -401,3 +401,32 @@ def test_hourly_meter_integrates_held_power_and_ignores_the_past() -> None:
     assert restored.hours == meter.hours
     meter.prune(start + timedelta(hours=1))
     assert list(meter.hours) == [hour + 3600]
+
+
+def test_three_level_grid_fee_like_german_14a_module_3() -> None:
+    # NT 0.03 from 00:00 to 06:00, HT 0.14 from 17:00 to 20:00, ST 0.08 otherwise, in
+    # January; spot 0.30, VAT 19 %. One hour at 2 kW in each:
+    # 2 x (0.30 + 0.14) x 1.19 = 1.0472; 2 x (0.30 + 0.08) x 1.19 = 0.9044;
+    # 2 x (0.30 + 0.03) x 1.19 = 0.7854
+    berlin = ZoneInfo("Europe/Berlin")
+    months = frozenset({1, 2, 3, 10, 11, 12})
+    tariff = Tariff(
+        fixed_price=0.30,
+        grid_fee=0.08,
+        grid_fee_high=0.14,
+        high_load=TimeWindow(months=months, start=time(17), end=time(20)),
+        grid_fee_low=0.03,
+        low_load=TimeWindow(months=months, start=time(0), end=time(6)),
+        vat_percent=19,
+    )
+    for hour, expected in ((18, 1.0472), (12, 0.9044), (2, 0.7854)):
+        session = charge(datetime(2026, 1, 14, hour, tzinfo=berlin), 1, 2)
+        cost = tariff.session_cost(session, PriceSeries(), berlin)
+        assert cost is not None
+        assert cost.total == pytest.approx(expected, abs=0.0005)
+    # In June every hour is standard.
+    june = tariff.session_cost(
+        charge(datetime(2026, 6, 10, 18, tzinfo=berlin), 1, 2), PriceSeries(), berlin
+    )
+    assert june is not None
+    assert june.total == pytest.approx(0.9044, abs=0.0005)

@@ -163,6 +163,8 @@ class Tariff:
     grid_fee: float = 0.0
     grid_fee_high: float | None = None
     high_load: TimeWindow | None = None
+    grid_fee_low: float | None = None
+    low_load: TimeWindow | None = None
     energy_tax: float = 0.0
     vat_percent: float = 0.0
     session_fee: float = 0.0
@@ -174,9 +176,11 @@ class Tariff:
         return self.vat_percent / 100.0
 
     def grid_fee_at(self, local: datetime) -> float:
-        """The grid fee per kWh at a local moment."""
+        """The grid fee per kWh at a local moment: high window, else low window, else base."""
         if self.grid_fee_high is not None and self.high_load and self.high_load.contains(local):
             return self.grid_fee_high
+        if self.grid_fee_low is not None and self.low_load and self.low_load.contains(local):
+            return self.grid_fee_low
         return self.grid_fee
 
     def parts(self, spot: float, local: datetime) -> PriceParts:
