@@ -22,6 +22,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_CHARGING_MODE,
     CONF_DEPARTURE_TIME,
     CONF_GRACE_PERIOD_MIN,
     CONF_HOURLY_SETTLEMENT,
@@ -35,6 +36,7 @@ from .const import (
     EVENT_SESSION_ENDED,
     EVENT_SESSION_STARTED,
     ISSUE_PRICE_SHAPE,
+    MODE_IMMEDIATE,
     STATE_SAVE_DELAY,
     STATUS_CHARGING,
     STATUS_CONNECTED,
@@ -262,6 +264,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         if isinstance(event, SessionStarted):
             options = self.config_entry.options
             session.target_energy_kwh = options.get(CONF_TARGET_ENERGY_KWH)
+            session.charging_mode = options.get(CONF_CHARGING_MODE, MODE_IMMEDIATE)
             session.departure = next_departure(session.start, options.get(CONF_DEPARTURE_TIME))
             self._fire(EVENT_SESSION_STARTED, session)
             return

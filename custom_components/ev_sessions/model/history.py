@@ -9,6 +9,7 @@ from datetime import datetime
 import io
 from typing import Any
 
+from .classify import fill, power_class
 from .session import Session
 
 CSV_COLUMNS = (
@@ -26,6 +27,9 @@ CSV_COLUMNS = (
     "soc_start",
     "soc_end",
     "energy_method",
+    "charging_mode",
+    "power_class",
+    "fill",
     "cost",
     "currency",
     "estimated",
@@ -125,6 +129,9 @@ def session_summary(session: Session, now: datetime, currency: str | None) -> di
         "last_charge": None if session.last_charge is None else session.last_charge.isoformat(),
         "target_energy_kwh": session.target_energy_kwh,
         "departure": None if session.departure is None else session.departure.isoformat(),
+        "charging_mode": session.charging_mode,
+        "power_class": power_class(session),
+        "fill": fill(session),
         "cost": None if session.cost is None else round(session.cost, 4),
         "currency": currency,
         "cost_breakdown": {k: round(v, 4) for k, v in session.cost_breakdown.items()},

@@ -79,6 +79,7 @@ class Session:
     # Preferences that applied to the session (set by the coordinator).
     target_energy_kwh: float | None = None
     departure: datetime | None = None
+    charging_mode: str | None = None
     # What it cost under the tariff that applied (set when it ends, corrected while
     # estimated or while the month's power fee is provisional).
     cost: float | None = None
@@ -147,6 +148,7 @@ class Session:
             "intervals": [[key, kwh] for key, kwh in sorted(self.intervals.items())],
             "target_energy_kwh": self.target_energy_kwh,
             "departure": _iso(self.departure),
+            "charging_mode": self.charging_mode,
             "cost": self.cost,
             "cost_breakdown": self.cost_breakdown,
             "cost_estimated": self.cost_estimated,
@@ -173,6 +175,7 @@ class Session:
             intervals={int(key): kwh for key, kwh in data["intervals"]},
             target_energy_kwh=data.get("target_energy_kwh"),
             departure=_dt(data.get("departure")),
+            charging_mode=data.get("charging_mode"),
             cost=data.get("cost"),
             cost_breakdown=data.get("cost_breakdown", {}),
             cost_estimated=data.get("cost_estimated", False),
