@@ -306,7 +306,7 @@ async def test_reconfigure_onto_another_entrys_wallbox_aborts(
 async def _options(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> dict[str, Any]:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["preferences", "tariff"]
+    assert result["menu_options"] == ["preferences", "tariff", "power"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": step}
     )
@@ -568,3 +568,70 @@ async def test_status_sensor_known_only_to_the_registry(hass: HomeAssistant) -> 
         result["flow_id"], {CONF_CONNECTED_STATES: ["Plugged"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_power_options(hass: HomeAssistant, simulator_entry: MockConfigEntry) -> None:
+    await setup_entry(hass, simulator_entry)
+    for phase in (1, 2, 3):
+        hass.states.async_set(f"sensor.current_l{phase}", "5", {"unit_of_measurement": "A"})
+    hass.states.async_set("sensor.voltage", "230", {"unit_of_measurement": "V"})
+    hass.states.async_set("sensor.house_energy", "5", {"unit_of_measurement": "kWh"})
+    result = await _options(hass, simulator_entry, "power")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "main_fuse_a": 20,
+            "phases": "1",
+            "house_current_entities": ["sensor.current_l1", "sensor.current_l2"],
+            "house_power_entity": "sensor.house_energy",
+            "safety_margin_a": 1,
+        },
+    )
+    assert result["errors"] == {
+        "house_current_entities": "too_many_current_sensors",
+        "house_power_entity": "not_power",
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "main_fuse_a": 20,
+            "phases": "3",
+            "house_current_entities": ["sensor.current_l1", "sensor.voltage"],
+            "house_power_entity": "sensor.nothing",
+            "safety_margin_a": 1,
+        },
+    )
+    assert result["errors"] == {
+        "house_current_entities": "not_current",
+        "house_power_entity": "entity_not_found",
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "main_fuse_a": 20,
+            "phases": "3",
+            "house_current_entities": ["sensor.current_l1", "sensor.missing"],
+            "safety_margin_a": 1,
+        },
+    )
+    assert result["errors"] == {"house_current_entities": "entity_not_found"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "main_fuse_a": 20,
+            "phases": "3",
+            "house_current_entities": [f"sensor.current_l{p}" for p in (1, 2, 3)],
+            "safety_margin_a": 1.5,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert simulator_entry.options["phases"] == 3
+    assert simulator_entry.options["main_fuse_a"] == 20
+    await hass.async_block_till_done()
+    guard = simulator_entry.runtime_data.guard
+    assert guard is not None
+    assert guard.config.margin_a == 1.5
+    # The form shows the stored phases as the selector's string.
+    result = await _options(hass, simulator_entry, "power")
+    phases_key = next(k for k in result["data_schema"].schema if k == "phases")
+    assert phases_key.description["suggested_value"] == "3"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -13,9 +14,8 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EvSessionsConfigEntry, EvSessionsData
+from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
 from .entity import EvSessionsEntity
-from .sources import Source
 
 PARALLEL_UPDATES = 0
 
@@ -25,7 +25,8 @@ class EvSessionsBinarySensorDescription(BinarySensorEntityDescription):
     """Describes an EV Sessions binary sensor."""
 
     value_fn: Callable[[EvSessionsData], bool]
-    has_fn: Callable[[Source], bool] = lambda _: True
+    has_fn: Callable[[EvSessionsCoordinator], bool] = lambda _: True
+    attributes_fn: Callable[[EvSessionsData], dict[str, Any] | None] = lambda _: None
 
 
 DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
@@ -34,12 +35,27 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
         device_class=BinarySensorDeviceClass.PLUG,
         value_fn=lambda d: d.plugged_in,
         # Without a connection signal, being plugged in cannot be told from charging.
-        has_fn=lambda source: source.uses_connection,
+        has_fn=lambda coordinator: coordinator.source.uses_connection,
     ),
     EvSessionsBinarySensorDescription(
         key="charging",
         device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
         value_fn=lambda d: d.charging,
+    ),
+    EvSessionsBinarySensorDescription(
+        key="overload",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        value_fn=lambda d: bool(d.guard and d.guard.overload),
+        has_fn=lambda coordinator: coordinator.guard is not None,
+    ),
+    EvSessionsBinarySensorDescription(
+        key="under_delivering",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        value_fn=lambda d: d.delivery.under_delivering,
+        attributes_fn=lambda d: {
+            "reason": d.delivery.reason,
+            "expected_power_w": round(d.delivery.expected_w),
+        },
     ),
 )
 
@@ -54,7 +70,7 @@ async def async_setup_entry(
     async_add_entities(
         EvSessionsBinarySensor(coordinator, description)
         for description in DESCRIPTIONS
-        if description.has_fn(coordinator.source)
+        if description.has_fn(coordinator)
     )
 
 
@@ -67,3 +83,8 @@ class EvSessionsBinarySensor(EvSessionsEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """The sensor's state."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Why, where it says."""
+        return self.entity_description.attributes_fn(self.coordinator.data)

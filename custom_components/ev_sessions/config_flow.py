@@ -56,11 +56,13 @@ from .const import (
     CONF_HIGH_LOAD_START,
     CONF_HIGH_LOAD_WEEKDAYS,
     CONF_HOURLY_SETTLEMENT,
+    CONF_HOUSE_CURRENT_ENTITIES,
     CONF_HOUSE_POWER_ENTITY,
     CONF_LOW_LOAD_END,
     CONF_LOW_LOAD_MONTHS,
     CONF_LOW_LOAD_START,
     CONF_LOW_LOAD_WEEKDAYS,
+    CONF_MAIN_FUSE_A,
     CONF_MARKUP,
     CONF_MAX_POWER_KW,
     CONF_PHASES,
@@ -72,6 +74,7 @@ from .const import (
     CONF_POWER_THRESHOLD_W,
     CONF_PRICE_ENTITY,
     CONF_PRICE_INCLUDES_VAT,
+    CONF_SAFETY_MARGIN_A,
     CONF_SESSION_FEE,
     CONF_SOC_ENTITY,
     CONF_SOURCE,
@@ -84,6 +87,7 @@ from .const import (
     DEFAULT_MAX_POWER_KW,
     DEFAULT_PHASES,
     DEFAULT_POWER_THRESHOLD_W,
+    DEFAULT_SAFETY_MARGIN_A,
     DEFAULT_TARGET_ENERGY_KWH,
     DOMAIN,
     MODE_IMMEDIATE,
@@ -326,7 +330,7 @@ class EvSessionsOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick what to change."""
-        return self.async_show_menu(step_id="init", menu_options=["preferences", "tariff"])
+        return self.async_show_menu(step_id="init", menu_options=["preferences", "tariff", "power"])
 
     def _save(self, values: Mapping[str, Any], keys: Iterable[str]) -> ConfigFlowResult:
         """Store values, dropping the given optional keys that were left empty."""
@@ -406,8 +410,78 @@ class EvSessionsOptionsFlow(OptionsFlow):
             description_placeholders=placeholders,
         )
 
+    async def async_step_power(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Main fuse, phases and the household's meters, for the load guard."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            values = dict(user_input)
+            values[CONF_PHASES] = int(values[CONF_PHASES])
+            errors = _validate_power(self.hass, values)
+            if not errors:
+                return self._save(values, POWER_KEYS)
+        suggested = dict(self.config_entry.options)
+        if CONF_PHASES in suggested:
+            suggested[CONF_PHASES] = str(suggested[CONF_PHASES])
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_MAIN_FUSE_A): _number(6, 250, 1, "A"),
+                vol.Required(CONF_PHASES, default="3"): SelectSelector(
+                    SelectSelectorConfig(options=["1", "3"], translation_key=CONF_PHASES)
+                ),
+                vol.Optional(CONF_HOUSE_CURRENT_ENTITIES): EntitySelector(
+                    EntitySelectorConfig(domain="sensor", multiple=True)
+                ),
+                vol.Optional(CONF_HOUSE_POWER_ENTITY): _entity("sensor"),
+                vol.Required(CONF_SAFETY_MARGIN_A, default=DEFAULT_SAFETY_MARGIN_A): _number(
+                    0, 20, 0.5, "A"
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="power",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
+            errors=errors,
+        )
 
+
+POWER_KEYS = (
+    CONF_MAIN_FUSE_A,
+    CONF_PHASES,
+    CONF_HOUSE_CURRENT_ENTITIES,
+    CONF_HOUSE_POWER_ENTITY,
+    CONF_SAFETY_MARGIN_A,
+)
 DETECTION_KEYS = (CONF_POWER_THRESHOLD_W, CONF_GRACE_PERIOD_MIN)
+
+
+def _validate_power(hass: HomeAssistant, values: Mapping[str, Any]) -> dict[str, str]:
+    """Errors per field for the household's meters."""
+    errors: dict[str, str] = {}
+    currents = values.get(CONF_HOUSE_CURRENT_ENTITIES) or []
+    if len(currents) > values[CONF_PHASES]:
+        errors[CONF_HOUSE_CURRENT_ENTITIES] = "too_many_current_sensors"
+    for entity_id in currents:
+        exists, unit = _unit(hass, entity_id)
+        if not exists:
+            errors[CONF_HOUSE_CURRENT_ENTITIES] = "entity_not_found"
+        elif unit != "A":
+            errors[CONF_HOUSE_CURRENT_ENTITIES] = "not_current"
+    errors.update(_validate_house_power(hass, values))
+    return errors
+
+
+def _validate_house_power(hass: HomeAssistant, values: Mapping[str, Any]) -> dict[str, str]:
+    """The household power sensor must exist and be a power."""
+    if not (house := values.get(CONF_HOUSE_POWER_ENTITY)):
+        return {}
+    exists, unit = _unit(hass, house)
+    if not exists:
+        return {CONF_HOUSE_POWER_ENTITY: "entity_not_found"}
+    if unit not in POWER_UNITS:
+        return {CONF_HOUSE_POWER_ENTITY: "not_power"}
+    return {}
+
+
 _MONTHS = [str(month) for month in range(1, 13)]
 
 
@@ -544,12 +618,7 @@ def _validate_tariff(
             errors[end_key] = "window_end_before_start"
         if values.get(fee) is not None and not (start and end):
             errors[start_key] = "window_required"
-    if house := values.get(CONF_HOUSE_POWER_ENTITY):
-        exists, unit = _unit(hass, house)
-        if not exists:
-            errors[CONF_HOUSE_POWER_ENTITY] = "entity_not_found"
-        elif unit not in POWER_UNITS:
-            errors[CONF_HOUSE_POWER_ENTITY] = "not_power"
+    errors.update(_validate_house_power(hass, values))
     if price := values.get(CONF_PRICE_ENTITY):
         if hass.states.get(price) is None and er.async_get(hass).async_get(price) is None:
             errors[CONF_PRICE_ENTITY] = "entity_not_found"

@@ -106,6 +106,15 @@ TARIFF_KEYS: Final = frozenset(
 )
 ISSUE_PRICE_SHAPE: Final = "price_shape_unknown"
 
+# Options: power (load guard); the household's phases share the key "phases"
+CONF_MAIN_FUSE_A: Final = "main_fuse_a"
+CONF_HOUSE_CURRENT_ENTITIES: Final = "house_current_entities"
+CONF_SAFETY_MARGIN_A: Final = "safety_margin_a"
+DEFAULT_SAFETY_MARGIN_A: Final = 1.0
+ISSUE_FUSE_MISSING: Final = "fuse_missing"
+ISSUE_FUSE_INCONSISTENT: Final = "fuse_inconsistent"
+UNDER_DELIVERY_REASONS: Final = ("fewer_phases", "battery_nearly_full", "car_or_cable_limit")
+
 PREFERENCE_KEYS: Final = frozenset(
     {
         CONF_TARGET_ENERGY_KWH,

@@ -10,6 +10,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import (
@@ -26,15 +27,22 @@ from .const import (
     CONF_DEPARTURE_TIME,
     CONF_GRACE_PERIOD_MIN,
     CONF_HOURLY_SETTLEMENT,
+    CONF_HOUSE_CURRENT_ENTITIES,
     CONF_HOUSE_POWER_ENTITY,
+    CONF_MAIN_FUSE_A,
+    CONF_PHASES,
     CONF_POWER_THRESHOLD_W,
     CONF_PRICE_ENTITY,
+    CONF_SAFETY_MARGIN_A,
     CONF_TARGET_ENERGY_KWH,
     DEFAULT_GRACE_PERIOD_MIN,
     DEFAULT_POWER_THRESHOLD_W,
+    DEFAULT_SAFETY_MARGIN_A,
     DOMAIN,
     EVENT_SESSION_ENDED,
     EVENT_SESSION_STARTED,
+    ISSUE_FUSE_INCONSISTENT,
+    ISSUE_FUSE_MISSING,
     ISSUE_PRICE_SHAPE,
     MODE_IMMEDIATE,
     STATE_SAVE_DELAY,
@@ -46,7 +54,18 @@ from .const import (
     STORAGE_VERSION,
     TICK_INTERVAL,
 )
+from .model.classify import most_common, power_class
 from .model.history import SessionHistory, session_summary
+from .model.load_guard import (
+    MIN_CURRENT_A,
+    VOLTAGE,
+    DeliveryCheck,
+    DeliveryMonitor,
+    GuardConfig,
+    GuardDecision,
+    LoadGuard,
+    phase_loads,
+)
 from .model.meter import HourlyMeter
 from .model.prices import PriceSeries, PriceShapeError
 from .model.reading import Reading
@@ -59,7 +78,7 @@ from .model.tracker import (
     TrackerConfig,
     TrackerEvent,
 )
-from .model.units import power_to_w
+from .model.units import parse_number, power_to_w
 from .pricing import (
     action_platform,
     async_fetch_action_prices,
@@ -91,6 +110,9 @@ class EvSessionsData:
     session_cost: SessionCost | None
     month_cost: float | None
     price: float | None
+    guard: GuardDecision | None
+    delivery: DeliveryCheck
+    usual_power_class: str | None
 
 
 PRICE_HISTORY = timedelta(days=40)
@@ -158,6 +180,10 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.prices = PriceSeries()
         self.house = HourlyMeter()
         self.price_problem: str | None = None
+        self.guard = self._make_guard()
+        self.monitor = DeliveryMonitor()
+        self.guard_decision: GuardDecision | None = None
+        self.delivery = DeliveryCheck(False, None, 0.0)
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -195,6 +221,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.source.restore(state.get("source", {}))
         self.prices = PriceSeries.from_list(state.get("prices", []))
         self.house = HourlyMeter.from_dict(state.get("house", {}))
+        if self.guard is not None:
+            self.guard.restore(state.get("guard", {}))
         active = self.tracker.active
         if active is not None and active.id in {s.id for s in self.history.between(active.start)}:
             # Stopped between saving the ended session and the tracker: it did end.
@@ -206,6 +234,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             "source": self.source.as_dict(),
             "prices": self.prices.as_list(),
             "house": self.house.as_dict(),
+            "guard": {} if self.guard is None else self.guard.as_dict(),
         }
 
     def _history_data(self) -> dict[str, Any]:
@@ -240,23 +269,26 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
 
     def _meter_house(self, now: datetime) -> None:
         """Feed the household meter its current power (on changes and on every tick)."""
-        entity_id = self.config_entry.options.get(CONF_HOUSE_POWER_ENTITY)
-        if not entity_id:
+        if not self.config_entry.options.get(CONF_HOUSE_POWER_ENTITY):
             return
-        state = self.hass.states.get(entity_id)
-        power = (
-            None
-            if state is None
-            else power_to_w(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
-        )
-        self.house.update(now, power)
+        self.house.update(now, self._house_power_w())
         self.house.prune(month_start(now) - timedelta(days=1))
+
+    def _house_power_w(self) -> float | None:
+        """The household power sensor's value in W (None: none, unknown or nonsense)."""
+        entity_id = self.config_entry.options.get(CONF_HOUSE_POWER_ENTITY)
+        state = self.hass.states.get(entity_id) if entity_id else None
+        if state is None:
+            return None
+        return power_to_w(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
 
     def _process(self, reading: Reading) -> None:
         self._meter_house(reading.time)
         events = self.tracker.update(reading)
         for event in events:
             self._handle_event(event)
+        self._guard_step(reading.time)
+        self._check_delivery(reading)
         self._state_store.async_delay_save(self._state_data, STATE_SAVE_DELAY)
 
     def _handle_event(self, event: TrackerEvent) -> None:
@@ -331,7 +363,124 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             session_cost=live_cost,
             month_cost=self._month_cost(start, until, session, live_cost),
             price=self.tariff.price_now(self.prices, now, dt_util.get_default_time_zone()),
+            guard=self.guard_decision,
+            delivery=self.delivery,
+            usual_power_class=most_common(power_class(s) for s in self.history.sessions[-30:]),
         )
+
+    # -- power ------------------------------------------------------------------
+
+    @property
+    def charger_phases(self) -> int:
+        """Phases the wallbox charges on: the source's, else the household's."""
+        return self.source.charger_phases or int(self.config_entry.options.get(CONF_PHASES, 3))
+
+    def _make_guard(self) -> LoadGuard | None:
+        options = self.config_entry.options
+        if not options.get(CONF_MAIN_FUSE_A):
+            return None
+        house_phases = int(options.get(CONF_PHASES, 3))
+        charger_phases = min(self.charger_phases, house_phases)
+        max_current = 32.0
+        if self.source.max_power_w:
+            max_current = min(max_current, self.source.max_power_w / VOLTAGE / charger_phases)
+        return LoadGuard(
+            GuardConfig(
+                fuse_a=float(options[CONF_MAIN_FUSE_A]),
+                house_phases=house_phases,
+                charger_phases=charger_phases,
+                margin_a=float(options.get(CONF_SAFETY_MARGIN_A, DEFAULT_SAFETY_MARGIN_A)),
+                max_current_a=max_current,
+            )
+        )
+
+    def _house_loads(self) -> list[float] | None:
+        options = self.config_entry.options
+        currents: list[float | None] = []
+        for entity_id in options.get(CONF_HOUSE_CURRENT_ENTITIES) or []:
+            state = self.hass.states.get(entity_id)
+            currents.append(None if state is None else parse_number(state.state))
+        return phase_loads(
+            currents or None, self._house_power_w(), int(options.get(CONF_PHASES, 3))
+        )
+
+    def _guard_step(self, now: datetime) -> None:
+        """Let the guard decide the charger current from the household's load."""
+        if self.guard is None or (loads := self._house_loads()) is None:
+            return
+        tracker = self.tracker
+        charger_a = (
+            (tracker.power_w or 0.0) / VOLTAGE / self.guard.config.charger_phases
+            if tracker.charging
+            else 0.0
+        )
+        previous = self.guard.limit_a
+        decision = self.guard.update(now, loads, charger_a)
+        self.guard_decision = decision
+        if decision.changed:
+            self._send_limit(previous, decision.limit_a)
+        if any(load > 1.5 * self.guard.config.fuse_a for load in loads):
+            self._fuse_issue(
+                ISSUE_FUSE_INCONSISTENT,
+                {"measured": f"{max(loads):.0f}", "fuse": f"{self.guard.config.fuse_a:.0f}"},
+            )
+
+    def _send_limit(self, previous: float, limit: float) -> None:
+        source = self.source
+
+        async def _send() -> None:
+            try:
+                if limit < MIN_CURRENT_A:
+                    if source.can_switch:
+                        await source.async_set_charging(False)
+                    else:
+                        await source.async_set_current_limit(0)
+                    return
+                if previous < MIN_CURRENT_A and source.can_switch:
+                    await source.async_set_charging(True)
+                await source.async_set_current_limit(limit)
+            except HomeAssistantError as err:
+                _LOGGER.warning("Could not set the current limit of %s: %s", self.name, err)
+
+        if source.can_set_current or source.can_switch:
+            self.config_entry.async_create_background_task(
+                self.hass, _send(), f"{DOMAIN} current limit"
+            )
+
+    def _check_delivery(self, reading: Reading) -> None:
+        limit = self.guard.limit_a if self.guard is not None else self.source.offered_current_a()
+        expected = 0.0 if limit is None else limit * VOLTAGE * self.charger_phases
+        if self.source.max_power_w:
+            expected = min(expected, self.source.max_power_w)
+        self.delivery = self.monitor.update(
+            reading.time,
+            charging=self.tracker.charging,
+            power_w=self.tracker.power_w,
+            expected_w=expected,
+            phases_used=reading.phases,
+            charger_phases=self.charger_phases,
+            soc=self.tracker.soc,
+        )
+
+    def _fuse_issue(self, key: str, placeholders: dict[str, str]) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{key}_{self.config_entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=key,
+            translation_placeholders={"title": self.config_entry.title, **placeholders},
+        )
+
+    def check_power_settings(self) -> None:
+        """Raise or clear repair issues for missing or inconsistent fuse settings."""
+        options = self.config_entry.options
+        for key in (ISSUE_FUSE_MISSING, ISSUE_FUSE_INCONSISTENT):
+            ir.async_delete_issue(self.hass, DOMAIN, f"{key}_{self.config_entry.entry_id}")
+        currents = options.get(CONF_HOUSE_CURRENT_ENTITIES) or []
+        if currents and not options.get(CONF_MAIN_FUSE_A):
+            self._fuse_issue(ISSUE_FUSE_MISSING, {})
 
     # -- tariff -----------------------------------------------------------------
 
@@ -426,13 +575,22 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
                     async_track_time_interval(self.hass, _fetch, ACTION_PRICE_REFRESH)
                 )
                 await _fetch()
-        if house := options.get(CONF_HOUSE_POWER_ENTITY):
+        house = [
+            *(options.get(CONF_HOUSE_CURRENT_ENTITIES) or []),
+            *([options[CONF_HOUSE_POWER_ENTITY]] if options.get(CONF_HOUSE_POWER_ENTITY) else []),
+        ]
+        if house:
 
             @callback
             def _house_changed(_event: Event[EventStateChangedData]) -> None:
-                self._meter_house(dt_util.utcnow())
+                # React within seconds to a rising household load.
+                now = dt_util.utcnow()
+                self._meter_house(now)
+                self._guard_step(now)
+                self._publish(now)
 
             entry.async_on_unload(async_track_state_change_event(self.hass, house, _house_changed))
+        self.check_power_settings()
 
         @callback
         def _quarter(now: datetime) -> None:

@@ -13,15 +13,22 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower, UnitOfTime
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTime,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import STATUSES
-from .coordinator import EvSessionsConfigEntry, EvSessionsData
+from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
 from .entity import EvSessionsEntity
+from .model.classify import POWER_CLASSES
 from .model.history import session_summary
-from .sources import Source
 
 PARALLEL_UPDATES = 0
 
@@ -33,7 +40,7 @@ class EvSessionsSensorDescription(SensorEntityDescription):
     value_fn: Callable[[EvSessionsData], float | str | None]
     attributes_fn: Callable[[EvSessionsData, str], dict[str, Any] | None] = lambda _d, _c: None
     last_reset_fn: Callable[[EvSessionsData], datetime | None] | None = None
-    has_fn: Callable[[Source], bool] = lambda _: True
+    has_fn: Callable[[EvSessionsCoordinator], bool] = lambda _: True
     # For money: the unit from Home Assistant's currency (e.g. "SEK" or "SEK/kWh").
     unit_fn: Callable[[str], str] | None = None
 
@@ -96,7 +103,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         value_fn=lambda d: d.soc,
-        has_fn=lambda source: source.has_soc,
+        has_fn=lambda coordinator: coordinator.source.has_soc,
     ),
     EvSessionsSensorDescription(
         key="session_energy",
@@ -180,6 +187,31 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         value_fn=lambda d: d.price,
     ),
     EvSessionsSensorDescription(
+        key="current_limit",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda d: d.guard.limit_a if d.guard else None,
+        has_fn=lambda coordinator: coordinator.guard is not None,
+    ),
+    EvSessionsSensorDescription(
+        key="available_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda d: d.guard.available_w if d.guard else None,
+        has_fn=lambda coordinator: coordinator.guard is not None,
+    ),
+    EvSessionsSensorDescription(
+        key="usual_charging_type",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(POWER_CLASSES),
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda d: d.usual_power_class,
+    ),
+    EvSessionsSensorDescription(
         key="month_energy",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
@@ -201,7 +233,7 @@ async def async_setup_entry(
     async_add_entities(
         EvSessionsSensor(coordinator, description)
         for description in DESCRIPTIONS
-        if description.has_fn(coordinator.source)
+        if description.has_fn(coordinator)
     )
 
 

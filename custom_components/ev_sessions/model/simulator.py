@@ -33,12 +33,19 @@ class SimulatedWallbox:
     register_kwh: float = 0.0
     time: datetime | None = None
     plug_ins: int = 0
+    car_phases: int | None = None
+    """Phases the car's charger uses (None: as many as the wallbox has)."""
 
     def offered_power_w(self) -> float:
         """Power the wallbox offers the car."""
         if not (self.connected and self.charging_enabled) or self.current_limit_a < MIN_CURRENT_A:
             return 0.0
-        return min(self.max_power_kw * 1000.0, self.phases * VOLTAGE * self.current_limit_a)
+        return min(self.max_power_kw * 1000.0, self.phases_used * VOLTAGE * self.current_limit_a)
+
+    @property
+    def phases_used(self) -> int:
+        """Phases that carry current: the wallbox's, or fewer if the car takes fewer."""
+        return min(self.phases, self.car_phases or self.phases)
 
     def accepted_power_w(self) -> float:
         """Power the car draws now."""
@@ -92,5 +99,5 @@ class SimulatedWallbox:
             charging=power > 0,
             error=False,
             soc=round(self.soc, 1) if self.connected else None,
-            phases=self.phases if power > 0 else None,
+            phases=self.phases_used if power > 0 else None,
         )

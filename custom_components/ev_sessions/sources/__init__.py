@@ -33,6 +33,13 @@ class Source(Protocol):
     can_switch: bool
     can_set_current: bool
     plausible_power_w: float
+    charger_phases: int | None
+    """Phases the wallbox charges on, when known."""
+    max_power_w: float | None
+    """The wallbox's maximum power, when known."""
+
+    def offered_current_a(self) -> float | None:
+        """The current limit set on the wallbox now (A per phase), when known."""
 
     async def async_start(self, push: PushCallback) -> None:
         """Begin pushing readings as the wallbox reports them."""

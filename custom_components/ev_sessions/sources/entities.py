@@ -50,6 +50,8 @@ class EntitiesSource:
     poll_interval = TICK_INTERVAL
     has_register: bool
     plausible_power_w = PLAUSIBLE_POWER_W
+    charger_phases: int | None = None
+    max_power_w: float | None = None
 
     def __init__(self, hass: HomeAssistant, data: Mapping[str, Any]) -> None:
         """Remember which entities to read."""
@@ -147,6 +149,12 @@ class EntitiesSource:
         if value in self._charging_states:
             return True, True, False
         return value in self._connected_states, None, False
+
+    def offered_current_a(self) -> float | None:
+        """The wallbox's current-limit number, when there is one and it reads as a number."""
+        if self._current is None or (state := _known(self._hass.states.get(self._current))) is None:
+            return None
+        return parse_number(state.state)
 
     async def async_set_charging(self, enabled: bool) -> None:
         """Turn the wallbox's charging switch on or off."""

@@ -21,7 +21,15 @@ from ..model.reading import Reading
 from ..model.simulator import SimulatedWallbox
 from . import PushCallback
 
-_KEPT = ("current_limit_a", "charging_enabled", "connected", "soc", "register_kwh", "plug_ins")
+_KEPT = (
+    "current_limit_a",
+    "charging_enabled",
+    "connected",
+    "soc",
+    "register_kwh",
+    "plug_ins",
+    "car_phases",
+)
 
 
 class SimulatorSource:
@@ -45,6 +53,8 @@ class SimulatorSource:
             ),
         )
         self.plausible_power_w = self.wallbox.max_power_kw * 1000.0 * 1.5
+        self.charger_phases: int | None = self.wallbox.phases
+        self.max_power_w: float | None = self.wallbox.max_power_kw * 1000.0
         self._push: PushCallback = lambda _reading: None
 
     async def async_start(self, push: PushCallback) -> None:
@@ -66,6 +76,10 @@ class SimulatorSource:
         else:
             self.wallbox.unplug(now)
         self._push(self.wallbox.reading(now))
+
+    def offered_current_a(self) -> float:
+        """The current limit set on the simulated wallbox."""
+        return self.wallbox.current_limit_a
 
     async def async_set_charging(self, enabled: bool) -> None:
         """Allow or stop charging."""
