@@ -41,9 +41,8 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
 
 
-@pytest.fixture
-def simulator_entry() -> MockConfigEntry:
-    """A config entry for the simulated wallbox."""
+def make_simulator_entry(**options: Any) -> MockConfigEntry:
+    """A config entry for an 11 kW, 3-phase simulated wallbox with a 60 kWh car."""
     return MockConfigEntry(
         domain=DOMAIN,
         title="Simulated wallbox",
@@ -54,7 +53,14 @@ def simulator_entry() -> MockConfigEntry:
             CONF_PHASES: 3,
             CONF_BATTERY_CAPACITY_KWH: 60.0,
         },
+        options=options,
     )
+
+
+@pytest.fixture
+def simulator_entry() -> MockConfigEntry:
+    """A config entry for the simulated wallbox."""
+    return make_simulator_entry()
 
 
 def wallbox_states(

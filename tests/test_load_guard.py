@@ -12,19 +12,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
 from custom_components.ev_sessions.const import (
-    CONF_BATTERY_CAPACITY_KWH,
     CONF_CONNECTED_ENTITY,
     CONF_CURRENT_LIMIT_ENTITY,
-    CONF_MAX_POWER_KW,
-    CONF_PHASES,
     CONF_POWER_ENTITY,
     CONF_SOURCE,
     DOMAIN,
     SOURCE_ENTITIES,
-    SOURCE_SIMULATOR,
 )
 
-from .conftest import CURRENT, PLUG, POWER, setup_entry, wallbox_states
+from .conftest import CURRENT, PLUG, POWER, make_simulator_entry, setup_entry, wallbox_states
 from .helpers import advance, number, state_value
 
 PHASES = [f"sensor.house_current_l{p}" for p in (1, 2, 3)]
@@ -34,21 +30,6 @@ SIM = "simulated_wallbox"
 def _house(hass: HomeAssistant, l1: float, l2: float, l3: float) -> None:
     for entity_id, value in zip(PHASES, (l1, l2, l3), strict=True):
         hass.states.async_set(entity_id, str(value), {"unit_of_measurement": "A"})
-
-
-def _simulator(**options: object) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Simulated wallbox",
-        unique_id=SOURCE_SIMULATOR,
-        data={
-            CONF_SOURCE: SOURCE_SIMULATOR,
-            CONF_MAX_POWER_KW: 11.0,
-            CONF_PHASES: 3,
-            CONF_BATTERY_CAPACITY_KWH: 60.0,
-        },
-        options=options,
-    )
 
 
 async def _plug_in(hass: HomeAssistant) -> None:
@@ -65,7 +46,9 @@ async def test_guard_lowers_pauses_and_restores_the_charger(
     _house(hass, 2, 2, 2)
     entry = await setup_entry(
         hass,
-        _simulator(main_fuse_a=20, phases=3, house_current_entities=PHASES, safety_margin_a=1),
+        make_simulator_entry(
+            main_fuse_a=20, phases=3, house_current_entities=PHASES, safety_margin_a=1
+        ),
     )
     wallbox = entry.runtime_data.source.wallbox
     await _plug_in(hass)
@@ -102,7 +85,7 @@ async def test_no_meter_readings_no_guard_decisions(
 ) -> None:
     freezer.move_to(datetime(2026, 1, 20, 17, 0, tzinfo=UTC))
     entry = await setup_entry(
-        hass, _simulator(main_fuse_a=20, phases=3, house_current_entities=PHASES)
+        hass, make_simulator_entry(main_fuse_a=20, phases=3, house_current_entities=PHASES)
     )
     await _plug_in(hass)
     await advance(hass, freezer, 1, step_s=10)
@@ -143,7 +126,7 @@ async def test_under_delivering_on_one_phase(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     freezer.move_to(datetime(2026, 1, 20, 17, 0, tzinfo=UTC))
-    entry = await setup_entry(hass, _simulator())
+    entry = await setup_entry(hass, make_simulator_entry())
     entry.runtime_data.source.wallbox.car_phases = 1  # a car whose charger takes one phase
     await _plug_in(hass)
     assert number(hass, f"sensor.{SIM}_power") == pytest.approx(3680)
@@ -168,7 +151,7 @@ async def test_under_delivering_on_one_phase(
 
 async def test_fuse_missing_repair(hass: HomeAssistant) -> None:
     _house(hass, 1, 1, 1)
-    entry = await setup_entry(hass, _simulator(house_current_entities=PHASES))
+    entry = await setup_entry(hass, make_simulator_entry(house_current_entities=PHASES))
     issue_id = f"fuse_missing_{entry.entry_id}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     hass.config_entries.async_update_entry(

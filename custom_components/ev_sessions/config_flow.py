@@ -54,14 +54,12 @@ from .const import (
     CONF_HIGH_LOAD_MONTHS,
     CONF_HIGH_LOAD_SKIP_HOLIDAYS,
     CONF_HIGH_LOAD_START,
-    CONF_HIGH_LOAD_WEEKDAYS,
     CONF_HOURLY_SETTLEMENT,
     CONF_HOUSE_CURRENT_ENTITIES,
     CONF_HOUSE_POWER_ENTITY,
     CONF_LOW_LOAD_END,
     CONF_LOW_LOAD_MONTHS,
     CONF_LOW_LOAD_START,
-    CONF_LOW_LOAD_WEEKDAYS,
     CONF_MAIN_FUSE_A,
     CONF_MARKUP,
     CONF_MAX_POWER_KW,
@@ -517,6 +515,21 @@ def _money(unit: str) -> NumberSelector:
     )
 
 
+def _window_fields(prefix: str, fee: str, per_kwh: str) -> dict[Any, Any]:
+    """A time-of-use window's fields: its fee, months, weekdays, start and end."""
+    return {
+        vol.Optional(fee): _money(per_kwh),
+        vol.Optional(f"{prefix}_months"): SelectSelector(
+            SelectSelectorConfig(options=_MONTHS, multiple=True, translation_key="month")
+        ),
+        vol.Optional(f"{prefix}_weekdays"): SelectSelector(
+            SelectSelectorConfig(options=list(WEEKDAYS), multiple=True, translation_key="weekday")
+        ),
+        vol.Optional(f"{prefix}_start"): TimeSelector(),
+        vol.Optional(f"{prefix}_end"): TimeSelector(),
+    }
+
+
 def _tariff_schema(currency: str) -> vol.Schema:
     per_kwh = f"{currency}/kWh"
     return vol.Schema(
@@ -540,35 +553,11 @@ def _tariff_schema(currency: str) -> vol.Schema:
             vol.Required(SECTION_TIME_OF_USE): section(
                 vol.Schema(
                     {
-                        vol.Optional(CONF_GRID_FEE_HIGH): _money(per_kwh),
-                        vol.Optional(CONF_HIGH_LOAD_MONTHS): SelectSelector(
-                            SelectSelectorConfig(
-                                options=_MONTHS, multiple=True, translation_key="month"
-                            )
-                        ),
-                        vol.Optional(CONF_HIGH_LOAD_WEEKDAYS): SelectSelector(
-                            SelectSelectorConfig(
-                                options=list(WEEKDAYS), multiple=True, translation_key="weekday"
-                            )
-                        ),
-                        vol.Optional(CONF_HIGH_LOAD_START): TimeSelector(),
-                        vol.Optional(CONF_HIGH_LOAD_END): TimeSelector(),
+                        **_window_fields("high_load", CONF_GRID_FEE_HIGH, per_kwh),
                         vol.Required(CONF_HIGH_LOAD_SKIP_HOLIDAYS, default=False): (
                             BooleanSelector()
                         ),
-                        vol.Optional(CONF_GRID_FEE_LOW): _money(per_kwh),
-                        vol.Optional(CONF_LOW_LOAD_MONTHS): SelectSelector(
-                            SelectSelectorConfig(
-                                options=_MONTHS, multiple=True, translation_key="month"
-                            )
-                        ),
-                        vol.Optional(CONF_LOW_LOAD_WEEKDAYS): SelectSelector(
-                            SelectSelectorConfig(
-                                options=list(WEEKDAYS), multiple=True, translation_key="weekday"
-                            )
-                        ),
-                        vol.Optional(CONF_LOW_LOAD_START): TimeSelector(),
-                        vol.Optional(CONF_LOW_LOAD_END): TimeSelector(),
+                        **_window_fields("low_load", CONF_GRID_FEE_LOW, per_kwh),
                     }
                 ),
                 {"collapsed": True},
