@@ -1,0 +1,153 @@
+"""Plan the cheapest charging before departure.
+
+The time from now to departure is cut into 15-minute slots (the first and last ones
+partial). Each slot can take at most the effective power times its length. Slots are ranked
+by their all-in price per kWh; ties go to the earlier slot, so a plan never waits for
+nothing. The cheapest slots are filled until the energy is planned; the last one taken may
+be partial, and charges from its start. Slots need not be adjacent. Negative prices rank
+first but never make the plan charge more than asked. A slot without any known price still
+counts (it is ranked after every priced slot and its price is marked estimated), so a
+missing price never puts the departure at risk. When even every slot is not enough, all are
+used and the shortfall is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .session import INTERVAL, interval_start
+
+type PriceAt = Callable[[datetime], tuple[float | None, bool]]
+"""All-in price per kWh at a moment, and whether it is an estimate (None: nothing known)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A stretch of time the plan charges in."""
+
+    start: datetime
+    end: datetime
+    energy_kwh: float
+    price: float | None
+    estimated: bool
+
+    @property
+    def cost(self) -> float:
+        """What the slot's energy costs (0 when its price is unknown)."""
+        return self.energy_kwh * (self.price or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """When to charge: the chosen slots (in time order), energy, shortfall and cost."""
+
+    slots: tuple[Slot, ...]
+    energy_kwh: float
+    shortfall_kwh: float
+    power_kw: float
+
+    @property
+    def cost(self) -> float:
+        """Planned cost (VAT included, as the prices are all in)."""
+        return sum(slot.cost for slot in self.slots)
+
+    @property
+    def estimated(self) -> bool:
+        """Whether any slot's price is an estimate."""
+        return any(slot.estimated for slot in self.slots)
+
+    @property
+    def start(self) -> datetime | None:
+        """When charging starts."""
+        return self.slots[0].start if self.slots else None
+
+    @property
+    def end(self) -> datetime | None:
+        """When the last planned charging ends."""
+        return self._charging_end(self.slots[-1]) if self.slots else None
+
+    def _charging_end(self, slot: Slot) -> datetime:
+        if self.power_kw <= 0:
+            return slot.end
+        needed = timedelta(hours=slot.energy_kwh / self.power_kw)
+        return min(slot.end, slot.start + needed)
+
+    def charging_at(self, moment: datetime) -> bool:
+        """Whether the plan charges at a moment (a partial slot from its start)."""
+        return any(slot.start <= moment < self._charging_end(slot) for slot in self.slots)
+
+
+def candidate_slots(start: datetime, departure: datetime) -> list[tuple[datetime, datetime]]:
+    """Quarter-hour slots from start to departure, the first and last ones cut to fit."""
+    slots = []
+    cursor = start
+    while cursor < departure:
+        boundary = datetime.fromtimestamp(interval_start(cursor), cursor.tzinfo) + INTERVAL
+        end = min(boundary, departure)
+        slots.append((cursor, end))
+        cursor = end
+    return slots
+
+
+def plan_cheapest(
+    *,
+    start: datetime,
+    departure: datetime,
+    energy_kwh: float,
+    power_kw: float,
+    price_at: PriceAt,
+) -> Plan:
+    """The cheapest slots that deliver energy_kwh between start and departure."""
+    if energy_kwh <= 0 or power_kw <= 0 or departure <= start:
+        return Plan((), 0.0, max(0.0, energy_kwh), power_kw)
+    ranked = []
+    for index, (slot_start, slot_end) in enumerate(candidate_slots(start, departure)):
+        price, estimated = price_at(slot_start)
+        capacity = power_kw * (slot_end - slot_start).total_seconds() / 3600
+        unknown = price is None
+        ranked.append(
+            (
+                (unknown, price or 0.0, index),
+                slot_start,
+                slot_end,
+                capacity,
+                price,
+                estimated or unknown,
+            )
+        )
+    ranked.sort(key=lambda item: item[0])
+    remaining = energy_kwh
+    chosen = []
+    for _, slot_start, slot_end, capacity, price, estimated in ranked:
+        if remaining <= 1e-9:
+            break
+        energy = min(capacity, remaining)
+        remaining -= energy
+        chosen.append(Slot(slot_start, slot_end, energy, price, estimated))
+    chosen.sort(key=lambda slot: slot.start)
+    planned = energy_kwh - max(0.0, remaining)
+    return Plan(tuple(chosen), planned, max(0.0, remaining), power_kw)
+
+
+def plan_immediate(
+    *,
+    start: datetime,
+    departure: datetime | None,
+    energy_kwh: float,
+    power_kw: float,
+    price_at: PriceAt,
+) -> Plan:
+    """Charge at once until the energy is in (priced slot by slot for the plan's cost)."""
+    if energy_kwh <= 0 or power_kw <= 0:
+        return Plan((), 0.0, max(0.0, energy_kwh), power_kw)
+    finish = start + timedelta(hours=energy_kwh / power_kw)
+    end = finish if departure is None else min(finish, departure)
+    chosen = []
+    for slot_start, slot_end in candidate_slots(start, end):
+        price, estimated = price_at(slot_start)
+        energy = power_kw * (slot_end - slot_start).total_seconds() / 3600
+        chosen.append(Slot(slot_start, slot_end, energy, price, estimated or price is None))
+    planned = sum(slot.energy_kwh for slot in chosen)
+    return Plan(tuple(chosen), planned, max(0.0, energy_kwh - planned), power_kw)
