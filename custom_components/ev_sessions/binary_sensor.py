@@ -16,6 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
 from .entity import EvSessionsEntity
+from .model.planner import plan_slots
 
 PARALLEL_UPDATES = 0
 
@@ -41,6 +42,25 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
         key="charging",
         device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
         value_fn=lambda d: d.charging,
+    ),
+    EvSessionsBinarySensorDescription(
+        key="charge_now",
+        value_fn=lambda d: bool(d.plan and d.plan.charging_at(d.now)),
+        attributes_fn=lambda d: {"slots": plan_slots(d.plan)} if d.plan else {"slots": []},
+    ),
+    EvSessionsBinarySensorDescription(
+        key="target_at_risk",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        value_fn=lambda d: bool(d.plan and d.plan.shortfall_kwh > 0.01),
+        attributes_fn=lambda d: (
+            {
+                "shortfall_kwh": round(d.plan.shortfall_kwh, 3),
+                "planned_power_kw": round(d.plan.power_kw, 3),
+                "departure": d.departure.isoformat() if d.departure else None,
+            }
+            if d.plan
+            else None
+        ),
     ),
     EvSessionsBinarySensorDescription(
         key="overload",

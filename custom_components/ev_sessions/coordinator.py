@@ -23,6 +23,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_BATTERY_CAPACITY_KWH,
     CONF_CHARGING_MODE,
     CONF_DEPARTURE_TIME,
     CONF_GRACE_PERIOD_MIN,
@@ -30,20 +31,26 @@ from .const import (
     CONF_HOUSE_CURRENT_ENTITIES,
     CONF_HOUSE_POWER_ENTITY,
     CONF_MAIN_FUSE_A,
+    CONF_MAX_POWER_KW,
     CONF_PHASES,
     CONF_POWER_THRESHOLD_W,
     CONF_PRICE_ENTITY,
     CONF_SAFETY_MARGIN_A,
     CONF_TARGET_ENERGY_KWH,
+    CONF_TARGET_SOC,
+    DEFAULT_DEPARTURE_TIME,
     DEFAULT_GRACE_PERIOD_MIN,
+    DEFAULT_MAX_POWER_KW,
     DEFAULT_POWER_THRESHOLD_W,
     DEFAULT_SAFETY_MARGIN_A,
+    DEFAULT_TARGET_ENERGY_KWH,
     DOMAIN,
     EVENT_SESSION_ENDED,
     EVENT_SESSION_STARTED,
     ISSUE_FUSE_INCONSISTENT,
     ISSUE_FUSE_MISSING,
     ISSUE_PRICE_SHAPE,
+    MODE_CHEAPEST,
     MODE_IMMEDIATE,
     STATE_SAVE_DELAY,
     STATUS_CHARGING,
@@ -67,6 +74,7 @@ from .model.load_guard import (
     phase_loads,
 )
 from .model.meter import HourlyMeter
+from .model.planner import Plan, plan_cheapest, plan_immediate
 from .model.prices import PriceSeries, PriceShapeError
 from .model.reading import Reading
 from .model.session import Session
@@ -113,6 +121,8 @@ class EvSessionsData:
     guard: GuardDecision | None
     delivery: DeliveryCheck
     usual_power_class: str | None
+    plan: Plan | None
+    departure: datetime | None
 
 
 PRICE_HISTORY = timedelta(days=40)
@@ -348,6 +358,10 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         else:
             status = STATUS_CONNECTED
         live_cost = None if session is None else self._session_cost(session, now)
+        departure = next_departure(
+            now, self.config_entry.options.get(CONF_DEPARTURE_TIME, DEFAULT_DEPARTURE_TIME)
+        )
+        plan = None if session is None else self._plan(session, now, departure)
         return EvSessionsData(
             now=now,
             status=status,
@@ -366,6 +380,65 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             guard=self.guard_decision,
             delivery=self.delivery,
             usual_power_class=most_common(power_class(s) for s in self.history.sessions[-30:]),
+            plan=plan,
+            departure=departure,
+        )
+
+    # -- planning ---------------------------------------------------------------
+
+    def price_at(self, moment: datetime) -> tuple[float | None, bool]:
+        """All-in price per kWh at a moment, and whether it is an estimate."""
+        spot, estimated = self.tariff.spot_at(self.prices, moment)
+        if spot is None:
+            return None, True
+        return self.tariff.parts(spot, dt_util.as_local(moment)).total, estimated
+
+    def effective_power_kw(self, session: Session | None, now: datetime) -> float:
+        """The least of the user's limit, the wallbox's maximum and what the car really takes.
+
+        What the car takes is the session's mean charging power once it has charged for
+        five minutes, so a car that draws 7.07 kW on a 7.36 kW wallbox is planned at 7.07.
+        """
+        options = self.config_entry.options
+        limits = [float(options.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW))]
+        if self.source.max_power_w:
+            limits.append(self.source.max_power_w / 1000)
+        if session is not None and session.charging_s(now) >= 300:
+            measured = session.average_power_w(now)
+            if measured:
+                limits.append(measured / 1000)
+        return min(limits)
+
+    def needed_kwh(self, session: Session) -> float:
+        """Energy still wanted: to the target SoC when known, else to the target energy."""
+        options = self.config_entry.options
+        capacity = options.get(CONF_BATTERY_CAPACITY_KWH) or self.config_entry.data.get(
+            CONF_BATTERY_CAPACITY_KWH
+        )
+        target_soc = options.get(CONF_TARGET_SOC)
+        if target_soc is not None and capacity and self.tracker.soc is not None:
+            return max(0.0, (float(target_soc) - self.tracker.soc) / 100 * float(capacity))
+        target = float(options.get(CONF_TARGET_ENERGY_KWH, DEFAULT_TARGET_ENERGY_KWH))
+        return max(0.0, target - session.energy_kwh)
+
+    def _plan(self, session: Session, now: datetime, departure: datetime | None) -> Plan:
+        energy = self.needed_kwh(session)
+        power = self.effective_power_kw(session, now)
+        mode = self.config_entry.options.get(CONF_CHARGING_MODE, MODE_IMMEDIATE)
+        if mode == MODE_CHEAPEST and departure is not None:
+            return plan_cheapest(
+                start=now,
+                departure=departure,
+                energy_kwh=energy,
+                power_kw=power,
+                price_at=self.price_at,
+            )
+        return plan_immediate(
+            start=now,
+            departure=departure,
+            energy_kwh=energy,
+            power_kw=power,
+            price_at=self.price_at,
         )
 
     # -- power ------------------------------------------------------------------

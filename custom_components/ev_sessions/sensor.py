@@ -37,7 +37,7 @@ PARALLEL_UPDATES = 0
 class EvSessionsSensorDescription(SensorEntityDescription):
     """Describes an EV Sessions sensor."""
 
-    value_fn: Callable[[EvSessionsData], float | str | None]
+    value_fn: Callable[[EvSessionsData], datetime | float | str | None]
     attributes_fn: Callable[[EvSessionsData, str], dict[str, Any] | None] = lambda _d, _c: None
     last_reset_fn: Callable[[EvSessionsData], datetime | None] | None = None
     has_fn: Callable[[EvSessionsCoordinator], bool] = lambda _: True
@@ -187,6 +187,36 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         value_fn=lambda d: d.price,
     ),
     EvSessionsSensorDescription(
+        key="plan_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda d: d.plan.start if d.plan else None,
+    ),
+    EvSessionsSensorDescription(
+        key="plan_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda d: d.plan.end if d.plan else None,
+    ),
+    EvSessionsSensorDescription(
+        key="plan_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda d: d.plan.energy_kwh if d.plan else None,
+    ),
+    EvSessionsSensorDescription(
+        key="plan_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        unit_fn=lambda currency: currency,
+        value_fn=lambda d: d.plan.cost if d.plan and d.plan.slots else None,
+        attributes_fn=lambda d, _c: {"estimated": d.plan.estimated} if d.plan else None,
+    ),
+    EvSessionsSensorDescription(
+        key="estimated_completion",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda d: d.plan.end if d.plan and d.plan.shortfall_kwh <= 0.01 else None,
+    ),
+    EvSessionsSensorDescription(
         key="current_limit",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
@@ -243,7 +273,7 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
     entity_description: EvSessionsSensorDescription
 
     @property
-    def native_value(self) -> float | str | None:
+    def native_value(self) -> datetime | float | str | None:
         """The sensor's state."""
         return self.entity_description.value_fn(self.coordinator.data)
 

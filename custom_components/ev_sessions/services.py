@@ -16,16 +16,21 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_DEPARTURE,
     ATTR_END,
+    ATTR_ENERGY_KWH,
+    ATTR_MAX_POWER_KW,
     ATTR_PATH,
     ATTR_START,
     ATTR_USER,
     DOMAIN,
     SERVICE_EXPORT_SESSIONS,
     SERVICE_GET_SESSIONS,
+    SERVICE_PLAN_CHARGING,
 )
 from .coordinator import EvSessionsConfigEntry
 from .model.history import session_summary, sessions_csv
+from .model.planner import plan_cheapest, plan_slots
 
 _FILTERS = {
     vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -35,6 +40,15 @@ _FILTERS = {
 }
 GET_SESSIONS_SCHEMA = vol.Schema(_FILTERS)
 EXPORT_SESSIONS_SCHEMA = vol.Schema({**_FILTERS, vol.Required(ATTR_PATH): cv.string})
+PLAN_CHARGING_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_ENERGY_KWH): vol.All(vol.Coerce(float), vol.Range(min=0, max=500)),
+        vol.Required(ATTR_DEPARTURE): cv.datetime,
+        vol.Optional(ATTR_MAX_POWER_KW): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=400)),
+        vol.Optional(ATTR_START): cv.datetime,
+    }
+)
 
 
 def _entry(hass: HomeAssistant, call: ServiceCall) -> EvSessionsConfigEntry:
@@ -121,6 +135,40 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
     return {"path": str(target), "sessions": len(summaries)}
 
 
+async def _plan_charging(call: ServiceCall) -> ServiceResponse:
+    coordinator = _entry(call.hass, call).runtime_data
+    now = dt_util.utcnow()
+    start = _aware(call.data.get(ATTR_START)) or now
+    departure = _aware(call.data[ATTR_DEPARTURE])
+    assert departure is not None
+    if departure <= start:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="departure_before_start"
+        )
+    power = coordinator.effective_power_kw(coordinator.tracker.active, now)
+    if ATTR_MAX_POWER_KW in call.data:
+        power = min(power, call.data[ATTR_MAX_POWER_KW])
+    plan = plan_cheapest(
+        start=start,
+        departure=departure,
+        energy_kwh=call.data[ATTR_ENERGY_KWH],
+        power_kw=power,
+        price_at=coordinator.price_at,
+    )
+    return cast(
+        ServiceResponse,
+        {
+            "slots": plan_slots(plan),
+            "energy_kwh": round(plan.energy_kwh, 4),
+            "shortfall_kwh": round(plan.shortfall_kwh, 4),
+            "cost": round(plan.cost, 4),
+            "currency": coordinator.currency,
+            "estimated": plan.estimated,
+            "power_kw": round(plan.power_kw, 3),
+        },
+    )
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, for all entries)."""
     hass.services.async_register(
@@ -136,4 +184,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _export_sessions,
         schema=EXPORT_SESSIONS_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_PLAN_CHARGING,
+        _plan_charging,
+        schema=PLAN_CHARGING_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )

@@ -69,14 +69,26 @@ class Plan:
         return self._charging_end(self.slots[-1]) if self.slots else None
 
     def _charging_end(self, slot: Slot) -> datetime:
-        if self.power_kw <= 0:
-            return slot.end
+        # A plan with slots always has power (plans without power have no slots).
         needed = timedelta(hours=slot.energy_kwh / self.power_kw)
         return min(slot.end, slot.start + needed)
 
     def charging_at(self, moment: datetime) -> bool:
         """Whether the plan charges at a moment (a partial slot from its start)."""
         return any(slot.start <= moment < self._charging_end(slot) for slot in self.slots)
+
+
+def plan_slots(plan: Plan) -> list[dict[str, object]]:
+    """The plan's slots in the public shape (ISO times, energy, all-in price)."""
+    return [
+        {
+            "start": slot.start.isoformat(),
+            "end": slot.end.isoformat(),
+            "energy_kwh": round(slot.energy_kwh, 4),
+            "price": None if slot.price is None else round(slot.price, 5),
+        }
+        for slot in plan.slots
+    ]
 
 
 def candidate_slots(start: datetime, departure: datetime) -> list[tuple[datetime, datetime]]:

@@ -1,0 +1,253 @@
+"""Cheapest-hours plans through Home Assistant: charge_now, re-planning, risk, the action."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import json
+from pathlib import Path
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from custom_components.ev_sessions.const import (
+    CONF_CONNECTED_ENTITY,
+    CONF_ENERGY_ENTITY,
+    CONF_POWER_ENTITY,
+    CONF_SOURCE,
+    DOMAIN,
+    SOURCE_ENTITIES,
+)
+
+from .conftest import ENERGY, PLUG, POWER, setup_entry, wallbox_states
+from .helpers import advance, number, state_value
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PRICE = "sensor.spot_price"
+TODAY = json.loads(
+    (FIXTURES / "derived_hacs_nordpool_attributes_SE3_2025-10-01_15min.json").read_text()
+)["attributes"]
+
+
+@pytest.fixture(autouse=True)
+async def _stockholm(hass: HomeAssistant) -> None:
+    await hass.config.async_update(time_zone="Europe/Stockholm", currency="SEK")
+
+
+def _entry(**options: Any) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Wallbox",
+        data={
+            CONF_SOURCE: SOURCE_ENTITIES,
+            CONF_POWER_ENTITY: POWER,
+            CONF_ENERGY_ENTITY: ENERGY,
+            CONF_CONNECTED_ENTITY: PLUG,
+        },
+        options={"price_entity": PRICE, "charging_mode": "cheapest", **options},
+    )
+
+
+def _local(hhmm: str, day: int = 1) -> datetime:
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    return datetime(2025, 10, day, hour, minute, tzinfo=UTC) - timedelta(hours=2)
+
+
+async def test_charge_now_is_on_in_exactly_the_planned_quarters(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # 20:00-23:00 local, 8 kWh at 4 kW: 8 of the 12 quarters. The cheapest eight of
+    # 1.998 1.424 1.217 1.070 | 1.218 1.136 0.960 0.914 | 1.002 0.933 0.875 0.822 are all
+    # but 20:00, 20:15, 20:30 and 21:00.
+    freezer.move_to(_local("20:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    await setup_entry(hass, _entry(target_energy_kwh=8, max_power_kw=4, departure_time="23:00:00"))
+    wallbox_states(hass, plug="on", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.wallbox_plan_start") == _local("20:45").isoformat()
+    assert number(hass, "sensor.wallbox_plan_energy") == pytest.approx(8)
+    # All 8 quarters' prices: 0.82171 + 0.87453 + 0.91366 + 0.933 + 0.95996 + 1.00163
+    # + 1.07015 + 1.1358 = 7.71044
+    assert number(hass, "sensor.wallbox_plan_cost") == pytest.approx(7.71044, abs=0.001)
+    charge_now = hass.states.get("binary_sensor.wallbox_charge_now")
+    assert charge_now is not None
+    assert len(charge_now.attributes["slots"]) == 8
+
+    # Drive the night as an automation would: the car draws 4 kW while charge_now is on.
+    register = 0.0
+    on_quarters = []
+    for step in range(36):  # 3 hours in 5-minute steps
+        charging = state_value(hass, "binary_sensor.wallbox_charge_now") == "on"
+        if step % 3 == 0 and charging:
+            on_quarters.append(dt_minute(step))
+        power = 4000 if charging else 0
+        wallbox_states(hass, plug="on", power=str(power), energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+        await advance(hass, freezer, 5, step_s=60)
+        register += power / 1000 / 12
+        wallbox_states(hass, plug="on", power=str(power), energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+    assert on_quarters == ["20:45", "21:15", "21:30", "21:45", "22:00", "22:15", "22:30", "22:45"]
+    assert number(hass, "sensor.wallbox_session_energy") == pytest.approx(8, abs=0.01)
+    assert state_value(hass, "binary_sensor.wallbox_target_at_risk") == "off"
+
+
+def dt_minute(step: int) -> str:
+    minutes = 20 * 60 + step * 5
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+async def test_plan_is_remade_when_tomorrows_prices_appear(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # Plugged in at 20:00 for 07:00. Tomorrow is unknown: the fixed 2.00 stands in, so the
+    # plan charges tonight: 4 kWh at 4 kW in 22:45 (0.822), 23:15 (0.840), 23:30 (0.820)
+    # and 23:45 (0.786), the cheapest known quarters.
+    freezer.move_to(_local("20:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    await setup_entry(
+        hass,
+        _entry(target_energy_kwh=4, max_power_kw=4, departure_time="07:00:00", fixed_price=2.0),
+    )
+    wallbox_states(hass, plug="on", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.wallbox_plan_start") == _local("22:45").isoformat()
+    # Tomorrow's prices arrive: 03:00-04:00 at 0.10, everything else at 1.50.
+    tomorrow = []
+    for quarter in range(96):
+        start = datetime(2025, 10, 1, 22, 0, tzinfo=UTC) + timedelta(minutes=15 * quarter)
+        local_hour = (start + timedelta(hours=2)).hour
+        tomorrow.append(
+            {
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=15)).isoformat(),
+                "value": 0.10 if local_hour == 3 else 1.50,
+            }
+        )
+    hass.states.async_set(
+        PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY, "raw_tomorrow": tomorrow}
+    )
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.wallbox_plan_start") == _local("03:00", day=2).isoformat()
+    assert state_value(hass, "sensor.wallbox_plan_end") == _local("04:00", day=2).isoformat()
+    cost = hass.states.get("sensor.wallbox_plan_cost")
+    assert cost is not None
+    assert float(cost.state) == pytest.approx(0.4)
+    assert cost.attributes["estimated"] is False
+    assert (
+        state_value(hass, "sensor.wallbox_estimated_completion")
+        == _local("04:00", day=2).isoformat()
+    )
+
+
+async def test_target_at_risk_from_measured_power(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # 20 kWh by 23:00 from 20:00 at a nominal 11 kW is easy (33 kWh of room); the car
+    # draws only 3.7 kW, so after five minutes of that the plan sees about 11 kWh of room.
+    freezer.move_to(_local("20:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    await setup_entry(
+        hass,
+        _entry(
+            target_energy_kwh=20,
+            max_power_kw=11,
+            departure_time="23:00:00",
+            charging_mode="immediate",
+        ),
+    )
+    wallbox_states(hass, plug="on", power="3700", energy="0.0")
+    await hass.async_block_till_done()
+    assert state_value(hass, "binary_sensor.wallbox_target_at_risk") == "off"
+    assert state_value(hass, "binary_sensor.wallbox_charge_now") == "on"
+    await advance(hass, freezer, 6, step_s=60)
+    wallbox_states(hass, plug="on", power="3700", energy=f"{3.7 * 6 / 60:.4f}")
+    await hass.async_block_till_done()
+    risk = hass.states.get("binary_sensor.wallbox_target_at_risk")
+    assert risk is not None
+    assert risk.state == "on"
+    assert risk.attributes["planned_power_kw"] == pytest.approx(3.7, abs=0.01)
+    assert risk.attributes["shortfall_kwh"] == pytest.approx(20 - 0.37 - 3.7 * (3 - 0.1), abs=0.05)
+    assert state_value(hass, "sensor.wallbox_estimated_completion") == "unknown"
+
+
+async def test_plan_charging_action(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    # 2 kWh at 4 kW between 20:00 and 23:00: the two cheapest quarters, 22:45 (0.82171)
+    # and 22:30 (0.87453): cost 1.69624.
+    freezer.move_to(_local("19:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry())
+    response = await hass.services.async_call(
+        DOMAIN,
+        "plan_charging",
+        {
+            "config_entry_id": entry.entry_id,
+            "energy_kwh": 2,
+            "departure": "2025-10-01 23:00:00",
+            "start": "2025-10-01 20:00:00",
+            "max_power_kw": 4,
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert [s["start"] for s in response["slots"]] == [  # type: ignore[union-attr]
+        "2025-10-01T20:30:00+00:00",
+        "2025-10-01T20:45:00+00:00",
+    ]
+    assert response["cost"] == pytest.approx(1.69624, abs=1e-4)
+    assert response["currency"] == "SEK"
+    assert response["shortfall_kwh"] == 0
+    assert response["energy_kwh"] == 2
+    # Without a power limit: the wallbox's effective power (the 11 kW default) -> 2 kWh fit
+    # in the single cheapest quarter, 22:45.
+    response = await hass.services.async_call(
+        DOMAIN,
+        "plan_charging",
+        {"config_entry_id": entry.entry_id, "energy_kwh": 2, "departure": "2025-10-01 23:00:00"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert [s["start"] for s in response["slots"]] == ["2025-10-01T20:45:00+00:00"]  # type: ignore[union-attr]
+    assert response["power_kw"] == 11
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "plan_charging",
+            {
+                "config_entry_id": entry.entry_id,
+                "energy_kwh": 2,
+                "departure": "2025-10-01 19:00:00",
+            },
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "departure_before_start"
+
+
+async def test_target_soc_sets_the_energy_needed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # From 40 % to 80 % of 60 kWh: 24 kWh, planned at 11 kW.
+    freezer.move_to(_local("20:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass, soc="40")
+    entry = _entry(target_soc=80, battery_capacity_kwh=60, departure_time="07:00:00")
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "soc_entity": "sensor.car_battery"}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    wallbox_states(hass, plug="on", power="0", energy="0.0", soc="40")
+    await hass.async_block_till_done()
+    assert number(hass, "sensor.wallbox_plan_energy") == pytest.approx(24)
