@@ -95,11 +95,12 @@ def candidate_slots(start: datetime, departure: datetime) -> list[tuple[datetime
     """Quarter-hour slots from start to departure, the first and last ones cut to fit."""
     slots = []
     cursor = start
+    boundary = datetime.fromtimestamp(interval_start(start), start.tzinfo) + INTERVAL
     while cursor < departure:
-        boundary = datetime.fromtimestamp(interval_start(cursor), cursor.tzinfo) + INTERVAL
         end = min(boundary, departure)
         slots.append((cursor, end))
         cursor = end
+        boundary += INTERVAL
     return slots
 
 
