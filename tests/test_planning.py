@@ -9,7 +9,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -23,7 +23,7 @@ from custom_components.ev_sessions.const import (
     SOURCE_ENTITIES,
 )
 
-from .conftest import ENERGY, PLUG, POWER, setup_entry, wallbox_states
+from .conftest import ENERGY, PLUG, POWER, SWITCH, make_simulator_entry, setup_entry, wallbox_states
 from .helpers import advance, number, state_value
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -251,3 +251,115 @@ async def test_target_soc_sets_the_energy_needed(
     wallbox_states(hass, plug="on", power="0", energy="0.0", soc="40")
     await hass.async_block_till_done()
     assert number(hass, "sensor.wallbox_plan_energy") == pytest.approx(24)
+
+
+async def test_simulated_car_reaches_its_target_at_the_planned_cost(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Smart charging on: the simulated wallbox is started and stopped by the plan."""
+    freezer.move_to(_local("20:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    entry = make_simulator_entry(
+        price_entity=PRICE,
+        charging_mode="cheapest",
+        target_energy_kwh=10,
+        departure_time="23:00:00",
+        smart_charging=True,
+    )
+    await setup_entry(hass, entry)
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": "switch.simulated_wallbox_simulated_car_plugged_in"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    planned_cost = number(hass, "sensor.simulated_wallbox_plan_cost")
+    plan_end = state_value(hass, "sensor.simulated_wallbox_plan_end")
+    # Not cheap yet at 20:00: the wallbox is held.
+    assert state_value(hass, "binary_sensor.simulated_wallbox_charge_now") == "off"
+    assert entry.runtime_data.source.wallbox.charging_enabled is False
+    await advance(hass, freezer, 185, step_s=20)
+    assert number(hass, "sensor.simulated_wallbox_session_energy") == pytest.approx(10, abs=0.1)
+    assert number(hass, "sensor.simulated_wallbox_session_cost") == pytest.approx(
+        planned_cost, rel=0.02
+    )
+    assert datetime.fromisoformat(plan_end) <= _local("23:00")
+    assert state_value(hass, "binary_sensor.simulated_wallbox_target_at_risk") == "off"
+
+
+async def test_smart_charging_drives_the_charger_switch_and_respects_a_manual_start(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(_local("20:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    hass.states.async_set(SWITCH, "on")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Wallbox",
+        data={
+            CONF_SOURCE: SOURCE_ENTITIES,
+            CONF_POWER_ENTITY: POWER,
+            CONF_ENERGY_ENTITY: ENERGY,
+            CONF_CONNECTED_ENTITY: PLUG,
+            "charging_switch_entity": SWITCH,
+        },
+        options={
+            "price_entity": PRICE,
+            "charging_mode": "cheapest",
+            "target_energy_kwh": 4,
+            "max_power_kw": 4,
+            "departure_time": "23:00:00",
+        },
+    )
+    await setup_entry(hass, entry)
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.wallbox_smart_charging"}, blocking=True
+    )
+    assert entry.options["smart_charging"] is True
+    assert state_value(hass, "switch.wallbox_smart_charging") == "on"
+    # From here on, record what EV Sessions asks of the wallbox's switch.
+    turned_on = async_mock_service(hass, "switch", "turn_on")
+    turned_off = async_mock_service(hass, "switch", "turn_off")
+    wallbox_states(hass, plug="on", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    # The plan charges from 22:45; at 20:00 the wallbox is stopped.
+    assert [c.data["entity_id"] for c in turned_off] == [SWITCH]
+    hass.states.async_set(SWITCH, "off")
+    await advance(hass, freezer, 5, step_s=60)
+    assert len(turned_off) == 1
+    # The user starts charging by hand: respected, not fought, until the next plug-in.
+    hass.states.async_set(SWITCH, "on")
+    await advance(hass, freezer, 10, step_s=60)
+    assert entry.runtime_data.manual_override is True
+    assert len(turned_off) == 1
+    wallbox_states(hass, plug="off", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    wallbox_states(hass, plug="on", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    assert entry.runtime_data.manual_override is False
+    assert len(turned_off) == 2
+    assert turned_on == []
+
+
+async def test_smart_charging_off_leaves_the_wallbox_alone(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, simulator_entry: MockConfigEntry
+) -> None:
+    freezer.move_to(_local("20:00"))
+    await setup_entry(hass, simulator_entry)
+    switch = "switch.simulated_wallbox_smart_charging"
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+    assert state_value(hass, switch) == "off"
+    assert simulator_entry.options["smart_charging"] is False
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": "switch.simulated_wallbox_simulated_car_plugged_in"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    # Immediate mode, no plan control: the car charges as it is plugged in.
+    assert simulator_entry.runtime_data.source.wallbox.charging_enabled is True
+    assert number(hass, "sensor.simulated_wallbox_power") == pytest.approx(11000)

@@ -32,6 +32,7 @@ CONF_TARGET_ENERGY_KWH: Final = "target_energy_kwh"
 CONF_DEPARTURE_TIME: Final = "departure_time"
 CONF_CHARGING_MODE: Final = "charging_mode"
 CONF_TARGET_SOC: Final = "target_soc"
+CONF_SMART_CHARGING: Final = "smart_charging"
 MODE_IMMEDIATE: Final = "immediate"
 MODE_CHEAPEST: Final = "cheapest"
 CHARGING_MODES: Final = (MODE_IMMEDIATE, MODE_CHEAPEST)
@@ -123,6 +124,7 @@ PREFERENCE_KEYS: Final = frozenset(
         CONF_MAX_POWER_KW,
         CONF_TARGET_SOC,
         CONF_BATTERY_CAPACITY_KWH,
+        CONF_SMART_CHARGING,
     }
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 import logging
@@ -36,6 +37,7 @@ from .const import (
     CONF_POWER_THRESHOLD_W,
     CONF_PRICE_ENTITY,
     CONF_SAFETY_MARGIN_A,
+    CONF_SMART_CHARGING,
     CONF_TARGET_ENERGY_KWH,
     CONF_TARGET_SOC,
     DEFAULT_DEPARTURE_TIME,
@@ -126,6 +128,8 @@ class EvSessionsData:
 
 
 PRICE_HISTORY = timedelta(days=40)
+MANUAL_GRACE = timedelta(seconds=60)
+MAX_CURRENT_A = 32.0
 ACTION_PRICE_REFRESH = timedelta(hours=1)
 
 
@@ -193,6 +197,9 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.guard = self._make_guard()
         self.monitor = DeliveryMonitor()
         self.guard_decision: GuardDecision | None = None
+        self.manual_override = False
+        self._commanded: bool | None = None
+        self._commanded_at = dt_util.utcnow()
         self.delivery = DeliveryCheck(False, None, 0.0)
 
     @property
@@ -307,6 +314,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             options = self.config_entry.options
             session.target_energy_kwh = options.get(CONF_TARGET_ENERGY_KWH)
             session.charging_mode = options.get(CONF_CHARGING_MODE, MODE_IMMEDIATE)
+            self.manual_override = False
             session.departure = next_departure(session.start, options.get(CONF_DEPARTURE_TIME))
             self._fire(EVENT_SESSION_STARTED, session)
             return
@@ -362,6 +370,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             now, self.config_entry.options.get(CONF_DEPARTURE_TIME, DEFAULT_DEPARTURE_TIME)
         )
         plan = None if session is None else self._plan(session, now, departure)
+        self._control(now, plan)
         return EvSessionsData(
             now=now,
             status=status,
@@ -498,27 +507,68 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
                 {"measured": f"{max(loads):.0f}", "fuse": f"{self.guard.config.fuse_a:.0f}"},
             )
 
-    def _send_limit(self, previous: float, limit: float) -> None:
-        source = self.source
+    def _send(self, description: str, command: Coroutine[Any, Any, None]) -> None:
+        """Run a command to the wallbox in the background; a refusal is logged, not raised."""
 
-        async def _send() -> None:
+        async def _run() -> None:
             try:
-                if limit < MIN_CURRENT_A:
-                    if source.can_switch:
-                        await source.async_set_charging(False)
-                    else:
-                        await source.async_set_current_limit(0)
-                    return
-                if previous < MIN_CURRENT_A and source.can_switch:
-                    await source.async_set_charging(True)
-                await source.async_set_current_limit(limit)
+                await command
             except HomeAssistantError as err:
-                _LOGGER.warning("Could not set the current limit of %s: %s", self.name, err)
+                _LOGGER.warning("Could not %s on %s: %s", description, self.name, err)
 
-        if source.can_set_current or source.can_switch:
-            self.config_entry.async_create_background_task(
-                self.hass, _send(), f"{DOMAIN} current limit"
-            )
+        self.config_entry.async_create_background_task(self.hass, _run(), f"{DOMAIN} {description}")
+
+    def _send_limit(self, previous: float, limit: float) -> None:
+        """Send the guard's current limit (pausing and resuming is up to _control)."""
+        if limit >= MIN_CURRENT_A and self.source.can_set_current:
+            self._send("set the current limit", self.source.async_set_current_limit(limit))
+
+    @property
+    def smart_charging(self) -> bool:
+        """Whether the integration switches the wallbox by the plan."""
+        return bool(self.config_entry.options.get(CONF_SMART_CHARGING, False))
+
+    def _want_charging(self, now: datetime, plan: Plan | None) -> bool | None:
+        """Whether the wallbox should charge now (None: no opinion, leave it alone).
+
+        The load guard's pause always wins. With smart charging on, the plan decides,
+        unless the user started or stopped charging by hand during this session.
+        """
+        want: bool | None = None
+        if self.guard is not None and self.guard_decision is not None:
+            want = self.guard.limit_a >= MIN_CURRENT_A
+        if self.smart_charging and not self.manual_override and plan is not None:
+            want = want is not False and plan.charging_at(now)
+        return want
+
+    def _control(self, now: datetime, plan: Plan | None) -> None:
+        """Start or stop the wallbox when what it should do changes."""
+        source = self.source
+        if not (source.can_switch or source.can_set_current):
+            return
+        enabled = source.charging_enabled()
+        if (
+            self.smart_charging
+            and self._commanded is not None
+            and enabled is not None
+            and enabled != self._commanded
+            and now - self._commanded_at > MANUAL_GRACE
+        ):
+            # Someone started or stopped charging by hand: respect it until the next plug-in.
+            _LOGGER.info("Charging of %s was switched by hand; smart charging waits", self.name)
+            self.manual_override = True
+            self._commanded = enabled
+        want = self._want_charging(now, plan)
+        if want is None or want == self._commanded:
+            return
+        self._commanded, self._commanded_at = want, now
+        if source.can_switch:
+            self._send("switch charging", source.async_set_charging(want))
+        elif not want:
+            self._send("pause charging", source.async_set_current_limit(0))
+        else:
+            limit = self.guard.limit_a if self.guard is not None else MAX_CURRENT_A
+            self._send("resume charging", source.async_set_current_limit(limit))
 
     def _check_delivery(self, reading: Reading) -> None:
         limit = self.guard.limit_a if self.guard is not None else self.source.offered_current_a()

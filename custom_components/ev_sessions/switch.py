@@ -1,4 +1,4 @@
-"""Switch of the simulated wallbox: plug the simulated car in and out."""
+"""Switches: smart charging, and plugging the simulated car in and out."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .const import CONF_SMART_CHARGING
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .entity import EvSessionsEntity
 from .sources.simulator import SimulatorSource
@@ -23,8 +24,31 @@ async def async_setup_entry(
 ) -> None:
     """Set up the simulator's plug switch (only for the simulated wallbox)."""
     coordinator = entry.runtime_data
+    entities: list[SwitchEntity] = []
+    if coordinator.source.can_switch or coordinator.source.can_set_current:
+        entities.append(
+            SmartChargingSwitch(coordinator, SwitchEntityDescription(key="smart_charging"))
+        )
     if isinstance(coordinator.source, SimulatorSource):
-        async_add_entities([SimulatedCarPlug(coordinator, coordinator.source)])
+        entities.append(SimulatedCarPlug(coordinator, coordinator.source))
+    async_add_entities(entities)
+
+
+class SmartChargingSwitch(EvSessionsEntity, SwitchEntity):
+    """On: EV Sessions starts and stops the wallbox by the plan."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether smart charging is on."""
+        return self.coordinator.smart_charging
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Let the plan drive the wallbox."""
+        self.coordinator.set_preference(CONF_SMART_CHARGING, True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Leave the wallbox alone."""
+        self.coordinator.set_preference(CONF_SMART_CHARGING, False)
 
 
 class SimulatedCarPlug(EvSessionsEntity, SwitchEntity):

@@ -41,6 +41,9 @@ class Source(Protocol):
     def offered_current_a(self) -> float | None:
         """The current limit set on the wallbox now (A per phase), when known."""
 
+    def charging_enabled(self) -> bool | None:
+        """Whether the wallbox's charging switch is on now, when known."""
+
     async def async_start(self, push: PushCallback) -> None:
         """Begin pushing readings as the wallbox reports them."""
 

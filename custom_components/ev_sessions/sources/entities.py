@@ -156,6 +156,12 @@ class EntitiesSource:
             return None
         return parse_number(state.state)
 
+    def charging_enabled(self) -> bool | None:
+        """The charging switch's state (None without one, or while it is unavailable)."""
+        if self._switch is None or (state := _known(self._hass.states.get(self._switch))) is None:
+            return None
+        return state.state == "on"
+
     async def async_set_charging(self, enabled: bool) -> None:
         """Turn the wallbox's charging switch on or off."""
         if self._switch is None:

@@ -81,6 +81,10 @@ class SimulatorSource:
         """The current limit set on the simulated wallbox."""
         return self.wallbox.current_limit_a
 
+    def charging_enabled(self) -> bool:
+        """Whether the simulated wallbox lets the car charge."""
+        return self.wallbox.charging_enabled
+
     async def async_set_charging(self, enabled: bool) -> None:
         """Allow or stop charging."""
         self.wallbox.charging_enabled = enabled
