@@ -14,6 +14,7 @@ from .sources import create_source
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
+    Platform.DATETIME,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,

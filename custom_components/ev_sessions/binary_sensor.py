@@ -46,7 +46,13 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
     EvSessionsBinarySensorDescription(
         key="charge_now",
         value_fn=lambda d: bool(d.plan and d.plan.charging_at(d.now)),
-        attributes_fn=lambda d: {"slots": plan_slots(d.plan)} if d.plan else {"slots": []},
+        attributes_fn=lambda d: {
+            "slots": plan_slots(d.plan) if d.plan else [],
+            "departure": d.departure.isoformat() if d.departure else None,
+            "departure_source": d.departure_source,
+            "target_kwh": round(d.target_kwh, 2),
+            "target_source": d.target_source,
+        },
     ),
     EvSessionsBinarySensorDescription(
         key="target_at_risk",

@@ -80,13 +80,11 @@ from .const import (
     CONF_TARGET_SOC,
     CONF_VAT_PERCENT,
     DEFAULT_BATTERY_CAPACITY_KWH,
-    DEFAULT_DEPARTURE_TIME,
     DEFAULT_GRACE_PERIOD_MIN,
     DEFAULT_MAX_POWER_KW,
     DEFAULT_PHASES,
     DEFAULT_POWER_THRESHOLD_W,
     DEFAULT_SAFETY_MARGIN_A,
-    DEFAULT_TARGET_ENERGY_KWH,
     DOMAIN,
     MODE_IMMEDIATE,
     SECTION_GRID,
@@ -140,7 +138,12 @@ SIMULATOR_SCHEMA = vol.Schema(
     }
 )
 
-_OPTIONAL_OPTIONS = (CONF_TARGET_SOC, CONF_BATTERY_CAPACITY_KWH)
+_OPTIONAL_OPTIONS = (
+    CONF_TARGET_SOC,
+    CONF_BATTERY_CAPACITY_KWH,
+    CONF_TARGET_ENERGY_KWH,
+    CONF_DEPARTURE_TIME,
+)
 
 
 def _unit(hass: HomeAssistant, entity_id: str) -> tuple[bool, str | None]:
@@ -351,10 +354,9 @@ class EvSessionsOptionsFlow(OptionsFlow):
             else:
                 return self._save(values, _OPTIONAL_OPTIONS)
         schema: dict[Any, Any] = {
-            vol.Required(CONF_TARGET_ENERGY_KWH, default=DEFAULT_TARGET_ENERGY_KWH): _number(
-                0, 200, 0.5, "kWh"
-            ),
-            vol.Required(CONF_DEPARTURE_TIME, default=DEFAULT_DEPARTURE_TIME): TimeSelector(),
+            # Left empty, the learned (or default) target and departure apply.
+            vol.Optional(CONF_TARGET_ENERGY_KWH): _number(0, 200, 0.5, "kWh"),
+            vol.Optional(CONF_DEPARTURE_TIME): TimeSelector(),
             vol.Required(CONF_CHARGING_MODE, default=MODE_IMMEDIATE): SelectSelector(
                 SelectSelectorConfig(
                     options=list(CHARGING_MODES), translation_key=CONF_CHARGING_MODE

@@ -33,6 +33,10 @@ CONF_DEPARTURE_TIME: Final = "departure_time"
 CONF_CHARGING_MODE: Final = "charging_mode"
 CONF_TARGET_SOC: Final = "target_soc"
 CONF_SMART_CHARGING: Final = "smart_charging"
+CONF_NEXT_DEPARTURE: Final = "next_departure"
+SOURCE_SET: Final = "set"
+SOURCE_LEARNED: Final = "learned"
+SOURCE_DEFAULT: Final = "default"
 MODE_IMMEDIATE: Final = "immediate"
 MODE_CHEAPEST: Final = "cheapest"
 CHARGING_MODES: Final = (MODE_IMMEDIATE, MODE_CHEAPEST)
@@ -125,6 +129,7 @@ PREFERENCE_KEYS: Final = frozenset(
         CONF_TARGET_SOC,
         CONF_BATTERY_CAPACITY_KWH,
         CONF_SMART_CHARGING,
+        CONF_NEXT_DEPARTURE,
     }
 )
 

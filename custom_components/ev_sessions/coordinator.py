@@ -33,6 +33,7 @@ from .const import (
     CONF_HOUSE_POWER_ENTITY,
     CONF_MAIN_FUSE_A,
     CONF_MAX_POWER_KW,
+    CONF_NEXT_DEPARTURE,
     CONF_PHASES,
     CONF_POWER_THRESHOLD_W,
     CONF_PRICE_ENTITY,
@@ -54,6 +55,9 @@ from .const import (
     ISSUE_PRICE_SHAPE,
     MODE_CHEAPEST,
     MODE_IMMEDIATE,
+    SOURCE_DEFAULT,
+    SOURCE_LEARNED,
+    SOURCE_SET,
     STATE_SAVE_DELAY,
     STATUS_CHARGING,
     STATUS_CONNECTED,
@@ -64,6 +68,7 @@ from .const import (
     TICK_INTERVAL,
 )
 from .model.classify import most_common, power_class
+from .model.habits import WEEKDAYS, Habits, learn_habits
 from .model.history import SessionHistory, session_summary
 from .model.load_guard import (
     MIN_CURRENT_A,
@@ -125,6 +130,10 @@ class EvSessionsData:
     usual_power_class: str | None
     plan: Plan | None
     departure: datetime | None
+    departure_source: str
+    target_kwh: float
+    target_source: str
+    habits: Habits | None
 
 
 PRICE_HISTORY = timedelta(days=40)
@@ -190,6 +199,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.history = SessionHistory()
         self._state_store, self._history_store = session_stores(hass, entry.entry_id)
         self.applied_options: dict[str, Any] = dict(entry.options)
+        self.habits: Habits | None = None
         self.tariff = tariff_from_options(entry.options)
         self.prices = PriceSeries()
         self.house = HourlyMeter()
@@ -231,6 +241,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         history = await self._history_store.async_load()
         if history is not None:
             self.history = SessionHistory.from_list(history["sessions"])
+            self.relearn()
         state = await self._state_store.async_load()
         if state is None:
             return
@@ -312,14 +323,15 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         session = event.session
         if isinstance(event, SessionStarted):
             options = self.config_entry.options
-            session.target_energy_kwh = options.get(CONF_TARGET_ENERGY_KWH)
+            session.target_energy_kwh = self.target_energy(session.start)[0]
             session.charging_mode = options.get(CONF_CHARGING_MODE, MODE_IMMEDIATE)
             self.manual_override = False
-            session.departure = next_departure(session.start, options.get(CONF_DEPARTURE_TIME))
+            session.departure = self.departure(session.start)[0]
             self._fire(EVENT_SESSION_STARTED, session)
             return
         self._cost(session)
         self.history.add(session)
+        self.relearn()
         # Both stores soon, so a restart never sees the session as active and ended.
         self._history_store.async_delay_save(self._history_data, 1)
         self._state_store.async_delay_save(self._state_data, 1)
@@ -366,9 +378,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         else:
             status = STATUS_CONNECTED
         live_cost = None if session is None else self._session_cost(session, now)
-        departure = next_departure(
-            now, self.config_entry.options.get(CONF_DEPARTURE_TIME, DEFAULT_DEPARTURE_TIME)
-        )
+        departure, departure_source = self.departure(session.start if session else now, now)
+        target_kwh, target_source = self.target_energy(session.start if session else now)
         plan = None if session is None else self._plan(session, now, departure)
         self._control(now, plan)
         return EvSessionsData(
@@ -391,6 +402,10 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             usual_power_class=most_common(power_class(s) for s in self.history.sessions[-30:]),
             plan=plan,
             departure=departure,
+            departure_source=departure_source,
+            target_kwh=target_kwh,
+            target_source=target_source,
+            habits=self.habits,
         )
 
     # -- planning ---------------------------------------------------------------
@@ -427,8 +442,44 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         target_soc = options.get(CONF_TARGET_SOC)
         if target_soc is not None and capacity and self.tracker.soc is not None:
             return max(0.0, (float(target_soc) - self.tracker.soc) / 100 * float(capacity))
-        target = float(options.get(CONF_TARGET_ENERGY_KWH, DEFAULT_TARGET_ENERGY_KWH))
-        return max(0.0, target - session.energy_kwh)
+        return max(0.0, self.target_energy(session.start)[0] - session.energy_kwh)
+
+    def target_energy(self, plugged_in: datetime) -> tuple[float, str]:
+        """Energy wanted per session: set by the user, else learned, else the default."""
+        options = self.config_entry.options
+        if options.get(CONF_TARGET_ENERGY_KWH) is not None:
+            return float(options[CONF_TARGET_ENERGY_KWH]), SOURCE_SET
+        if self.habits is not None and self.habits.energy_kwh:
+            day = WEEKDAYS[dt_util.as_local(plugged_in).weekday()]
+            return self.habits.energy_kwh[day], SOURCE_LEARNED
+        return DEFAULT_TARGET_ENERGY_KWH, SOURCE_DEFAULT
+
+    def departure(
+        self, plugged_in: datetime, now: datetime | None = None
+    ) -> tuple[datetime | None, str]:
+        """When the car leaves: a one-off departure, the daily time, learned, or 07:00."""
+        options = self.config_entry.options
+        after = now or plugged_in
+        if (one_off := options.get(CONF_NEXT_DEPARTURE)) and (
+            moment := dt_util.as_utc(datetime.fromisoformat(one_off))
+        ) > after:
+            return moment, SOURCE_SET
+        if options.get(CONF_DEPARTURE_TIME):
+            return next_departure(after, options[CONF_DEPARTURE_TIME]), SOURCE_SET
+        if self.habits is not None and self.habits.unplug:
+            zone = dt_util.get_default_time_zone()
+            learned = self.habits.next_departure(plugged_in, zone)
+            if learned is None or learned <= after:
+                # Still plugged in past the usual departure: the next usual one.
+                learned = self.habits.next_departure(after, zone)
+            # Learned unplug times cover every weekday (a day borrows the overall value).
+            assert learned is not None
+            return dt_util.as_utc(learned), SOURCE_LEARNED
+        return next_departure(after, DEFAULT_DEPARTURE_TIME), SOURCE_DEFAULT
+
+    def relearn(self) -> None:
+        """Learn habits again from the last 90 sessions."""
+        self.habits = learn_habits(self.history.sessions[-90:], dt_util.get_default_time_zone())
 
     def _plan(self, session: Session, now: datetime, departure: datetime | None) -> Plan:
         energy = self.needed_kwh(session)
@@ -774,8 +825,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
 
     @callback
     def refresh_from_options(self) -> None:
-        """Preferences changed: tell the entities."""
-        self.async_update_listeners()
+        """Preferences changed: plan again and tell the entities."""
+        self._publish(dt_util.utcnow())
 
     @callback
     def set_preference(self, key: str, value: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from homeassistant.components.number import (
@@ -10,17 +11,18 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import (
     CONF_MAX_POWER_KW,
     CONF_TARGET_ENERGY_KWH,
+    CONF_TARGET_SOC,
     DEFAULT_MAX_POWER_KW,
     DEFAULT_TARGET_ENERGY_KWH,
 )
-from .coordinator import EvSessionsConfigEntry
+from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .entity import EvSessionsEntity
 
 PARALLEL_UPDATES = 0
@@ -31,7 +33,8 @@ class PreferenceNumberDescription(NumberEntityDescription):
     """A number stored as an option of the entry."""
 
     option: str
-    default: float
+    default: float | None
+    has_fn: Callable[[EvSessionsCoordinator], bool] = lambda _: True
 
 
 DESCRIPTIONS: tuple[PreferenceNumberDescription, ...] = (
@@ -59,6 +62,19 @@ DESCRIPTIONS: tuple[PreferenceNumberDescription, ...] = (
         mode=NumberMode.BOX,
         entity_category=EntityCategory.CONFIG,
     ),
+    PreferenceNumberDescription(
+        key="target_soc",
+        option=CONF_TARGET_SOC,
+        default=None,
+        device_class=NumberDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        native_min_value=1,
+        native_max_value=100,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        entity_category=EntityCategory.CONFIG,
+        has_fn=lambda coordinator: coordinator.source.has_soc,
+    ),
 )
 
 
@@ -68,8 +84,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the preference numbers."""
+    coordinator = entry.runtime_data
     async_add_entities(
-        PreferenceNumber(entry.runtime_data, description) for description in DESCRIPTIONS
+        PreferenceNumber(coordinator, description)
+        for description in DESCRIPTIONS
+        if description.has_fn(coordinator)
     )
 
 
@@ -79,12 +98,20 @@ class PreferenceNumber(EvSessionsEntity, NumberEntity):
     entity_description: PreferenceNumberDescription
 
     @property
-    def native_value(self) -> float:
-        """The stored preference."""
+    def native_value(self) -> float | None:
+        """The preference in force (for the target: set, else learned, else default)."""
         description = self.entity_description
-        return float(
-            self.coordinator.config_entry.options.get(description.option, description.default)
-        )
+        if description.option == CONF_TARGET_ENERGY_KWH:
+            return self.coordinator.data.target_kwh
+        value = self.coordinator.config_entry.options.get(description.option, description.default)
+        return None if value is None else float(value)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, str] | None:
+        """Whether the target was set or learned."""
+        if self.entity_description.option == CONF_TARGET_ENERGY_KWH:
+            return {"source": self.coordinator.data.target_source}
+        return None
 
     async def async_set_native_value(self, value: float) -> None:
         """Store a new preference."""

@@ -23,11 +23,13 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .const import STATUSES
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
 from .entity import EvSessionsEntity
 from .model.classify import POWER_CLASSES
+from .model.habits import WEEKDAYS
 from .model.history import session_summary
 
 PARALLEL_UPDATES = 0
@@ -49,6 +51,28 @@ def _active_session(data: EvSessionsData, _currency: str) -> dict[str, Any] | No
     if data.session is None:
         return None
     return {"session_id": data.session.id, "start": data.session.start.isoformat()}
+
+
+def _habit_time(data: EvSessionsData, kind: str) -> str | None:
+    """Today's usual time (HH:MM), learned from the history."""
+    if data.habits is None:
+        return None
+    value = getattr(data.habits, kind).get(WEEKDAYS[dt_util.as_local(data.now).weekday()])
+    return None if value is None else value.strftime("%H:%M")
+
+
+def _habit_days(data: EvSessionsData, kind: str) -> dict[str, Any] | None:
+    """The value per weekday, and how many sessions it was learned from."""
+    if data.habits is None:
+        return None
+    days = getattr(data.habits, kind)
+    return {
+        **{
+            day: value.strftime("%H:%M") if hasattr(value, "strftime") else round(value, 2)
+            for day, value in days.items()
+        },
+        "sessions": data.habits.sessions,
+    }
 
 
 def _session_cost_details(data: EvSessionsData, _currency: str) -> dict[str, Any] | None:
@@ -240,6 +264,28 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         options=list(POWER_CLASSES),
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda d: d.usual_power_class,
+    ),
+    EvSessionsSensorDescription(
+        key="usual_plug_in",
+        value_fn=lambda d: _habit_time(d, "plug_in"),
+        attributes_fn=lambda d, _c: _habit_days(d, "plug_in"),
+    ),
+    EvSessionsSensorDescription(
+        key="usual_unplug",
+        value_fn=lambda d: _habit_time(d, "unplug"),
+        attributes_fn=lambda d, _c: _habit_days(d, "unplug"),
+    ),
+    EvSessionsSensorDescription(
+        key="typical_session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=1,
+        value_fn=lambda d: (
+            d.habits.energy_kwh.get(WEEKDAYS[dt_util.as_local(d.now).weekday()])
+            if d.habits
+            else None
+        ),
+        attributes_fn=lambda d, _c: _habit_days(d, "energy_kwh"),
     ),
     EvSessionsSensorDescription(
         key="month_energy",
