@@ -363,3 +363,46 @@ async def test_smart_charging_off_leaves_the_wallbox_alone(
     # Immediate mode, no plan control: the car charges as it is plugged in.
     assert simulator_entry.runtime_data.source.wallbox.charging_enabled is True
     assert number(hass, "sensor.simulated_wallbox_power") == pytest.approx(11000)
+
+
+async def test_plan_weighs_the_power_fee(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """An earlier 2 kWh hour this month sets the peak; a 60 kr/kW fee keeps the plan at 2 kW."""
+    freezer.move_to(_local("20:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    entry = _entry(
+        target_energy_kwh=4,
+        max_power_kw=11,
+        departure_time="23:59:00",
+        power_fee_per_kw=60,
+        power_fee_peaks=1,
+    )
+    earlier = {
+        "id": "earlier",
+        "start": "2025-10-01T03:00:00+00:00",
+        "end": "2025-10-01T04:00:00+00:00",
+        "user": None,
+        "energy_kwh": 2.0,
+        "peak_power_w": 2000.0,
+        "phases": None,
+        "soc_start": None,
+        "soc_end": None,
+        "energy_method": "register",
+        "periods": [],
+        "intervals": [[1759287600 + 900 * q, 0.5] for q in range(4)],
+    }
+    hass_storage[f"{DOMAIN}.{entry.entry_id}.history"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{entry.entry_id}.history",
+        "data": {"sessions": [earlier]},
+    }
+    await setup_entry(hass, entry)
+    wallbox_states(hass, plug="on", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    risk = hass.states.get("binary_sensor.wallbox_target_at_risk")
+    assert risk is not None
+    assert risk.attributes["planned_power_kw"] == pytest.approx(2.0)
+    assert number(hass, "sensor.wallbox_plan_energy") == pytest.approx(4.0)

@@ -81,7 +81,7 @@ from .model.load_guard import (
     phase_loads,
 )
 from .model.meter import HourlyMeter
-from .model.planner import Plan, plan_cheapest, plan_immediate
+from .model.planner import Plan, plan_cheapest, plan_immediate, plan_with_power_fee
 from .model.prices import PriceSeries, PriceShapeError
 from .model.reading import Reading
 from .model.session import Session
@@ -485,6 +485,18 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         energy = self.needed_kwh(session)
         power = self.effective_power_kw(session, now)
         mode = self.config_entry.options.get(CONF_CHARGING_MODE, MODE_IMMEDIATE)
+        if mode == MODE_CHEAPEST and departure is not None and self.tariff.power_fee is not None:
+            return plan_with_power_fee(
+                start=now,
+                departure=departure,
+                energy_kwh=energy,
+                power_kw=power,
+                price_at=self.price_at,
+                fee=self.tariff.power_fee,
+                month_hours=self._month_hours(session),
+                zone=dt_util.get_default_time_zone(),
+                vat_rate=self.tariff.vat_rate,
+            )
         if mode == MODE_CHEAPEST and departure is not None:
             return plan_cheapest(
                 start=now,

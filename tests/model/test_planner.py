@@ -223,3 +223,44 @@ def test_immediate_charging() -> None:
         ).slots
         == ()
     )
+
+
+def test_power_fee_keeps_the_plan_under_the_months_peak_when_it_pays() -> None:
+    # The month's top three hours on three days are 6, 5 and 4 kWh: an hour below 4 kW
+    # raises no fee. 8 kWh by 04:00 from 00:00; the first hour costs 0.10, the rest 1.00.
+    # At 11 kW all 8 kWh go in the first hour: 0.80, but the peaks become 8, 6, 5: the fee
+    # rises by 36 x (19 - 15) / 3 = 48 (60 with VAT): 60.80 in all. Capped at 4 kW: 4 kWh at
+    # 0.10 and 4 kWh at 1.00 = 4.40 and no fee increase. The capped plan wins.
+    from custom_components.ev_sessions.model.planner import plan_with_power_fee
+    from custom_components.ev_sessions.model.tariff import PowerFee
+
+    fee = PowerFee(price_per_kw=36, peaks=3, one_per_day=True)
+    month = {
+        int(datetime(2026, 1, day, 18, tzinfo=STOCKHOLM).timestamp()): kwh
+        for day, kwh in ((2, 6.0), (3, 5.0), (4, 4.0), (5, 1.0))
+    }
+    start = datetime(2026, 1, 20, 0, 0, tzinfo=STOCKHOLM).astimezone(UTC)
+    prices = quarters([0.1] * 4 + [1.0] * 12, start)
+    kwargs = {
+        "start": start,
+        "departure": start + timedelta(hours=4),
+        "energy_kwh": 8.0,
+        "price_at": priced(prices),
+        "fee": fee,
+        "month_hours": month,
+        "zone": STOCKHOLM,
+        "vat_rate": 0.25,
+    }
+    plan = plan_with_power_fee(power_kw=11, **kwargs)  # type: ignore[arg-type]
+    assert plan.power_kw == 4
+    assert plan.cost == pytest.approx(4.4)
+    # If the fee were tiny, raising the peak would pay: the uncapped plan is taken.
+    cheap_fee = PowerFee(price_per_kw=0.1, peaks=3)
+    plan = plan_with_power_fee(power_kw=11, **(kwargs | {"fee": cheap_fee}))  # type: ignore[arg-type]
+    assert plan.power_kw == 11
+    assert plan.cost == pytest.approx(0.8)
+    # A cap that would miss the departure is never taken.
+    tight = kwargs | {"departure": start + timedelta(hours=1)}
+    assert plan_with_power_fee(power_kw=11, **tight).power_kw == 11  # type: ignore[arg-type]
+    # With no peaks yet this month there is nothing to stay under.
+    assert plan_with_power_fee(power_kw=11, **(kwargs | {"month_hours": {}})).power_kw == 11  # type: ignore[arg-type]

@@ -13,11 +13,12 @@ used and the shortfall is reported.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from .session import INTERVAL, interval_start
+from .tariff import PowerFee, hourly
 
 type PriceAt = Callable[[datetime], tuple[float | None, bool]]
 """All-in price per kWh at a moment, and whether it is an estimate (None: nothing known)."""
@@ -164,3 +165,50 @@ def plan_immediate(
         chosen.append(Slot(slot_start, slot_end, energy, price, estimated or price is None))
     planned = sum(slot.energy_kwh for slot in chosen)
     return Plan(tuple(chosen), planned, max(0.0, energy_kwh - planned), power_kw)
+
+
+def plan_with_power_fee(
+    *,
+    start: datetime,
+    departure: datetime,
+    energy_kwh: float,
+    power_kw: float,
+    price_at: PriceAt,
+    fee: PowerFee,
+    month_hours: Mapping[int, float],
+    zone: tzinfo,
+    vat_rate: float,
+) -> Plan:
+    """The cheapest plan counting the power fee: keep under the month's peak unless it pays.
+
+    Compares the plan capped at the month's current peak level (it raises no fee) with the
+    uncapped plan plus the fee increase it causes, and takes the cheaper in total. A capped
+    plan that would miss the target is never taken.
+    """
+
+    def total(plan: Plan) -> float:
+        added = dict(month_hours)
+        for key, kwh in hourly(
+            {int(s.start.timestamp()): s.energy_kwh for s in plan.slots}
+        ).items():
+            added[key] = added.get(key, 0.0) + kwh
+        increase = fee.month_fee(added, zone) - fee.month_fee(month_hours, zone)
+        return plan.cost + increase * (1 + vat_rate)
+
+    def plan_at(power: float) -> Plan:
+        return plan_cheapest(
+            start=start,
+            departure=departure,
+            energy_kwh=energy_kwh,
+            power_kw=power,
+            price_at=price_at,
+        )
+
+    free = plan_at(power_kw)
+    level = fee.peak_level(month_hours, zone)
+    if level <= 0 or level >= power_kw:
+        return free
+    capped = plan_at(level)
+    if capped.shortfall_kwh > free.shortfall_kwh + 1e-9:
+        return free
+    return capped if total(capped) <= total(free) else free

@@ -102,8 +102,21 @@ class PowerFee:
     one_per_day: bool = True
     night_weight: float = 1.0
 
+    def peak_level(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> float:
+        """The lowest of the month's counted peaks (kW): an hour below it raises no fee.
+
+        Zero while the month has fewer than ``peaks`` counted hours (every hour counts then).
+        """
+        values = self._counted(hourly_kwh, zone)
+        return sorted(values, reverse=True)[self.peaks - 1] if len(values) >= self.peaks else 0.0
+
     def month_fee(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> float:
         """Fee (excl. VAT) for one month of hourly energies (UTC hour start -> kWh)."""
+        top = sorted(self._counted(hourly_kwh, zone), reverse=True)[: self.peaks]
+        return self.price_per_kw * sum(top) / self.peaks if top else 0.0
+
+    def _counted(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[float]:
+        """The hourly means that can be peaks: weighted, and one per day if so."""
         weighted: list[tuple[float, date]] = []
         for hour, kwh in hourly_kwh.items():
             local = datetime.fromtimestamp(hour, UTC).astimezone(zone)
@@ -114,11 +127,8 @@ class PowerFee:
             best: dict[date, float] = {}
             for value, day in weighted:
                 best[day] = max(value, best.get(day, 0.0))
-            values = list(best.values())
-        else:
-            values = [value for value, _ in weighted]
-        top = sorted(values, reverse=True)[: self.peaks]
-        return self.price_per_kw * sum(top) / self.peaks if top else 0.0
+            return list(best.values())
+        return [value for value, _ in weighted]
 
 
 @dataclass(frozen=True, slots=True)
