@@ -159,6 +159,13 @@ async def test_fuse_missing_repair(hass: HomeAssistant) -> None:
     )
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    # Removing the wallbox takes its repair issues along.
+    hass.config_entries.async_update_entry(entry, options={"house_current_entities": PHASES})
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
 async def test_guard_without_controls_only_advises(

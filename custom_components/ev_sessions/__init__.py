@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN, PREFERENCE_KEYS
+from .const import (
+    DOMAIN,
+    ISSUE_FUSE_INCONSISTENT,
+    ISSUE_FUSE_MISSING,
+    ISSUE_PRICE_SHAPE,
+    PREFERENCE_KEYS,
+)
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, session_stores
 from .services import async_setup_services
 from .sources import create_source
@@ -68,6 +74,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> None:
-    """Delete the stored sessions of a removed wallbox."""
+    """Delete the stored sessions and the repair issues of a removed wallbox."""
     for store in session_stores(hass, entry.entry_id):
         await store.async_remove()
+    for key in (ISSUE_PRICE_SHAPE, ISSUE_FUSE_MISSING, ISSUE_FUSE_INCONSISTENT):
+        ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")

@@ -724,7 +724,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         if active is not None and live is not None and active.energy_kwh > 0:
             share = active.energy_between(start, until) / active.energy_kwh
             total = (total or 0.0) + live.total * share
-        if total is None and self.tariff.price_now(self.prices, start, dt_util.UTC) is not None:
+        if total is None and self.tariff.price_now(self.prices, until, dt_util.UTC) is not None:
+            # Prices are known but nothing was charged yet this month.
             total = 0.0
         return total
 
