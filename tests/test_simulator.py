@@ -104,3 +104,23 @@ def test_simulated_wallbox_obeys_its_current_limit_and_switch() -> None:
     assert wallbox.reading(now).power_w == 0
     wallbox.unplug(now)
     assert wallbox.reading(now).connected is False
+
+
+async def test_state_is_written_during_a_long_session_without_a_shutdown(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Readings every 10 s must not postpone the 30 s save forever (a crash loses nothing)."""
+    await setup_entry(hass, simulator_entry)
+    await _plug(hass, True)
+    await advance(hass, freezer, 3, step_s=10)
+    key = f"ev_sessions.{simulator_entry.entry_id}.state"
+    assert key in hass_storage
+    saved = hass_storage[key]["data"]["tracker"]["active"]
+    assert saved is not None
+    # At most 30 s (plus one reading) behind the live session.
+    assert saved["energy_kwh"] == pytest.approx(
+        number(hass, sensor("session_energy")), abs=11 * 40 / 3600
+    )

@@ -198,6 +198,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.tracker = SessionTracker(self._tracker_config())
         self.history = SessionHistory()
         self._state_store, self._history_store = session_stores(hass, entry.entry_id)
+        self._state_due: float | None = None
         self.applied_options: dict[str, Any] = dict(entry.options)
         self.habits: Habits | None = None
         self.tariff = tariff_from_options(entry.options)
@@ -256,7 +257,21 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             # Stopped between saving the ended session and the tracker: it did end.
             self.tracker.active = None
 
+    def _save_state_soon(self, delay: float) -> None:
+        """Write the state within delay seconds.
+
+        Store.async_delay_save debounces: every call pushes the write back. Readings come
+        every few seconds, so asking on each one would postpone the write for as long as
+        the car charges. Ask only when no write is due sooner.
+        """
+        due = self.hass.loop.time() + delay
+        if self._state_due is not None and self._state_due <= due:
+            return
+        self._state_due = due
+        self._state_store.async_delay_save(self._state_data, delay)
+
     def _state_data(self) -> dict[str, Any]:
+        self._state_due = None
         return {
             "tracker": self.tracker.as_dict(),
             "source": self.source.as_dict(),
@@ -317,7 +332,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             self._handle_event(event)
         self._guard_step(reading.time)
         self._check_delivery(reading)
-        self._state_store.async_delay_save(self._state_data, STATE_SAVE_DELAY)
+        self._save_state_soon(STATE_SAVE_DELAY)
 
     def _handle_event(self, event: TrackerEvent) -> None:
         session = event.session
@@ -334,7 +349,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.relearn()
         # Both stores soon, so a restart never sees the session as active and ended.
         self._history_store.async_delay_save(self._history_data, 1)
-        self._state_store.async_delay_save(self._state_data, 1)
+        self._save_state_soon(1)
         if isinstance(event, SessionEnded):
             self._fire(EVENT_SESSION_ENDED, session)
 
@@ -810,7 +825,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             series = series.hourly_means()
         self.prices = self.prices.merged(series).since(now - PRICE_HISTORY)
         self._recost(now)
-        self._state_store.async_delay_save(self._state_data, STATE_SAVE_DELAY)
+        self._save_state_soon(STATE_SAVE_DELAY)
         self._publish(now)
 
     def _publish(self, now: datetime) -> None:
