@@ -106,6 +106,21 @@ def entities_entry(hass: HomeAssistant) -> MockConfigEntry:
     )
 
 
+def make_wallbox_entry(**options: Any) -> MockConfigEntry:
+    """A wallbox read through its power, energy and plug entities, with options."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Wallbox",
+        data={
+            CONF_SOURCE: SOURCE_ENTITIES,
+            CONF_POWER_ENTITY: POWER,
+            CONF_ENERGY_ENTITY: ENERGY,
+            CONF_CONNECTED_ENTITY: PLUG,
+        },
+        options=options,
+    )
+
+
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
     """Add and set up a config entry."""
     entry.add_to_hass(hass)

@@ -23,7 +23,16 @@ from custom_components.ev_sessions.const import (
     SOURCE_ENTITIES,
 )
 
-from .conftest import ENERGY, PLUG, POWER, SWITCH, make_simulator_entry, setup_entry, wallbox_states
+from .conftest import (
+    ENERGY,
+    PLUG,
+    POWER,
+    SWITCH,
+    make_simulator_entry,
+    make_wallbox_entry,
+    setup_entry,
+    wallbox_states,
+)
 from .helpers import advance, number, state_value
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -39,17 +48,7 @@ async def _stockholm(hass: HomeAssistant) -> None:
 
 
 def _entry(**options: Any) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Wallbox",
-        data={
-            CONF_SOURCE: SOURCE_ENTITIES,
-            CONF_POWER_ENTITY: POWER,
-            CONF_ENERGY_ENTITY: ENERGY,
-            CONF_CONNECTED_ENTITY: PLUG,
-        },
-        options={"price_entity": PRICE, "charging_mode": "cheapest", **options},
-    )
+    return make_wallbox_entry(**{"price_entity": PRICE, "charging_mode": "cheapest", **options})
 
 
 def _local(hhmm: str, day: int = 1) -> datetime:

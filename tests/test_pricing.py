@@ -20,16 +20,11 @@ from homeassistant.core import HomeAssistant, SupportsResponse
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
 from custom_components.ev_sessions.const import (
-    CONF_CONNECTED_ENTITY,
-    CONF_ENERGY_ENTITY,
-    CONF_POWER_ENTITY,
-    CONF_SOURCE,
     DOMAIN,
     EVENT_SESSION_ENDED,
-    SOURCE_ENTITIES,
 )
 
-from .conftest import ENERGY, PLUG, POWER, setup_entry, wallbox_states
+from .conftest import make_wallbox_entry, setup_entry, wallbox_states
 from .helpers import advance, number, state_value
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -58,17 +53,7 @@ async def _stockholm(hass: HomeAssistant) -> None:
 
 
 def _entry(**options: Any) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Wallbox",
-        data={
-            CONF_SOURCE: SOURCE_ENTITIES,
-            CONF_POWER_ENTITY: POWER,
-            CONF_ENERGY_ENTITY: ENERGY,
-            CONF_CONNECTED_ENTITY: PLUG,
-        },
-        options={**TARIFF, **options},
-    )
+    return make_wallbox_entry(**{**TARIFF, **options})
 
 
 async def _charge_hour(
