@@ -14,10 +14,11 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, PERCENTAGE
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_HOST, PERCENTAGE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow, section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -28,6 +29,7 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
+    TextSelector,
     TimeSelector,
 )
 from homeassistant.util import dt as dt_util
@@ -93,6 +95,7 @@ from .const import (
     SECTION_TIME_OF_USE,
     SOURCE_ENTITIES,
     SOURCE_SIMULATOR,
+    SOURCE_TESLA_WALL_CONNECTOR,
     SOURCES,
     TARIFF_KEYS,
     TARIFF_SECTIONS,
@@ -101,6 +104,8 @@ from .model.prices import PriceShapeError
 from .model.tariff import WEEKDAYS
 from .model.units import ENERGY_UNITS, POWER_UNITS
 from .pricing import action_platform, read_price_attributes
+from .sources import SourceError
+from .sources.tesla_wall_connector import async_get_json
 
 
 def _number(low: float, high: float, step: float, unit: str) -> NumberSelector:
@@ -217,8 +222,11 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change the entities or settings of a wallbox."""
-        if self._get_reconfigure_entry().data[CONF_SOURCE] == SOURCE_SIMULATOR:
+        source = self._get_reconfigure_entry().data[CONF_SOURCE]
+        if source == SOURCE_SIMULATOR:
             return await self.async_step_simulator()
+        if source == SOURCE_TESLA_WALL_CONNECTOR:
+            return await self.async_step_tesla_wall_connector()
         return await self.async_step_entities()
 
     def _current(self) -> Mapping[str, Any]:
@@ -301,6 +309,38 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=self.add_suggested_values_to_schema(schema, user_input or self._current()),
             errors=errors,
             description_placeholders={"entity_id": entity_id},
+        )
+
+    async def async_step_tesla_wall_connector(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A Tesla Wall Connector (gen 3) on the local network."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host = user_input[CONF_HOST].strip()
+            try:
+                version = await async_get_json(
+                    async_get_clientsession(self.hass), host, "/api/1/version"
+                )
+                serial = str(version["serial_number"])
+            except (SourceError, KeyError):
+                errors[CONF_HOST] = "cannot_connect"
+            else:
+                if self.source == SOURCE_RECONFIGURE:
+                    await self.async_set_unique_id(f"{SOURCE_TESLA_WALL_CONNECTOR}_{serial}")
+                    self._abort_if_unique_id_mismatch(reason="another_device")
+                else:
+                    await self._claim(f"{SOURCE_TESLA_WALL_CONNECTOR}_{serial}")
+                self._data = {CONF_SOURCE: SOURCE_TESLA_WALL_CONNECTOR, CONF_HOST: host}
+                self._title = "Tesla Wall Connector"
+                return self._finish()
+        return self.async_show_form(
+            step_id="tesla_wall_connector",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema({vol.Required(CONF_HOST): TextSelector()}),
+                user_input or self._current(),
+            ),
+            errors=errors,
         )
 
     async def async_step_simulator(

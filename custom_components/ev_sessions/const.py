@@ -11,7 +11,8 @@ DOMAIN: Final = "ev_sessions"
 CONF_SOURCE: Final = "source"
 SOURCE_ENTITIES: Final = "entities"
 SOURCE_SIMULATOR: Final = "simulator"
-SOURCES: Final = (SOURCE_ENTITIES, SOURCE_SIMULATOR)
+SOURCE_TESLA_WALL_CONNECTOR: Final = "tesla_wall_connector"
+SOURCES: Final = (SOURCE_ENTITIES, SOURCE_SIMULATOR, SOURCE_TESLA_WALL_CONNECTOR)
 
 CONF_POWER_ENTITY: Final = "power_entity"
 CONF_ENERGY_ENTITY: Final = "energy_entity"

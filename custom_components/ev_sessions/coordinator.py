@@ -302,6 +302,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
                 translation_placeholders={"error": str(err)},
             ) from err
         self._process(reading)
+        # Sources may poll faster while charging.
+        self.update_interval = self.source.poll_interval
         return self._snapshot(now)
 
     @callback

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from homeassistant.core import HomeAssistant
 
-from ..const import CONF_SOURCE, SOURCE_ENTITIES, SOURCE_SIMULATOR
+from ..const import CONF_SOURCE, SOURCE_ENTITIES, SOURCE_SIMULATOR, SOURCE_TESLA_WALL_CONNECTOR
 from ..model.reading import Reading
 
 type PushCallback = Callable[[Reading], None]
@@ -71,10 +71,11 @@ class Source(Protocol):
 
 def create_source(hass: HomeAssistant, data: Mapping[str, Any]) -> Source:
     """Build the source a config entry describes."""
-    from . import entities, simulator  # noqa: PLC0415
+    from . import entities, simulator, tesla_wall_connector  # noqa: PLC0415
 
     factories: dict[str, Callable[[HomeAssistant, Mapping[str, Any]], Source]] = {
         SOURCE_ENTITIES: entities.create,
         SOURCE_SIMULATOR: simulator.create,
+        SOURCE_TESLA_WALL_CONNECTOR: tesla_wall_connector.create,
     }
     return factories[data[CONF_SOURCE]](hass, data)
