@@ -51,7 +51,12 @@ DETECTION = {CONF_POWER_THRESHOLD_W: 200, CONF_GRACE_PERIOD_MIN: 5}
 async def _start(hass: HomeAssistant, source: str) -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == [SOURCE_ENTITIES, SOURCE_SIMULATOR, "tesla_wall_connector"]
+    assert result["menu_options"] == [
+        SOURCE_ENTITIES,
+        SOURCE_SIMULATOR,
+        "goe",
+        "tesla_wall_connector",
+    ]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": source}
     )

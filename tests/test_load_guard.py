@@ -120,6 +120,12 @@ async def test_guard_from_household_power_on_an_entities_wallbox(
     assert number(hass, "sensor.wallbox_current_limit") == 0
     assert [c.data["value"] for c in calls] == [0]
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"fuse_inconsistent_{entry.entry_id}")
+    # The load falls: after a minute charging resumes at 6 A through the current limit.
+    wallbox_states(hass, plug="on", power="0", energy="1.5")
+    hass.states.async_set("sensor.house_power", "460", {"unit_of_measurement": "W"})
+    await advance(hass, freezer, 1.5)
+    assert number(hass, "sensor.wallbox_current_limit") == 6
+    assert calls[-1].data["value"] == 6
 
 
 async def test_under_delivering_on_one_phase(

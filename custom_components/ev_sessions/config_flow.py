@@ -94,6 +94,7 @@ from .const import (
     SECTION_SESSION_DETECTION,
     SECTION_TIME_OF_USE,
     SOURCE_ENTITIES,
+    SOURCE_GOE,
     SOURCE_SIMULATOR,
     SOURCE_TESLA_WALL_CONNECTOR,
     SOURCES,
@@ -105,7 +106,7 @@ from .model.tariff import WEEKDAYS
 from .model.units import ENERGY_UNITS, POWER_UNITS
 from .pricing import action_platform, read_price_attributes
 from .sources import SourceError
-from .sources.tesla_wall_connector import async_get_json
+from .sources.http import async_get_json
 
 
 def _number(low: float, high: float, step: float, unit: str) -> NumberSelector:
@@ -227,6 +228,8 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self.async_step_simulator()
         if source == SOURCE_TESLA_WALL_CONNECTOR:
             return await self.async_step_tesla_wall_connector()
+        if source == SOURCE_GOE:
+            return await self.async_step_goe()
         return await self.async_step_entities()
 
     def _current(self) -> Mapping[str, Any]:
@@ -315,27 +318,48 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """A Tesla Wall Connector (gen 3) on the local network."""
+        return await self._async_step_http(
+            SOURCE_TESLA_WALL_CONNECTOR,
+            "Tesla Wall Connector",
+            "/api/1/version",
+            "serial_number",
+            user_input,
+        )
+
+    async def async_step_goe(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A go-eCharger with its local HTTP API v2 enabled."""
+        return await self._async_step_http(
+            SOURCE_GOE, "go-eCharger", "/api/status?filter=sse", "sse", user_input
+        )
+
+    async def _async_step_http(
+        self,
+        source: str,
+        title: str,
+        path: str,
+        serial_key: str,
+        user_input: dict[str, Any] | None,
+    ) -> ConfigFlowResult:
+        """A wallbox with a local HTTP API: test the connection, and use its serial."""
         errors: dict[str, str] = {}
         if user_input is not None:
             host = user_input[CONF_HOST].strip()
             try:
-                version = await async_get_json(
-                    async_get_clientsession(self.hass), host, "/api/1/version"
-                )
-                serial = str(version["serial_number"])
+                answer = await async_get_json(async_get_clientsession(self.hass), host, path)
+                serial = str(answer[serial_key])
             except (SourceError, KeyError):
                 errors[CONF_HOST] = "cannot_connect"
             else:
                 if self.source == SOURCE_RECONFIGURE:
-                    await self.async_set_unique_id(f"{SOURCE_TESLA_WALL_CONNECTOR}_{serial}")
+                    await self.async_set_unique_id(f"{source}_{serial}")
                     self._abort_if_unique_id_mismatch(reason="another_device")
                 else:
-                    await self._claim(f"{SOURCE_TESLA_WALL_CONNECTOR}_{serial}")
-                self._data = {CONF_SOURCE: SOURCE_TESLA_WALL_CONNECTOR, CONF_HOST: host}
-                self._title = "Tesla Wall Connector"
+                    await self._claim(f"{source}_{serial}")
+                self._data = {CONF_SOURCE: source, CONF_HOST: host}
+                self._title = title
                 return self._finish()
         return self.async_show_form(
-            step_id="tesla_wall_connector",
+            step_id=source,
             data_schema=self.add_suggested_values_to_schema(
                 vol.Schema({vol.Required(CONF_HOST): TextSelector()}),
                 user_input or self._current(),

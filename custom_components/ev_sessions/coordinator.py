@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 import logging
 from typing import Any
@@ -542,19 +542,21 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         if not options.get(CONF_MAIN_FUSE_A):
             return None
         house_phases = int(options.get(CONF_PHASES, 3))
-        charger_phases = min(self.charger_phases, house_phases)
-        max_current = 32.0
-        if self.source.max_power_w:
-            max_current = min(max_current, self.source.max_power_w / VOLTAGE / charger_phases)
         return LoadGuard(
             GuardConfig(
                 fuse_a=float(options[CONF_MAIN_FUSE_A]),
                 house_phases=house_phases,
-                charger_phases=charger_phases,
+                charger_phases=min(self.charger_phases, house_phases),
                 margin_a=float(options.get(CONF_SAFETY_MARGIN_A, DEFAULT_SAFETY_MARGIN_A)),
-                max_current_a=max_current,
+                max_current_a=self._max_current_a(min(self.charger_phases, house_phases)),
             )
         )
+
+    def _max_current_a(self, charger_phases: int) -> float:
+        """The charger's maximum current per phase (32 A until the charger tells)."""
+        if self.source.max_power_w:
+            return min(MAX_CURRENT_A, self.source.max_power_w / VOLTAGE / charger_phases)
+        return MAX_CURRENT_A
 
     def _house_loads(self) -> list[float] | None:
         options = self.config_entry.options
@@ -570,6 +572,11 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         """Let the guard decide the charger current from the household's load."""
         if self.guard is None or (loads := self._house_loads()) is None:
             return
+        # Polled chargers tell their maximum only once read: follow it.
+        max_current = self._max_current_a(self.guard.config.charger_phases)
+        if max_current != self.guard.config.max_current_a:
+            self.guard.config = replace(self.guard.config, max_current_a=max_current)
+            self.guard.limit_a = min(self.guard.limit_a, max_current)
         tracker = self.tracker
         charger_a = (
             (tracker.power_w or 0.0) / VOLTAGE / self.guard.config.charger_phases
@@ -593,7 +600,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         async def _run() -> None:
             try:
                 await command
-            except HomeAssistantError as err:
+            except (HomeAssistantError, SourceError) as err:
                 _LOGGER.warning("Could not %s on %s: %s", description, self.name, err)
 
         self.config_entry.async_create_background_task(self.hass, _run(), f"{DOMAIN} {description}")
@@ -612,14 +619,18 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         """Whether the wallbox should charge now (None: no opinion, leave it alone).
 
         The load guard's pause always wins. With smart charging on, the plan decides,
-        unless the user started or stopped charging by hand during this session.
+        unless the user started or stopped charging by hand during this session. Otherwise
+        EV Sessions only undoes a stop of its own: it never starts a charger it did not stop.
         """
-        want: bool | None = None
-        if self.guard is not None and self.guard_decision is not None:
-            want = self.guard.limit_a >= MIN_CURRENT_A
+        if (
+            self.guard is not None
+            and self.guard_decision is not None
+            and self.guard.limit_a < MIN_CURRENT_A
+        ):
+            return False
         if self.smart_charging and not self.manual_override and plan is not None:
-            want = want is not False and plan.charging_at(now)
-        return want
+            return plan.charging_at(now)
+        return True if self._commanded is False else None
 
     def _control(self, now: datetime, plan: Plan | None) -> None:
         """Start or stop the wallbox when what it should do changes."""

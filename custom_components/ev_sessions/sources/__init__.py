@@ -12,7 +12,13 @@ from typing import Any, Protocol
 
 from homeassistant.core import HomeAssistant
 
-from ..const import CONF_SOURCE, SOURCE_ENTITIES, SOURCE_SIMULATOR, SOURCE_TESLA_WALL_CONNECTOR
+from ..const import (
+    CONF_SOURCE,
+    SOURCE_ENTITIES,
+    SOURCE_GOE,
+    SOURCE_SIMULATOR,
+    SOURCE_TESLA_WALL_CONNECTOR,
+)
 from ..model.reading import Reading
 
 type PushCallback = Callable[[Reading], None]
@@ -33,10 +39,14 @@ class Source(Protocol):
     can_switch: bool
     can_set_current: bool
     plausible_power_w: float
-    charger_phases: int | None
-    """Phases the wallbox charges on, when known."""
-    max_power_w: float | None
-    """The wallbox's maximum power, when known."""
+
+    @property
+    def charger_phases(self) -> int | None:
+        """Phases the wallbox charges on, when known."""
+
+    @property
+    def max_power_w(self) -> float | None:
+        """The wallbox's maximum power, when known."""
 
     def offered_current_a(self) -> float | None:
         """The current limit set on the wallbox now (A per phase), when known."""
@@ -71,11 +81,12 @@ class Source(Protocol):
 
 def create_source(hass: HomeAssistant, data: Mapping[str, Any]) -> Source:
     """Build the source a config entry describes."""
-    from . import entities, simulator, tesla_wall_connector  # noqa: PLC0415
+    from . import entities, goe, simulator, tesla_wall_connector  # noqa: PLC0415
 
     factories: dict[str, Callable[[HomeAssistant, Mapping[str, Any]], Source]] = {
         SOURCE_ENTITIES: entities.create,
         SOURCE_SIMULATOR: simulator.create,
         SOURCE_TESLA_WALL_CONNECTOR: tesla_wall_connector.create,
+        SOURCE_GOE: goe.create,
     }
     return factories[data[CONF_SOURCE]](hass, data)

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-import json
 from typing import Any
-
-import aiohttp
 
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
@@ -21,32 +18,11 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..model.reading import Reading
 from ..model.units import parse_number
-from . import PushCallback, SourceError
+from . import PushCallback
+from .http import async_get_json
 
-TIMEOUT = aiohttp.ClientTimeout(total=10)
 PHASES = ("A", "B", "C")
 MIN_PHASE_CURRENT_A = 1.0
-
-
-async def async_get_json(session: aiohttp.ClientSession, host: str, path: str) -> dict[str, Any]:
-    """GET a JSON object from the wall connector; SourceError for anything else."""
-    try:
-        async with session.get(f"http://{host}{path}", timeout=TIMEOUT) as response:
-            response.raise_for_status()
-            text = await response.text()
-    except (aiohttp.ClientError, TimeoutError) as err:
-        raise SourceError(f"{host}{path}: {err}") from err
-    try:
-        data = json.loads(text, parse_constant=_reject)
-    except ValueError as err:
-        raise SourceError(f"{host}{path}: invalid JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise SourceError(f"{host}{path}: not a JSON object")
-    return data
-
-
-def _reject(constant: str) -> None:
-    raise ValueError(f"{constant} is not JSON")
 
 
 def vitals_reading(

@@ -1,0 +1,188 @@
+"""go-eCharger source (API v2), with payloads built from the official key table (fw 60.4).
+
+No complete real /api/status dump exists in any repository (only screenshots); the
+payloads below use the documented keys, types and quirks: null ``car`` and ``nrg``
+items, short ``nrg`` arrays, ``trx`` as card index + 1.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
+
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
+from custom_components.ev_sessions.sources.goe import status_reading
+
+from .conftest import setup_entry
+from .helpers import advance, number, state_value
+
+HOST = "192.168.0.75"
+STATUS = f"http://{HOST}/api/status"
+SET = f"http://{HOST}/api/set"
+HOUSE = [f"sensor.house_l{p}" for p in (1, 2, 3)]
+IDLE: dict[str, Any] = {
+    "car": 1,
+    "nrg": [231, 230, 232, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    "eto": 1_234_000,
+    "amp": 16,
+    "ama": 16,
+    "frc": 0,
+    "alw": True,
+    "trx": None,
+    "err": 0,
+    "pnp": 3,
+}
+
+
+def charging(amps: float = 16, eto: float = 1_234_000, trx: int | None = 2) -> dict[str, Any]:
+    watts = amps * 230
+    nrg = [230, 230, 230, 0, amps, amps, amps, watts, watts, watts, 0, 3 * watts, 1, 1, 1, 1]
+    return IDLE | {"car": 2, "nrg": nrg, "eto": eto, "trx": trx}
+
+
+def serve(aioclient_mock: AiohttpClientMocker, status: dict[str, Any]) -> None:
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(STATUS, params={"filter": "sse"}, json={"sse": "012345"})
+    aioclient_mock.get(
+        STATUS, params={"filter": "car,nrg,eto,amp,ama,frc,alw,trx,err,pnp"}, json=status
+    )
+    aioclient_mock.get(SET, text="{}")
+
+
+def _entry(**options: Any) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="go-eCharger",
+        unique_id="goe_012345",
+        data={"source": "goe", "host": HOST},
+        options=options,
+    )
+
+
+def sets(aioclient_mock: AiohttpClientMocker) -> list[str]:
+    """The /api/set requests sent, as "key=value"."""
+    return [
+        str(url.query_string)
+        for _method, url, *_ in aioclient_mock.mock_calls
+        if url.path == "/api/set"
+    ]
+
+
+async def test_config_flow(hass: HomeAssistant, aioclient_mock: AiohttpClientMocker) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "goe"}
+    )
+    aioclient_mock.get(STATUS, params={"filter": "sse"}, status=404)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": HOST})
+    assert result["errors"] == {"host": "cannot_connect"}
+    serve(aioclient_mock, IDLE)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": HOST})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "goe_012345"
+    entry = result["result"]
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    assert result["step_id"] == "goe"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": HOST})
+    assert result["reason"] == "reconfigure_successful"
+
+
+async def test_a_session_with_an_rfid_card(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, aioclient_mock: AiohttpClientMocker
+) -> None:
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    serve(aioclient_mock, IDLE)
+    entry = await setup_entry(hass, _entry())
+    assert state_value(hass, "sensor.go_echarger_status") == "disconnected"
+    serve(aioclient_mock, IDLE | {"car": 3})
+    await advance(hass, freezer, 1)
+    assert state_value(hass, "sensor.go_echarger_status") == "connected"
+    eto = 1_234_000.0
+    for _ in range(60):
+        eto += 11040 / 60
+        serve(aioclient_mock, charging(eto=eto))
+        await advance(hass, freezer, 1, step_s=5)
+    assert state_value(hass, "sensor.go_echarger_status") == "charging"
+    assert number(hass, "sensor.go_echarger_power") == pytest.approx(11040)
+    assert entry.runtime_data.source.poll_interval.total_seconds() == 5
+    serve(aioclient_mock, IDLE | {"car": 4, "eto": eto})
+    await advance(hass, freezer, 1, step_s=5)
+    assert state_value(hass, "sensor.go_echarger_status") == "suspended"
+    serve(aioclient_mock, IDLE | {"eto": eto})
+    await advance(hass, freezer, 1)
+    assert [e.data["energy_kwh"] for e in ended] == [pytest.approx(11.04, abs=0.01)]
+    assert [e.data["user"] for e in ended] == ["card 1"]
+
+
+def test_quirks_give_unknowns_not_zeros() -> None:
+    now = datetime(2026, 2, 10, 17, 0, tzinfo=UTC)
+    # The charge controller unreachable: car null, nrg items null, a short array.
+    reading = status_reading(now, {"car": None, "nrg": [None] * 12, "eto": None})
+    assert (reading.connected, reading.charging, reading.power_w, reading.energy_kwh) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert status_reading(now, {"car": 2, "nrg": [230, 230]}).power_w is None
+    error = status_reading(now, IDLE | {"car": 5})
+    assert (error.error, error.connected) == (True, None)
+    assert status_reading(now, IDLE | {"err": 3}).error is True
+    assert status_reading(now, charging(trx=0)).user is None  # charging without a card
+
+
+async def test_load_guard_and_smart_charging_drive_the_charger(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, aioclient_mock: AiohttpClientMocker
+) -> None:
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    for entity_id in HOUSE:
+        hass.states.async_set(entity_id, "18", {"unit_of_measurement": "A"})
+    serve(aioclient_mock, charging())
+    entry = await setup_entry(
+        hass, _entry(main_fuse_a=20, phases=3, house_current_entities=HOUSE, safety_margin_a=1)
+    )
+    source = entry.runtime_data.source
+    assert (source.charger_phases, source.max_power_w) == (3, 16 * 230 * 3)
+    assert source.offered_current_a() == 16
+    assert source.charging_enabled() is True
+    # Others take 9 A more on L2: 27 A there -> room 20 - 1 - 11 = 8 A.
+    hass.states.async_set(HOUSE[1], "27", {"unit_of_measurement": "A"})
+    await hass.async_block_till_done()
+    assert sets(aioclient_mock) == ["amp=8"]
+    # 31 A on L2: room 4 A, below 6 A: charging is forced off.
+    hass.states.async_set(HOUSE[1], "31", {"unit_of_measurement": "A"})
+    await hass.async_block_till_done()
+    assert sets(aioclient_mock) == ["amp=8", "frc=1"]
+    assert source.charging_enabled() is False
+    await source.async_set_current_limit(0)
+    assert sets(aioclient_mock)[-1] == "frc=1"
+    await source.async_set_charging(True)
+    assert (sets(aioclient_mock)[-1], source.charging_enabled()) == ("frc=2", True)
+    assert source.diagnostics()["status"]["frc"] == 2
+
+
+async def test_a_refused_command_is_logged_not_raised(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    for entity_id in HOUSE:
+        hass.states.async_set(entity_id, "18", {"unit_of_measurement": "A"})
+    serve(aioclient_mock, charging())
+    await setup_entry(hass, _entry(main_fuse_a=20, phases=3, house_current_entities=HOUSE))
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(SET, status=500)
+    hass.states.async_set(HOUSE[1], "27", {"unit_of_measurement": "A"})
+    await hass.async_block_till_done()
+    assert "Could not set the current limit" in caplog.text
