@@ -55,6 +55,7 @@ async def _start(hass: HomeAssistant, source: str) -> dict[str, Any]:
         SOURCE_ENTITIES,
         SOURCE_SIMULATOR,
         "goe",
+        "openevse",
         "tesla_wall_connector",
     ]
     result = await hass.config_entries.flow.async_configure(

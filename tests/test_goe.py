@@ -8,16 +8,22 @@ items, short ``nrg`` arrays, ``trx`` as card index + 1.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import json
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
-from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+    AiohttpClientMockResponse,
+)
+from yarl import URL
 
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
 from custom_components.ev_sessions.sources.goe import status_reading
@@ -28,6 +34,7 @@ from .helpers import advance, number, state_value
 HOST = "192.168.0.75"
 STATUS = f"http://{HOST}/api/status"
 SET = f"http://{HOST}/api/set"
+FILTER = "car,nrg,eto,amp,ama,frc,alw,trx,err,pnp,fsp"
 HOUSE = [f"sensor.house_l{p}" for p in (1, 2, 3)]
 IDLE: dict[str, Any] = {
     "car": 1,
@@ -52,9 +59,7 @@ def charging(amps: float = 16, eto: float = 1_234_000, trx: int | None = 2) -> d
 def serve(aioclient_mock: AiohttpClientMocker, status: dict[str, Any]) -> None:
     aioclient_mock.clear_requests()
     aioclient_mock.get(STATUS, params={"filter": "sse"}, json={"sse": "012345"})
-    aioclient_mock.get(
-        STATUS, params={"filter": "car,nrg,eto,amp,ama,frc,alw,trx,err,pnp"}, json=status
-    )
+    aioclient_mock.get(STATUS, params={"filter": FILTER}, json=status)
     aioclient_mock.get(SET, text="{}")
 
 
@@ -186,3 +191,48 @@ async def test_a_refused_command_is_logged_not_raised(
     hass.states.async_set(HOUSE[1], "27", {"unit_of_measurement": "A"})
     await hass.async_block_till_done()
     assert "Could not set the current limit" in caplog.text
+
+
+async def test_single_phase_switch_on_models_that_switch_phases(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    # A charger that does what /api/set tells it (the API takes JSON values).
+    status = charging() | {"fsp": False}
+
+    async def answer_status(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
+        return AiohttpClientMockResponse(method, url, json=status)
+
+    async def answer_set(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
+        for key, value in url.query.items():
+            status[key] = json.loads(value)
+        return AiohttpClientMockResponse(method, url, json=dict.fromkeys(url.query, True))
+
+    serve(aioclient_mock, status)
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(STATUS, params={"filter": "sse"}, json={"sse": "012345"})
+    aioclient_mock.get(STATUS, params={"filter": FILTER}, side_effect=answer_status)
+    aioclient_mock.get(SET, side_effect=answer_set)
+    entry = await setup_entry(hass, _entry())
+    switch = "switch.go_echarger_charge_on_one_phase"
+    assert state_value(hass, switch) == "off"
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert sets(aioclient_mock) == ["fsp=true"]
+    assert state_value(hass, switch) == "on"
+    await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+    assert sets(aioclient_mock)[-1] == "fsp=false"
+    assert state_value(hass, switch) == "off"
+    # Refused: a translated error, and the switch shows what the charger still does.
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(SET, status=500)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert err.value.translation_key == "command_failed"
+    assert entry.runtime_data.source.single_phase() is False
+
+
+async def test_no_phase_switch_where_the_model_has_none(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    serve(aioclient_mock, IDLE)
+    await setup_entry(hass, _entry())
+    assert hass.states.get("switch.go_echarger_charge_on_one_phase") is None

@@ -12,9 +12,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_DHCP, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
@@ -204,3 +205,15 @@ async def test_read_only_source_and_diagnostics(
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["data"]["host"] == "**REDACTED**"
     assert diagnostics["source"] == {"poll_interval_s": 30.0}
+
+
+async def test_dhcp_discovery(hass: HomeAssistant, aioclient_mock: AiohttpClientMocker) -> None:
+    serve(aioclient_mock)
+    info = DhcpServiceInfo(ip=HOST, hostname="teslawallconnector_abc123", macaddress="98ed5c123456")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_DHCP}, data=info
+    )
+    assert result["step_id"] == "discovery_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["data"] == {"source": "tesla_wall_connector", "host": HOST}
+    assert result["result"].unique_id == f"tesla_wall_connector_{SERIAL}"

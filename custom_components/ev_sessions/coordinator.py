@@ -11,7 +11,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import (
@@ -101,6 +101,7 @@ from .pricing import (
     tariff_from_options,
 )
 from .sources import Source, SourceError
+from .sources.http import SourceAuthError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -294,6 +295,12 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         now = dt_util.utcnow()
         try:
             reading = await self.source.async_poll(now)
+        except SourceAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="source_auth_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
         except SourceError as err:
             # The base class logs the first failure and the recovery, once each.
             raise UpdateFailed(

@@ -1,17 +1,21 @@
-"""Switches: smart charging, and plugging the simulated car in and out."""
+"""Switches: smart charging, a go-eCharger's single-phase mode, the simulated car's plug."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_SMART_CHARGING
+from .const import CONF_SMART_CHARGING, DOMAIN
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .entity import EvSessionsEntity
+from .sources import SourceError
+from .sources.goe import GoeSource
 from .sources.simulator import SimulatorSource
 
 PARALLEL_UPDATES = 0
@@ -29,6 +33,8 @@ async def async_setup_entry(
         entities.append(
             SmartChargingSwitch(coordinator, SwitchEntityDescription(key="smart_charging"))
         )
+    if isinstance(coordinator.source, GoeSource) and coordinator.source.single_phase() is not None:
+        entities.append(GoeSinglePhase(coordinator, coordinator.source))
     if isinstance(coordinator.source, SimulatorSource):
         entities.append(SimulatedCarPlug(coordinator, coordinator.source))
     async_add_entities(entities)
@@ -49,6 +55,42 @@ class SmartChargingSwitch(EvSessionsEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Leave the wallbox alone."""
         self.coordinator.set_preference(CONF_SMART_CHARGING, False)
+
+
+class GoeSinglePhase(EvSessionsEntity, SwitchEntity):
+    """On: the go-eCharger charges on one phase (for small surplus or a weak connection)."""
+
+    _attr_entity_category = EntityCategory.CONFIG
+
+    def __init__(self, coordinator: EvSessionsCoordinator, source: GoeSource) -> None:
+        """Switch the charger's phases."""
+        super().__init__(coordinator, SwitchEntityDescription(key="single_phase"))
+        self._source = source
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether charging is forced onto one phase."""
+        return self._source.single_phase()
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Charge on one phase."""
+        await self._switch(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Charge on three phases."""
+        await self._switch(False)
+
+    async def _switch(self, single: bool) -> None:
+        try:
+            await self._source.async_set_single_phase(single)
+        except SourceError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self.async_write_ha_state()  # the charger took it; the next poll confirms it
+        await self.coordinator.async_request_refresh()
 
 
 class SimulatedCarPlug(EvSessionsEntity, SwitchEntity):

@@ -16,6 +16,7 @@ from ..const import (
     CONF_SOURCE,
     SOURCE_ENTITIES,
     SOURCE_GOE,
+    SOURCE_OPENEVSE,
     SOURCE_SIMULATOR,
     SOURCE_TESLA_WALL_CONNECTOR,
 )
@@ -81,12 +82,13 @@ class Source(Protocol):
 
 def create_source(hass: HomeAssistant, data: Mapping[str, Any]) -> Source:
     """Build the source a config entry describes."""
-    from . import entities, goe, simulator, tesla_wall_connector  # noqa: PLC0415
+    from . import entities, goe, openevse, simulator, tesla_wall_connector  # noqa: PLC0415
 
     factories: dict[str, Callable[[HomeAssistant, Mapping[str, Any]], Source]] = {
         SOURCE_ENTITIES: entities.create,
         SOURCE_SIMULATOR: simulator.create,
         SOURCE_TESLA_WALL_CONNECTOR: tesla_wall_connector.create,
         SOURCE_GOE: goe.create,
+        SOURCE_OPENEVSE: openevse.create,
     }
     return factories[data[CONF_SOURCE]](hass, data)

@@ -5,13 +5,15 @@
 voltages, currents and powers (index 11: total W); its items may be null and the array
 short. ``eto`` is the lifetime energy in Wh (the register); ``trx`` the RFID card of the
 session (null: none, 0: no card, n: card n - 1). Control: ``frc`` (force state: 0 neutral,
-1 off, 2 on) and ``amp`` (current limit, whole amperes).
+1 off, 2 on), ``amp`` (current limit, whole amperes) and, on models that switch phases,
+``fsp`` (force single phase; absent from the status of models that cannot).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+import json
 import math
 from typing import Any
 
@@ -27,7 +29,7 @@ from ..model.units import parse_number
 from . import PushCallback, SourceError
 from .http import TIMEOUT, async_get_json
 
-STATUS_KEYS = "car,nrg,eto,amp,ama,frc,alw,trx,err,pnp"
+STATUS_KEYS = "car,nrg,eto,amp,ama,frc,alw,trx,err,pnp,fsp"
 CONNECTED = {2, 3, 4}
 FORCE_OFF = 1
 FORCE_ON = 2
@@ -122,13 +124,23 @@ class GoeSource:
         allowed = self._status.get("alw")
         return allowed if isinstance(allowed, bool) else None
 
-    async def _set(self, key: str, value: int) -> None:
-        url = f"http://{self.host}/api/set?{key}={value}"
+    def single_phase(self) -> bool | None:
+        """Whether charging is forced onto one phase; None if the model cannot switch."""
+        force = self._status.get("fsp")
+        return force if isinstance(force, bool) else None
+
+    async def async_set_single_phase(self, single: bool) -> None:
+        """Force charging onto one phase, or let it use three again."""
+        await self._set("fsp", single)
+
+    async def _set(self, key: str, value: int | bool) -> None:
+        text = json.dumps(value)  # the API takes JSON values: 2, true
+        url = f"http://{self.host}/api/set?{key}={text}"
         try:
             async with self._session.get(url, timeout=TIMEOUT) as response:
                 response.raise_for_status()
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise SourceError(f"{self.host}: {key}={value}: {err}") from err
+            raise SourceError(f"{self.host}: {key}={text}: {err}") from err
         self._status[key] = value
 
     async def async_set_charging(self, enabled: bool) -> None:

@@ -2,24 +2,78 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import json
 from typing import Any
 
 import aiohttp
 
+from ..const import SOURCE_GOE, SOURCE_OPENEVSE, SOURCE_TESLA_WALL_CONNECTOR
 from . import SourceError
 
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
-async def async_get_json(session: aiohttp.ClientSession, host: str, path: str) -> dict[str, Any]:
-    """GET a JSON object from a wallbox; SourceError for anything else."""
+@dataclass(frozen=True, slots=True)
+class HttpWallbox:
+    """How the config flow recognises one kind of wallbox and reads its serial."""
+
+    title: str
+    path: str
+    serial_key: str
+    with_auth: bool = False
+    fallback_key: str | None = None  # proves the kind when old firmware has no serial
+
+
+HTTP_WALLBOXES: dict[str, HttpWallbox] = {
+    SOURCE_GOE: HttpWallbox("go-eCharger", "/api/status?filter=sse", "sse"),
+    SOURCE_OPENEVSE: HttpWallbox(
+        "OpenEVSE", "/config", "wifi_serial", with_auth=True, fallback_key="firmware"
+    ),
+    SOURCE_TESLA_WALL_CONNECTOR: HttpWallbox(
+        "Tesla Wall Connector", "/api/1/version", "serial_number"
+    ),
+}
+
+
+class SourceAuthError(SourceError):
+    """The wallbox refused the credentials (HTTP 401)."""
+
+
+async def async_request_json(
+    session: aiohttp.ClientSession,
+    host: str,
+    path: str,
+    *,
+    method: str = "GET",
+    payload: dict[str, Any] | None = None,
+    auth: aiohttp.BasicAuth | None = None,
+) -> dict[str, Any]:
+    """Send a request to a wallbox and return the JSON object it answers."""
     try:
-        async with session.get(f"http://{host}{path}", timeout=TIMEOUT) as response:
+        async with session.request(
+            method, f"http://{host}{path}", json=payload, auth=auth, timeout=TIMEOUT
+        ) as response:
+            if response.status == 401:
+                raise SourceAuthError(f"{host}{path}: credentials refused")
             response.raise_for_status()
             text = await response.text()
     except (aiohttp.ClientError, TimeoutError) as err:
         raise SourceError(f"{host}{path}: {err}") from err
+    return _parse(host, path, text)
+
+
+async def async_get_json(
+    session: aiohttp.ClientSession,
+    host: str,
+    path: str,
+    auth: aiohttp.BasicAuth | None = None,
+) -> dict[str, Any]:
+    """GET a JSON object from a wallbox; SourceError for anything else."""
+    return await async_request_json(session, host, path, auth=auth)
+
+
+def _parse(host: str, path: str, text: str) -> dict[str, Any]:
     try:
         data = json.loads(text, parse_constant=_reject)
     except ValueError as err:
