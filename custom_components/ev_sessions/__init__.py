@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
+    CONF_ACCEPT_UNKNOWN_TAGS,
+    CONF_ID_TAGS,
     DOMAIN,
     ISSUE_FUSE_INCONSISTENT,
     ISSUE_FUSE_MISSING,
@@ -16,7 +19,8 @@ from .const import (
 )
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, session_stores
 from .services import async_setup_services
-from .sources import create_source
+from .sources import SourceError, create_source
+from .sources.ocpp import OcppSource
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -27,6 +31,8 @@ PLATFORMS = [
     Platform.SWITCH,
     Platform.TIME,
 ]
+
+USER_KEYS = frozenset({CONF_ID_TAGS, CONF_ACCEPT_UNKNOWN_TAGS})
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -39,12 +45,21 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> bool:
     """Set up one wallbox."""
-    source = create_source(hass, entry.data)
+    # Sources see the entry's data and, below it, its options (OCPP users).
+    source = create_source(hass, {**entry.options, **entry.data})
     coordinator = EvSessionsCoordinator(hass, entry, source)
     await coordinator.async_load()
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
-    await source.async_start(coordinator.handle_reading)
+    try:
+        await source.async_start(coordinator.handle_reading)
+    except SourceError as err:
+        await coordinator.async_save_now()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="source_unavailable",
+            translation_placeholders={"error": str(err)},
+        ) from err
     # Run in reverse order on unload: stop the source, then write everything.
     entry.async_on_unload(coordinator.async_save_now)
     entry.async_on_unload(source.async_stop)
@@ -62,7 +77,10 @@ async def _async_options_updated(hass: HomeAssistant, entry: EvSessionsConfigEnt
         for key in set(entry.options) | set(coordinator.applied_options)
         if entry.options.get(key) != coordinator.applied_options.get(key)
     }
-    if changed <= PREFERENCE_KEYS:
+    if changed <= PREFERENCE_KEYS | USER_KEYS:
+        # Preferences and the users of a shared charger apply in place: no reconnect.
+        if isinstance(coordinator.source, OcppSource):
+            coordinator.source.set_users(entry.options)
         coordinator.refresh_from_options()
         return
     await hass.config_entries.async_reload(entry.entry_id)

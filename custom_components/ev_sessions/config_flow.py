@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import socket
+import ssl
 from typing import Any
 
 import aiohttp
@@ -19,6 +21,7 @@ from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     CONF_HOST,
     CONF_PASSWORD,
+    CONF_PORT,
     CONF_USERNAME,
     PERCENTAGE,
 )
@@ -47,7 +50,9 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     CHARGING_MODES,
+    CONF_ACCEPT_UNKNOWN_TAGS,
     CONF_BATTERY_CAPACITY_KWH,
+    CONF_CHARGE_POINT_ID,
     CONF_CHARGING_MODE,
     CONF_CHARGING_STATES,
     CONF_CHARGING_SWITCH_ENTITY,
@@ -70,6 +75,7 @@ from .const import (
     CONF_HOURLY_SETTLEMENT,
     CONF_HOUSE_CURRENT_ENTITIES,
     CONF_HOUSE_POWER_ENTITY,
+    CONF_ID_TAGS,
     CONF_LOW_LOAD_END,
     CONF_LOW_LOAD_MONTHS,
     CONF_LOW_LOAD_START,
@@ -89,12 +95,15 @@ from .const import (
     CONF_SESSION_FEE,
     CONF_SOC_ENTITY,
     CONF_SOURCE,
+    CONF_SSL_CERTIFICATE,
+    CONF_SSL_KEY,
     CONF_TARGET_ENERGY_KWH,
     CONF_TARGET_SOC,
     CONF_VAT_PERCENT,
     DEFAULT_BATTERY_CAPACITY_KWH,
     DEFAULT_GRACE_PERIOD_MIN,
     DEFAULT_MAX_POWER_KW,
+    DEFAULT_OCPP_PORT,
     DEFAULT_PHASES,
     DEFAULT_POWER_THRESHOLD_W,
     DEFAULT_SAFETY_MARGIN_A,
@@ -106,6 +115,7 @@ from .const import (
     SECTION_TIME_OF_USE,
     SOURCE_ENTITIES,
     SOURCE_GOE,
+    SOURCE_OCPP,
     SOURCE_OPENEVSE,
     SOURCE_SIMULATOR,
     SOURCE_TESLA_WALL_CONNECTOR,
@@ -119,6 +129,7 @@ from .model.units import ENERGY_UNITS, POWER_UNITS
 from .pricing import action_platform, read_price_attributes
 from .sources import SourceError
 from .sources.http import HTTP_WALLBOXES, SourceAuthError, async_get_json
+from .sources.ocpp_server import SERVERS, load_ssl_context
 from .sources.openevse import credentials
 
 
@@ -250,6 +261,8 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self.async_step_simulator()
         if source in HTTP_WALLBOXES:
             return await self._async_step_http(source, None)
+        if source == SOURCE_OCPP:
+            return await self.async_step_ocpp()
         return await self.async_step_entities()
 
     def _current(self) -> Mapping[str, Any]:
@@ -475,6 +488,96 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"host": entry.data[CONF_HOST]},
         )
 
+    async def async_step_ocpp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A charge point that will connect to Home Assistant as its OCPP central system."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            values = {k: v.strip() if isinstance(v, str) else v for k, v in user_input.items()}
+            errors = await self._validate_ocpp(values)
+            if not errors:
+                charge_point_id = values[CONF_CHARGE_POINT_ID]
+                await self._claim(f"{SOURCE_OCPP}_{charge_point_id}")
+                self._data = {
+                    CONF_SOURCE: SOURCE_OCPP,
+                    CONF_CHARGE_POINT_ID: charge_point_id,
+                    CONF_PORT: int(values[CONF_PORT]),
+                } | {
+                    key: values[key]
+                    for key in (CONF_PASSWORD, CONF_SSL_CERTIFICATE, CONF_SSL_KEY)
+                    if values.get(key)
+                }
+                self._title = charge_point_id
+                return self._finish()
+        return self.async_show_form(
+            step_id="ocpp",
+            data_schema=self.add_suggested_values_to_schema(
+                OCPP_SCHEMA, user_input or self._current()
+            ),
+            errors=errors,
+        )
+
+    async def _validate_ocpp(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Errors per field: id, certificate files and the port."""
+        charge_point_id = values.get(CONF_CHARGE_POINT_ID, "")
+        certificate = values.get(CONF_SSL_CERTIFICATE)
+        key = values.get(CONF_SSL_KEY)
+        port = int(values[CONF_PORT])
+        if not charge_point_id or "/" in charge_point_id or " " in charge_point_id:
+            return {CONF_CHARGE_POINT_ID: "invalid_charge_point_id"}
+        if bool(certificate) != bool(key):
+            return {CONF_SSL_KEY if certificate else CONF_SSL_CERTIFICATE: "certificate_and_key"}
+        if certificate and key:
+            try:
+                await self.hass.async_add_executor_job(load_ssl_context, certificate, key)
+            except (OSError, ssl.SSLError):
+                return {CONF_SSL_CERTIFICATE: "invalid_certificate"}
+        reconfigured = (
+            self._get_reconfigure_entry().data.get(CONF_PORT)
+            if self.source == SOURCE_RECONFIGURE
+            else None
+        )
+        if (
+            port not in self.hass.data.get(SERVERS, {})
+            and port != reconfigured
+            and not await self.hass.async_add_executor_job(_port_free, port)
+        ):
+            return {CONF_PORT: "port_in_use"}
+        return {}
+
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """An unknown charge point knocked on the central system."""
+        charge_point_id = str(discovery_info[CONF_CHARGE_POINT_ID])
+        await self.async_set_unique_id(f"{SOURCE_OCPP}_{charge_point_id}")
+        self._abort_if_unique_id_configured()
+        self._data = {
+            CONF_SOURCE: SOURCE_OCPP,
+            CONF_CHARGE_POINT_ID: charge_point_id,
+            CONF_PORT: int(discovery_info[CONF_PORT]),
+        }
+        self._title = charge_point_id
+        self.context["title_placeholders"] = {
+            "name": charge_point_id,
+            "host": f"OCPP, port {self._data[CONF_PORT]}",
+        }
+        return await self.async_step_ocpp_confirm()
+
+    async def async_step_ocpp_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Let the user accept the charge point (a password can be added by reconfiguring)."""
+        if user_input is not None:
+            return self._finish()
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="ocpp_confirm",
+            description_placeholders={
+                "name": self._title,
+                "port": str(self._data[CONF_PORT]),
+            },
+        )
+
     async def async_step_simulator(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -503,7 +606,44 @@ class EvSessionsOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick what to change."""
-        return self.async_show_menu(step_id="init", menu_options=["preferences", "tariff", "power"])
+        menu = ["preferences", "tariff", "power"]
+        if self.config_entry.data[CONF_SOURCE] == SOURCE_OCPP:
+            menu.append("users")
+        return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_users(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Id tags (RFID cards) and the names of their users; whether unknown tags may charge."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            tags = parse_id_tags(user_input.get(CONF_ID_TAGS, ""))
+            if tags is None:
+                errors[CONF_ID_TAGS] = "invalid_id_tags"
+            else:
+                return self._save(
+                    {
+                        CONF_ID_TAGS: tags,
+                        CONF_ACCEPT_UNKNOWN_TAGS: bool(user_input[CONF_ACCEPT_UNKNOWN_TAGS]),
+                    },
+                    (),
+                )
+        options = self.config_entry.options
+        suggested = user_input or {
+            CONF_ID_TAGS: "\n".join(
+                f"{tag} = {name}" for tag, name in (options.get(CONF_ID_TAGS) or {}).items()
+            ),
+            CONF_ACCEPT_UNKNOWN_TAGS: options.get(CONF_ACCEPT_UNKNOWN_TAGS, True),
+        }
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_ID_TAGS): TextSelector(TextSelectorConfig(multiline=True)),
+                vol.Required(CONF_ACCEPT_UNKNOWN_TAGS, default=True): BooleanSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="users",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
 
     def _save(self, values: Mapping[str, Any], keys: Iterable[str]) -> ConfigFlowResult:
         """Store values, dropping the given optional keys that were left empty."""
@@ -614,6 +754,47 @@ class EvSessionsOptionsFlow(OptionsFlow):
             data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
             errors=errors,
         )
+
+
+OCPP_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_CHARGE_POINT_ID): TextSelector(),
+        vol.Required(CONF_PORT, default=DEFAULT_OCPP_PORT): NumberSelector(
+            NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+        ),
+        vol.Optional(CONF_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+        vol.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
+        vol.Optional(CONF_SSL_KEY): TextSelector(),
+    }
+)
+
+
+def _port_free(port: int) -> bool:
+    """Whether nothing listens on a TCP port (blocking: run in the executor)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
+def parse_id_tags(text: str) -> dict[str, str] | None:
+    """``TAG = Name`` per line (``:`` works too); None when a line is not like that."""
+    tags: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        separator = "=" if "=" in line else ":"
+        tag, found, name = line.partition(separator)
+        tag, name = tag.strip(), name.strip()
+        if not found or not tag or not name or tag in tags:
+            return None
+        tags[tag] = name
+    return tags
 
 
 POWER_KEYS = (

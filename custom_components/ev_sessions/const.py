@@ -14,9 +14,11 @@ SOURCE_SIMULATOR: Final = "simulator"
 SOURCE_TESLA_WALL_CONNECTOR: Final = "tesla_wall_connector"
 SOURCE_GOE: Final = "goe"
 SOURCE_OPENEVSE: Final = "openevse"
+SOURCE_OCPP: Final = "ocpp"
 SOURCES: Final = (
     SOURCE_ENTITIES,
     SOURCE_SIMULATOR,
+    SOURCE_OCPP,
     SOURCE_GOE,
     SOURCE_OPENEVSE,
     SOURCE_TESLA_WALL_CONNECTOR,
@@ -32,6 +34,15 @@ CONF_CONNECTED_STATES: Final = "connected_states"
 CONF_CHARGING_STATES: Final = "charging_states"
 CONF_ERROR_STATES: Final = "error_states"
 
+# OCPP: the charge point connects to Home Assistant as its central system.
+CONF_CHARGE_POINT_ID: Final = "charge_point_id"
+CONF_SSL_CERTIFICATE: Final = "ssl_certificate"
+CONF_SSL_KEY: Final = "ssl_key"
+DEFAULT_OCPP_PORT: Final = 9000
+# Options: users of a shared charger (OCPP id tags).
+CONF_ID_TAGS: Final = "id_tags"
+CONF_ACCEPT_UNKNOWN_TAGS: Final = "accept_unknown_tags"
+
 CONF_MAX_POWER_KW: Final = "max_power_kw"
 CONF_PHASES: Final = "phases"
 CONF_BATTERY_CAPACITY_KWH: Final = "battery_capacity_kwh"
@@ -46,6 +57,7 @@ CONF_NEXT_DEPARTURE: Final = "next_departure"
 SOURCE_SET: Final = "set"
 SOURCE_LEARNED: Final = "learned"
 SOURCE_DEFAULT: Final = "default"
+SOURCE_CAR: Final = "car"
 MODE_IMMEDIATE: Final = "immediate"
 MODE_CHEAPEST: Final = "cheapest"
 CHARGING_MODES: Final = (MODE_IMMEDIATE, MODE_CHEAPEST)
@@ -158,6 +170,12 @@ EVENT_SESSION_ENDED: Final = f"{DOMAIN}_session_ended"
 SERVICE_GET_SESSIONS: Final = "get_sessions"
 SERVICE_EXPORT_SESSIONS: Final = "export_sessions"
 SERVICE_PLAN_CHARGING: Final = "plan_charging"
+SERVICE_OCPP_COMMAND: Final = "ocpp_command"
+ATTR_COMMAND: Final = "command"
+ATTR_ID_TAG: Final = "id_tag"
+ATTR_REPORT: Final = "report"
+REPORT_SESSIONS: Final = "sessions"
+REPORT_USER_MONTH: Final = "user_month"
 ATTR_ENERGY_KWH: Final = "energy_kwh"
 ATTR_DEPARTURE: Final = "departure"
 ATTR_MAX_POWER_KW: Final = "max_power_kw"

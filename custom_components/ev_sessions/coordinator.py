@@ -55,6 +55,7 @@ from .const import (
     ISSUE_PRICE_SHAPE,
     MODE_CHEAPEST,
     MODE_IMMEDIATE,
+    SOURCE_CAR,
     SOURCE_DEFAULT,
     SOURCE_LEARNED,
     SOURCE_SET,
@@ -213,6 +214,9 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self._commanded: bool | None = None
         self._commanded_at = dt_util.utcnow()
         self.delivery = DeliveryCheck(False, None, 0.0)
+        # What the car asked for in this session (OCPP 2.0.1 NotifyEVChargingNeeds).
+        self.car_departure: datetime | None = None
+        self.car_energy_kwh: float | None = None
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -339,9 +343,24 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         events = self.tracker.update(reading)
         for event in events:
             self._handle_event(event)
+        self._car_request(reading)
         self._guard_step(reading.time)
         self._check_delivery(reading)
         self._save_state_soon(STATE_SAVE_DELAY)
+
+    def _car_request(self, reading: Reading) -> None:
+        """The departure and energy the car asks for become the session's preferences."""
+        session = self.tracker.active
+        if session is None:
+            self.car_departure = self.car_energy_kwh = None
+            return
+        if reading.departure is not None and reading.departure != self.car_departure:
+            self.car_departure = session.departure = reading.departure
+        if (
+            reading.energy_wanted_kwh is not None
+            and reading.energy_wanted_kwh != self.car_energy_kwh
+        ):
+            self.car_energy_kwh = session.target_energy_kwh = reading.energy_wanted_kwh
 
     def _handle_event(self, event: TrackerEvent) -> None:
         session = event.session
@@ -469,8 +488,10 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         return max(0.0, self.target_energy(session.start)[0] - session.energy_kwh)
 
     def target_energy(self, plugged_in: datetime) -> tuple[float, str]:
-        """Energy wanted per session: set by the user, else learned, else the default."""
+        """Energy wanted per session: asked by the car, set by the user, learned, or default."""
         options = self.config_entry.options
+        if self.car_energy_kwh is not None and self.tracker.active is not None:
+            return self.car_energy_kwh, SOURCE_CAR
         if options.get(CONF_TARGET_ENERGY_KWH) is not None:
             return float(options[CONF_TARGET_ENERGY_KWH]), SOURCE_SET
         if self.habits is not None and self.habits.energy_kwh:
@@ -481,9 +502,15 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
     def departure(
         self, plugged_in: datetime, now: datetime | None = None
     ) -> tuple[datetime | None, str]:
-        """When the car leaves: a one-off departure, the daily time, learned, or 07:00."""
+        """When the car leaves: asked by the car, a one-off, the daily time, learned, or 07:00."""
         options = self.config_entry.options
         after = now or plugged_in
+        if (
+            self.car_departure is not None
+            and self.tracker.active is not None
+            and self.car_departure > after
+        ):
+            return self.car_departure, SOURCE_CAR
         if (one_off := options.get(CONF_NEXT_DEPARTURE)) and (
             moment := dt_util.as_utc(datetime.fromisoformat(one_off))
         ) > after:

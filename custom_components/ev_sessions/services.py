@@ -15,22 +15,31 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    ATTR_COMMAND,
     ATTR_CONFIG_ENTRY_ID,
     ATTR_DEPARTURE,
     ATTR_END,
     ATTR_ENERGY_KWH,
+    ATTR_ID_TAG,
     ATTR_MAX_POWER_KW,
     ATTR_PATH,
+    ATTR_REPORT,
     ATTR_START,
     ATTR_USER,
     DOMAIN,
+    REPORT_SESSIONS,
+    REPORT_USER_MONTH,
     SERVICE_EXPORT_SESSIONS,
     SERVICE_GET_SESSIONS,
+    SERVICE_OCPP_COMMAND,
     SERVICE_PLAN_CHARGING,
 )
 from .coordinator import EvSessionsConfigEntry
-from .model.history import session_summary, sessions_csv
+from .model.history import session_summary, sessions_csv, user_month_csv, user_month_rows
 from .model.planner import plan_cheapest, plan_slots
+from .model.session import Session
+from .sources import SourceError
+from .sources.ocpp import COMMANDS, OcppSource
 
 _FILTERS = {
     vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -39,7 +48,22 @@ _FILTERS = {
     vol.Optional(ATTR_USER): cv.string,
 }
 GET_SESSIONS_SCHEMA = vol.Schema(_FILTERS)
-EXPORT_SESSIONS_SCHEMA = vol.Schema({**_FILTERS, vol.Required(ATTR_PATH): cv.string})
+EXPORT_SESSIONS_SCHEMA = vol.Schema(
+    {
+        **_FILTERS,
+        vol.Required(ATTR_PATH): cv.string,
+        vol.Optional(ATTR_REPORT, default=REPORT_SESSIONS): vol.In(
+            (REPORT_SESSIONS, REPORT_USER_MONTH)
+        ),
+    }
+)
+OCPP_COMMAND_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_COMMAND): vol.In(COMMANDS),
+        vol.Optional(ATTR_ID_TAG): cv.string,
+    }
+)
 PLAN_CHARGING_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -80,6 +104,12 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def _summaries(hass: HomeAssistant, call: ServiceCall) -> list[dict[str, Any]]:
     coordinator = _entry(hass, call).runtime_data
+    now = dt_util.utcnow()
+    return [session_summary(s, now, coordinator.currency) for s in _sessions(hass, call)]
+
+
+def _sessions(hass: HomeAssistant, call: ServiceCall) -> list[Session]:
+    coordinator = _entry(hass, call).runtime_data
     start = _aware(call.data.get(ATTR_START))
     end = _aware(call.data.get(ATTR_END))
     if start is not None and end is not None and end <= start:
@@ -93,8 +123,7 @@ def _summaries(hass: HomeAssistant, call: ServiceCall) -> list[dict[str, Any]]:
         and (user is None or active.user == user)
     ):
         sessions.append(active)
-    now = dt_util.utcnow()
-    return [session_summary(s, now, coordinator.currency) for s in sessions]
+    return sessions
 
 
 async def _get_sessions(call: ServiceCall) -> ServiceResponse:
@@ -123,16 +152,41 @@ def _write(target: Path, text: str) -> None:
 async def _export_sessions(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     target = _export_path(hass, call.data[ATTR_PATH])
-    summaries = _summaries(hass, call)
+    response: dict[str, Any] = {"path": str(target)}
+    if call.data.get(ATTR_REPORT) == REPORT_USER_MONTH:
+        currency = _entry(hass, call).runtime_data.currency
+        sessions = _sessions(hass, call)
+        rows = user_month_rows(sessions, dt_util.get_default_time_zone())
+        text = user_month_csv(rows, currency)
+        response |= {"sessions": len(sessions), "rows": len(rows)}
+    else:
+        summaries = _summaries(hass, call)
+        text = sessions_csv(summaries)
+        response["sessions"] = len(summaries)
     try:
-        await hass.async_add_executor_job(_write, target, sessions_csv(summaries))
+        await hass.async_add_executor_job(_write, target, text)
     except OSError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="export_failed",
             translation_placeholders={"path": str(target), "error": str(err)},
         ) from err
-    return {"path": str(target), "sessions": len(summaries)}
+    return response
+
+
+async def _ocpp_command(call: ServiceCall) -> ServiceResponse:
+    source = _entry(call.hass, call).runtime_data.source
+    if not isinstance(source, OcppSource):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_ocpp")
+    try:
+        status = await source.async_command(call.data[ATTR_COMMAND], call.data.get(ATTR_ID_TAG))
+    except SourceError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    return {"status": status}
 
 
 async def _plan_charging(call: ServiceCall) -> ServiceResponse:
@@ -183,6 +237,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_EXPORT_SESSIONS,
         _export_sessions,
         schema=EXPORT_SESSIONS_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_OCPP_COMMAND,
+        _ocpp_command,
+        schema=OCPP_COMMAND_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 import csv
-from datetime import datetime
+from datetime import datetime, tzinfo
 import io
 from typing import Any
 
@@ -138,6 +138,70 @@ def session_summary(session: Session, now: datetime, currency: str | None) -> di
         "estimated": session.cost_estimated,
         "power_fee_provisional": session.power_fee_provisional,
     }
+
+
+USER_MONTH_COLUMNS = ("month", "user", "sessions", "energy_kwh", "cost", "currency", "estimated")
+
+
+def user_month_rows(sessions: Iterable[Session], zone: tzinfo) -> list[dict[str, Any]]:
+    """Energy and cost per user and local calendar month, for billing a shared garage.
+
+    A session across a month's end is split by the energy charged in each month, and its
+    cost in the same proportion. Sessions without a user are billed to "".
+    """
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    for session in sessions:
+        end = session.end or session.last_charge or session.start
+        for month_start, month_end in _months(session.start, max(end, session.start), zone):
+            energy = session.energy_between(month_start, month_end)
+            if energy <= 0 and month_start > session.start:
+                continue
+            key = (month_start.astimezone(zone).strftime("%Y-%m"), session.user or "")
+            row = totals.setdefault(
+                key, {"sessions": 0, "energy_kwh": 0.0, "cost": None, "estimated": False}
+            )
+            if month_start <= session.start < month_end:
+                row["sessions"] += 1
+            row["energy_kwh"] += energy
+            if session.cost is not None and session.energy_kwh > 0:
+                row["cost"] = (row["cost"] or 0.0) + session.cost * energy / session.energy_kwh
+            row["estimated"] |= session.cost_estimated
+    return [
+        {
+            "month": month,
+            "user": user,
+            "sessions": row["sessions"],
+            "energy_kwh": round(row["energy_kwh"], 4),
+            "cost": None if row["cost"] is None else round(row["cost"], 4),
+            "estimated": row["estimated"],
+        }
+        for (month, user), row in sorted(totals.items())
+    ]
+
+
+def _months(start: datetime, end: datetime, zone: tzinfo) -> list[tuple[datetime, datetime]]:
+    """The local calendar months [start, end) touches, as aware bounds."""
+    local = start.astimezone(zone)
+    first = datetime(local.year, local.month, 1, tzinfo=zone)
+    months = []
+    while first <= end:
+        following = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=zone)
+        months.append((first, following))
+        first = following
+    return months
+
+
+def user_month_csv(rows: Iterable[dict[str, Any]], currency: str | None) -> str:
+    """CSV text of the per-user, per-month billing rows."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=USER_MONTH_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        line = {**row, "currency": currency}
+        writer.writerow(
+            {key: "" if line.get(key) is None else line[key] for key in USER_MONTH_COLUMNS}
+        )
+    return buffer.getvalue()
 
 
 def sessions_csv(summaries: Iterable[dict[str, Any]]) -> str:

@@ -23,3 +23,6 @@ class Reading:
     soc: float | None = None
     phases: int | None = None
     user: str | None = None
+    # What the car asks for (OCPP 2.0.1 NotifyEVChargingNeeds): it overrides the preferences.
+    departure: datetime | None = None
+    energy_wanted_kwh: float | None = None

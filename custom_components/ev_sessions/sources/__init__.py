@@ -16,6 +16,7 @@ from ..const import (
     CONF_SOURCE,
     SOURCE_ENTITIES,
     SOURCE_GOE,
+    SOURCE_OCPP,
     SOURCE_OPENEVSE,
     SOURCE_SIMULATOR,
     SOURCE_TESLA_WALL_CONNECTOR,
@@ -82,7 +83,7 @@ class Source(Protocol):
 
 def create_source(hass: HomeAssistant, data: Mapping[str, Any]) -> Source:
     """Build the source a config entry describes."""
-    from . import entities, goe, openevse, simulator, tesla_wall_connector  # noqa: PLC0415
+    from . import entities, goe, ocpp, openevse, simulator, tesla_wall_connector  # noqa: PLC0415
 
     factories: dict[str, Callable[[HomeAssistant, Mapping[str, Any]], Source]] = {
         SOURCE_ENTITIES: entities.create,
@@ -90,5 +91,6 @@ def create_source(hass: HomeAssistant, data: Mapping[str, Any]) -> Source:
         SOURCE_TESLA_WALL_CONNECTOR: tesla_wall_connector.create,
         SOURCE_GOE: goe.create,
         SOURCE_OPENEVSE: openevse.create,
+        SOURCE_OCPP: ocpp.create,
     }
     return factories[data[CONF_SOURCE]](hass, data)

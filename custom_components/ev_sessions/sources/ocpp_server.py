@@ -1,0 +1,205 @@
+"""EV Sessions' OCPP central system: one websocket server per port, shared by the charge points.
+
+Charge points connect to ``ws://<home assistant>:<port>/<anything>/<charge point id>``. The
+server is started by the first OCPP entry on a port and stopped with the last one. A charge
+point that is not configured gets HTTP 404 and a discovered flow, so the user can accept it;
+one with a password gets HTTP 401 unless it sends the right Basic credentials (OCPP security
+profile 1). With a certificate and key the server speaks TLS (profile 2).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+import hmac
+import logging
+import ssl
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from aiohttp import WSMsgType, web
+
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.const import CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import discovery_flow
+from homeassistant.util.hass_dict import HassKey
+
+from ..const import CONF_CHARGE_POINT_ID, CONF_SSL_CERTIFICATE, CONF_SSL_KEY, DOMAIN
+from . import SourceError
+
+if TYPE_CHECKING:
+    from .ocpp import OcppSource
+
+_LOGGER = logging.getLogger(__name__)
+
+SERVERS: HassKey[dict[int, OcppServer]] = HassKey(f"{DOMAIN}_ocpp_servers")
+
+
+_CLOSED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
+
+
+class WebSocketLink:
+    """The connection object the ``ocpp`` package expects (``recv`` and ``send``)."""
+
+    def __init__(self, websocket: web.WebSocketResponse) -> None:
+        """Wrap an aiohttp server websocket."""
+        self.websocket = websocket
+
+    async def recv(self) -> str:
+        """The next text frame; ConnectionError when the websocket closes."""
+        while True:
+            message = await self.websocket.receive()
+            if message.type == WSMsgType.TEXT:
+                return str(message.data)
+            if message.type == WSMsgType.BINARY:
+                return bytes(message.data).decode("utf-8", errors="replace")
+            if message.type in (
+                WSMsgType.CLOSE,
+                WSMsgType.CLOSING,
+                WSMsgType.CLOSED,
+                WSMsgType.ERROR,
+            ):
+                raise ConnectionError("websocket closed")
+
+    async def send(self, text: str) -> None:
+        """Send a text frame."""
+        if self.websocket.closed:
+            raise ConnectionError("websocket closed")
+        await self.websocket.send_str(text)
+
+    async def close(self) -> None:
+        """Close the websocket."""
+        await self.websocket.close()
+
+
+def load_ssl_context(certificate: str, key: str) -> ssl.SSLContext:
+    """A server TLS context from PEM files (blocking: run in the executor)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, key)
+    return context
+
+
+def _charge_point_id(path: str) -> str:
+    return unquote(path.rstrip("/").rsplit("/", 1)[-1])
+
+
+def _authorized(request: web.Request, charge_point_id: str, password: str) -> bool:
+    """Basic auth with the charge point id as user name (OCPP security profile 1)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, _, given = base64.b64decode(encoded).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return hmac.compare_digest(user.encode(), charge_point_id.encode()) & hmac.compare_digest(
+        given.encode(), password.encode()
+    )
+
+
+@dataclass
+class OcppServer:
+    """One listening port and the charge points registered on it."""
+
+    hass: HomeAssistant
+    port: int
+    sources: dict[str, OcppSource] = field(default_factory=dict)
+    runner: web.AppRunner | None = None
+    announced: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)
+
+    async def async_start(self, ssl_context: ssl.SSLContext | None) -> None:
+        """Listen on the port (on every interface)."""
+        app = web.Application()
+        app.router.add_get("/{path:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
+        await runner.setup()
+        site = web.TCPSite(runner, port=self.port, ssl_context=ssl_context, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as err:
+            await runner.cleanup()
+            raise SourceError(f"cannot listen on port {self.port}: {err}") from err
+        self.runner = runner
+        _LOGGER.info("OCPP central system listening on port %s", self.port)
+
+    async def async_stop(self) -> None:
+        """Close every connection and stop listening."""
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        charge_point_id = _charge_point_id(request.match_info["path"])
+        source = self.sources.get(charge_point_id)
+        if source is None:
+            self._discovered(charge_point_id)
+            return web.Response(status=404, text="Unknown charge point")
+        if source.password and not _authorized(request, charge_point_id, source.password):
+            if charge_point_id not in self.refused:
+                self.refused.add(charge_point_id)
+                _LOGGER.warning("Charge point %s sent a wrong password", charge_point_id)
+            return web.Response(
+                status=401, headers={"WWW-Authenticate": 'Basic realm="OCPP"'}, text="Unauthorized"
+            )
+        from .ocpp import PROTOCOL_16, PROTOCOLS  # noqa: PLC0415
+
+        websocket = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True)
+        await websocket.prepare(request)
+        protocol = websocket.ws_protocol or PROTOCOL_16
+        await source.async_serve(WebSocketLink(websocket), protocol)
+        if not websocket.closed:
+            await websocket.close()
+        return websocket
+
+    def _discovered(self, charge_point_id: str) -> None:
+        """Offer an unknown charge point to the user (once per run)."""
+        if charge_point_id in self.announced or not charge_point_id:
+            return
+        self.announced.add(charge_point_id)
+        _LOGGER.info("Unknown charge point %s knocked on port %s", charge_point_id, self.port)
+        discovery_flow.async_create_flow(
+            self.hass,
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data={CONF_CHARGE_POINT_ID: charge_point_id, CONF_PORT: self.port},
+        )
+
+
+async def async_register(hass: HomeAssistant, source: OcppSource) -> Callable[[], Awaitable[None]]:
+    """Put a charge point on its port's server (starting it); return the release."""
+    servers = hass.data.setdefault(SERVERS, {})
+    server = servers.get(source.port)
+    if server is None:
+        context = None
+        certificate = source.data.get(CONF_SSL_CERTIFICATE)
+        key = source.data.get(CONF_SSL_KEY)
+        if certificate and key:
+            try:
+                context = await hass.async_add_executor_job(load_ssl_context, certificate, key)
+            except (OSError, ssl.SSLError) as err:
+                raise SourceError(f"cannot load the certificate: {err}") from err
+        server = OcppServer(hass, source.port)
+        await server.async_start(context)
+        servers[source.port] = server
+    if source.charge_point_id in server.sources:
+        raise SourceError(f"charge point {source.charge_point_id} is already served")
+    server.sources[source.charge_point_id] = source
+
+    async def release() -> None:
+        server.sources.pop(source.charge_point_id, None)
+        if not server.sources:
+            servers.pop(source.port, None)
+            await server.async_stop()
+
+    return release
+
+
+def server_info(hass: HomeAssistant, port: int) -> dict[str, Any]:
+    """For diagnostics: who is on a port."""
+    server = hass.data.get(SERVERS, {}).get(port)
+    return {} if server is None else {"port": port, "charge_points": sorted(server.sources)}

@@ -1,0 +1,813 @@
+"""OCPP central system: real charge points (the ocpp package) over real websockets on localhost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from freezegun.api import FrozenDateTimeFactory
+from ocpp.v16 import call as call16
+from ocpp.v201 import call as call201
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_PASSWORD, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+
+from custom_components.ev_sessions.const import (
+    CONF_ACCEPT_UNKNOWN_TAGS,
+    CONF_CHARGE_POINT_ID,
+    CONF_ID_TAGS,
+    CONF_SOURCE,
+    DOMAIN,
+    EVENT_SESSION_ENDED,
+    SOURCE_OCPP,
+)
+from custom_components.ev_sessions.sources import SourceError
+from custom_components.ev_sessions.sources.ocpp import REORDER_WINDOW, OcppSource
+from custom_components.ev_sessions.sources.ocpp_server import SERVERS
+
+from .conftest import setup_entry
+from .helpers import number, restart, state_value
+from .ocpp_client import connect, free_port, raw_call
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+CP = "garage-1"
+T0 = datetime(2026, 11, 2, 17, 0, tzinfo=UTC)
+USERS = {"04A1B2C3": "Anna", "04D5E6F7": "Bo"}
+
+
+def ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_entry(port: int, charge_point_id: str = CP, **data: Any) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Garage 1",
+        unique_id=f"ocpp_{charge_point_id}",
+        data={CONF_SOURCE: SOURCE_OCPP, CONF_CHARGE_POINT_ID: charge_point_id, CONF_PORT: port}
+        | data,
+        options={CONF_ID_TAGS: USERS, CONF_ACCEPT_UNKNOWN_TAGS: True},
+    )
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+async def entry(
+    hass: HomeAssistant, port: int, freezer: FrozenDateTimeFactory
+) -> AsyncIterator[MockConfigEntry]:
+    freezer.move_to(T0 - timedelta(minutes=5))
+    entry = await setup_entry(hass, make_entry(port))
+    yield entry
+    if entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def settle(hass: HomeAssistant, freezer: FrozenDateTimeFactory | None = None) -> None:
+    """Let the reorder window after a connect pass, so messages apply at once."""
+    if freezer is not None:
+        freezer.tick(REORDER_WINDOW + timedelta(seconds=1))
+    async_fire_time_changed(hass, datetime.now(UTC) + REORDER_WINDOW + timedelta(seconds=1))
+    await hass.async_block_till_done()
+
+
+def source_of(entry: MockConfigEntry) -> OcppSource:
+    source = entry.runtime_data.source
+    assert isinstance(source, OcppSource)
+    return source
+
+
+def register(wh: float, *, context: str | None = None, unit: str | None = "Wh") -> dict[str, Any]:
+    value: dict[str, Any] = {"value": f"{wh}", "measurand": "Energy.Active.Import.Register"}
+    if unit:
+        value["unit"] = unit
+    if context:
+        value["context"] = context
+    return value
+
+
+def power(w: float) -> dict[str, Any]:
+    return {"value": f"{w}", "measurand": "Power.Active.Import", "unit": "W"}
+
+
+async def meter16(
+    station: Any, moment: datetime, *values: dict[str, Any], transaction_id: int | None = None
+) -> None:
+    await station.call(
+        call16.MeterValues(
+            connector_id=1,
+            transaction_id=transaction_id,
+            meter_value=[{"timestamp": ts(moment), "sampledValue": list(values)}],
+        )
+    )
+
+
+async def boot16(station: Any) -> None:
+    await station.call(
+        call16.BootNotification(charge_point_model="Pulsar Plus", charge_point_vendor="Wallbox")
+    )
+
+
+async def status16(station: Any, status: str, moment: datetime | None = None) -> None:
+    await station.call(
+        call16.StatusNotification(
+            connector_id=1,
+            error_code="NoError",
+            status=status,
+            timestamp=None if moment is None else ts(moment),
+        )
+    )
+
+
+async def test_whole_session_16(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """Plug in, tap Anna's card, charge 11 kW for an hour, unplug: one session of Anna's."""
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        await status16(station, "Preparing", T0)
+        answer = await station.call(call16.Authorize(id_tag="04A1B2C3"))
+        assert answer.id_tag_info["status"] == "Accepted"
+        started = await station.call(
+            call16.StartTransaction(
+                connector_id=1, id_tag="04A1B2C3", meter_start=532_000, timestamp=ts(T0)
+            )
+        )
+        transaction_id = started.transaction_id
+        await status16(station, "Charging", T0)
+        for minute in (15, 30, 45, 60):
+            freezer.move_to(T0 + timedelta(minutes=minute))
+            await meter16(
+                station,
+                T0 + timedelta(minutes=minute),
+                register(532_000 + 11_000 * minute / 60),
+                power(11_000),
+                transaction_id=transaction_id,
+            )
+        await hass.async_block_till_done()
+        assert state_value(hass, "sensor.garage_1_status") == "charging"
+        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(11.0)
+        await station.call(
+            call16.StopTransaction(
+                meter_stop=543_000,
+                timestamp=ts(T0 + timedelta(minutes=61)),
+                transaction_id=transaction_id,
+                reason="EVDisconnected",
+            )
+        )
+        await status16(station, "Available", T0 + timedelta(minutes=61))
+        await hass.async_block_till_done()
+    assert len(ended) == 1
+    assert ended[0].data["user"] == "Anna"
+    assert ended[0].data["energy_kwh"] == pytest.approx(11.0)
+    assert state_value(hass, "sensor.garage_1_status") == "disconnected"
+    assert number(hass, "sensor.garage_1_energy_total") == pytest.approx(11.0)
+
+
+async def start16(station: Any, tag: str, meter_wh: int, moment: datetime) -> int:
+    answer = await station.call(
+        call16.StartTransaction(
+            connector_id=1, id_tag=tag, meter_start=meter_wh, timestamp=ts(moment)
+        )
+    )
+    transaction_id: int = answer.transaction_id
+    return transaction_id
+
+
+async def stop16(
+    station: Any, transaction_id: int, meter_wh: int, moment: datetime, reason: str | None = None
+) -> None:
+    await station.call(
+        call16.StopTransaction(
+            meter_stop=meter_wh, timestamp=ts(moment), transaction_id=transaction_id, reason=reason
+        )
+    )
+
+
+def sessions(entry: MockConfigEntry) -> list[Any]:
+    return list(entry.runtime_data.history.sessions)
+
+
+async def test_per_transaction_register_and_growatt_begin_values(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A register restarting at 0 per transaction, with the start value repeated (Growatt)."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        for number_, (start, tag) in enumerate(
+            ((T0, "04A1B2C3"), (T0 + timedelta(hours=3), "04D5E6F7"))
+        ):
+            freezer.move_to(start)
+            transaction_id = await start16(station, tag, 60, start)
+            await status16(station, "Charging", start)
+            for minute in (20, 40, 60):
+                moment = start + timedelta(minutes=minute)
+                freezer.move_to(moment)
+                await meter16(
+                    station,
+                    moment,
+                    register(60, context="Transaction.Begin"),
+                    register(60 + 7_400 * minute / 60, context="Sample.Periodic"),
+                    power(7_400),
+                    transaction_id=transaction_id,
+                )
+            end = start + timedelta(minutes=61)
+            freezer.move_to(end)
+            await stop16(station, transaction_id, 7_460, end)
+            await status16(station, "Available", end)
+            assert len(sessions(entry)) == number_ + 1
+    first, second = sessions(entry)
+    assert (first.user, second.user) == ("Anna", "Bo")
+    assert first.energy_kwh == pytest.approx(7.4)
+    assert second.energy_kwh == pytest.approx(7.4)
+    assert number(hass, "sensor.garage_1_energy_total") == pytest.approx(14.8)
+
+
+async def test_zero_glitch_and_register_near_2_32(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A lifetime register just above 2^32 Wh (Zaptec) that briefly reads 0 (Wallbox Pulsar)."""
+    base = 4_296_944_685
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04A1B2C3", base, T0)
+        readings = [(10, base + 1_000), (20, 0), (30, base + 3_000), (40, base + 4_000)]
+        for minute, wh in readings:
+            moment = T0 + timedelta(minutes=minute)
+            freezer.move_to(moment)
+            await meter16(
+                station, moment, register(wh), power(6_000), transaction_id=transaction_id
+            )
+        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(4.0)
+        freezer.move_to(T0 + timedelta(minutes=41))
+        await stop16(station, transaction_id, base + 4_100, T0 + timedelta(minutes=41))
+        await status16(station, "Available", T0 + timedelta(minutes=41))
+    (session,) = sessions(entry)
+    assert session.energy_kwh == pytest.approx(4.1)
+
+
+async def test_units_phases_soc_and_timestamps(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """kWh registers, kW power per phase without a total, SoC 0, odd offsets and skew."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0 + timedelta(minutes=1))
+        transaction_id = await start16(station, "04A1B2C3", 733_255, T0)
+        await status16(station, "Charging", T0)
+        phase_power = [
+            {"value": "2.3", "measurand": "Power.Active.Import", "unit": "kW", "phase": f"L{n}-N"}
+            for n in (1, 2, 3)
+        ]
+        currents = [
+            {"value": "10", "measurand": "Current.Import", "unit": "A", "phase": f"L{n}"}
+            for n in (1, 2, 3)
+        ]
+        soc = {"value": "0", "measurand": "SoC", "unit": "Percent", "location": "EV"}
+        freezer.move_to(T0 + timedelta(minutes=31))
+        await station.call(
+            call16.MeterValues(
+                connector_id=1,
+                transaction_id=transaction_id,
+                meter_value=[
+                    {
+                        # 18:30 at +01:00 is 17:30 UTC.
+                        "timestamp": "2026-11-02T18:30:00+0100",
+                        "sampledValue": [
+                            {"value": "736.705", "unit": "kWh"},
+                            *phase_power,
+                            *currents,
+                            soc,
+                        ],
+                    },
+                    {
+                        # The Body's own meter is not the car's.
+                        "timestamp": "2026-11-02T17:30:00.000Z",
+                        "sampledValue": [
+                            {"value": "999", "measurand": "Power.Active.Import", "location": "Body"}
+                        ],
+                    },
+                ],
+            )
+        )
+        await hass.async_block_till_done()
+        assert number(hass, "sensor.garage_1_power") == pytest.approx(6_900)
+        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(3.45)
+        assert entry.runtime_data.tracker.soc is None
+        # A frame stamped in the future (clock skew) counts when it arrived.
+        freezer.move_to(T0 + timedelta(minutes=41))
+        await meter16(
+            station,
+            T0 + timedelta(hours=5),
+            register(737_855),
+            transaction_id=transaction_id,
+        )
+        assert source_of(entry)._last_time == T0 + timedelta(minutes=41)
+        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(4.6)
+        assert entry.runtime_data.tracker.active.phases == 3
+
+
+async def test_stop_stamped_before_start_and_repeated_messages(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A Grizzl-E stop 6 h before its start; a repeated frame and a double boot change nothing."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        frame = (
+            '[2,"77","StartTransaction",{"connectorId":1,"idTag":"04D5E6F7",'
+            f'"meterStart":1000,"timestamp":"{ts(T0)}"}}]'
+        )
+        first = await raw_call(station, frame)
+        again = await raw_call(station, frame)
+        assert first == again
+        assert source_of(entry).repeated_messages == 1
+        transaction_id = first[2]["transactionId"]
+        # The same start with a new message id (its answer was lost): the same transaction.
+        assert await start16(station, "04D5E6F7", 1000, T0) == transaction_id
+        freezer.move_to(T0 + timedelta(minutes=30))
+        await meter16(
+            station, T0 + timedelta(minutes=30), register(3000), transaction_id=transaction_id
+        )
+        await meter16(
+            station, T0 + timedelta(minutes=30), register(3000), transaction_id=transaction_id
+        )
+        freezer.move_to(T0 + timedelta(minutes=40))
+        await stop16(station, transaction_id, 4000, T0 - timedelta(hours=6))
+        await stop16(station, transaction_id, 4000, T0 - timedelta(hours=6))
+        await status16(station, "Available")
+    (session,) = sessions(entry)
+    assert session.user == "Bo"
+    assert session.energy_kwh == pytest.approx(3.0)
+    assert session.end == T0 + timedelta(minutes=40)
+
+
+async def test_malformed_frames_get_callerror_and_connection_stays(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """Bad JSON, schema-invalid payloads and unknown actions: a CALLERROR each, link up."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        broken = await raw_call(station, '[2,"b1","Heartbeat",{')
+        assert broken[0] == 4
+        assert broken[2] == "FormationViolation"
+        invalid = await raw_call(station, '[2,"b2","StartTransaction",{"connectorId":"one"}]')
+        assert invalid[0] == 4
+        assert invalid[2] in (
+            "FormationViolation",
+            "TypeConstraintViolation",
+            "PropertyConstraintViolation",
+            "OccurenceConstraintViolation",
+        )
+        unknown = await raw_call(station, '[2,"b3","MakeCoffee",{}]')
+        assert unknown[0] == 4
+        assert unknown[2] == "NotImplemented"
+        vendor = await station.call(call16.DataTransfer(vendor_id="com.example", data="x"))
+        assert vendor.status == "UnknownVendorId"
+        beat = await station.call(call16.Heartbeat())
+        assert beat.current_time
+        await station.call(call16.FirmwareStatusNotification(status="Installed"))
+        await station.call(call16.DiagnosticsStatusNotification(status="Uploaded"))
+        assert source_of(entry).link is not None
+        assert source_of(entry).boot["firmware_status"] == "Installed"
+
+
+async def test_unknown_tag_refused_by_option(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
+) -> None:
+    """With unknown tags refused, a stranger's card is Invalid; members' cards are Accepted."""
+    freezer.move_to(T0 - timedelta(minutes=5))
+    entry = make_entry(port)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_ID_TAGS: USERS, CONF_ACCEPT_UNKNOWN_TAGS: False}
+    )
+    await setup_entry(hass, entry)
+    async with connect(port, CP) as station:
+        stranger = await station.call(call16.Authorize(id_tag="DEADBEEF"))
+        member = await station.call(call16.Authorize(id_tag="04D5E6F7"))
+    assert stranger.id_tag_info["status"] == "Invalid"
+    assert member.id_tag_info["status"] == "Accepted"
+    # Changing the users applies without a reconnect.
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_ID_TAGS: {"DEADBEEF": "Cay"}, CONF_ACCEPT_UNKNOWN_TAGS: False}
+    )
+    await hass.async_block_till_done()
+    assert source_of(entry).authorize("DEADBEEF") == "Accepted"
+    assert source_of(entry).user_of("DEADBEEF") == "Cay"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wrong_password_gets_401(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
+) -> None:
+    """Security profile 1: the right Basic credentials connect, wrong ones get HTTP 401."""
+    entry = await setup_entry(hass, make_entry(port, **{CONF_PASSWORD: "s3cret"}))
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        async with connect(port, CP, auth=aiohttp.BasicAuth(CP, "wrong")):
+            pass
+    assert refused.value.status == 401
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        async with connect(port, CP):
+            pass
+    async with connect(port, CP, auth=aiohttp.BasicAuth(CP, "s3cret")) as station:
+        await boot16(station)
+        assert source_of(entry).link is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def event201(
+    station: Any,
+    event_type: str,
+    moment: str,
+    seq_no: int,
+    *,
+    transaction_id: str = "8F3C2A1B9D4E5F60718293A4B5C6D7E8",
+    charging_state: str | None = None,
+    meter_value: list[dict[str, Any]] | None = None,
+    id_token: str | None = None,
+    stopped_reason: str | None = None,
+) -> Any:
+    info: dict[str, Any] = {"transactionId": transaction_id}
+    if charging_state:
+        info["chargingState"] = charging_state
+    if stopped_reason:
+        info["stoppedReason"] = stopped_reason
+    return await station.call(
+        call201.TransactionEvent(
+            event_type=event_type,
+            timestamp=moment,
+            trigger_reason="CablePluggedIn" if event_type == "Started" else "MeterValuePeriodic",
+            seq_no=seq_no,
+            transaction_info=info,
+            evse={"id": 1, "connectorId": 1},
+            meter_value=meter_value,
+            id_token=None if id_token is None else {"idToken": id_token, "type": "ISO14443"},
+        )
+    )
+
+
+async def test_whole_session_201_keba(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """KEBA 2.0.1: a unit-less Started register, +0000 offsets, signed kWh values in Ended."""
+    async with connect(port, CP, "ocpp2.0.1") as station:
+        await station.call(
+            call201.BootNotification(
+                charging_station={"model": "KC-P30", "vendorName": "Keba AG"}, reason="PowerUp"
+            )
+        )
+        await settle(hass, freezer)
+        assert source_of(entry).protocol == "ocpp2.0.1"
+        assert entry.runtime_data.source.model == "Keba AG KC-P30"
+        freezer.move_to(T0)
+        await station.call(
+            call201.StatusNotification(
+                timestamp="2026-11-02T17:00:00+0000",
+                connector_status="Occupied",
+                evse_id=1,
+                connector_id=1,
+            )
+        )
+        started = [
+            {
+                "timestamp": "2026-11-02T17:00:00+0000",
+                "sampledValue": [{"value": 2114135.6, "context": "Transaction.Begin"}],
+            }
+        ]
+        await event201(
+            station,
+            "Started",
+            "2026-11-02T17:00:00+0000",
+            0,
+            charging_state="EVConnected",
+            meter_value=started,
+        )
+        answer = await event201(
+            station,
+            "Updated",
+            "2026-11-02T17:00:05+0000",
+            1,
+            id_token="04A1B2C3",
+            charging_state="Charging",
+        )
+        assert answer.id_token_info["status"] == "Accepted"
+        # The car asks for 30 kWh by 06:30 UTC.
+        await station.call(
+            call201.NotifyEVChargingNeeds(
+                evse_id=1,
+                charging_needs={
+                    "requestedEnergyTransfer": "AC_three_phase",
+                    "departureTime": "2026-11-03T06:30:00Z",
+                    "acChargingParameters": {
+                        "energyAmount": 30000,
+                        "evMinCurrent": 6,
+                        "evMaxCurrent": 16,
+                        "evMaxVoltage": 400,
+                    },
+                },
+            )
+        )
+        freezer.move_to(T0 + timedelta(minutes=30))
+        periodic = [
+            {
+                "timestamp": "2026-11-02T17:30:00+0000",
+                "sampledValue": [
+                    {"value": 2119635.6, "unitOfMeasure": {"unit": "Wh"}},
+                    {
+                        "value": 11,
+                        "measurand": "Power.Active.Import",
+                        "unitOfMeasure": {"unit": "W", "multiplier": 3},
+                    },
+                ],
+            }
+        ]
+        await event201(station, "Updated", "2026-11-02T17:30:00+0000", 2, meter_value=periodic)
+        await hass.async_block_till_done()
+        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(5.5)
+        assert number(hass, "sensor.garage_1_power") == pytest.approx(11_000)
+        data = entry.runtime_data.data
+        assert data.target_kwh == 30
+        assert data.target_source == "car"
+        assert data.departure == datetime(2026, 11, 3, 6, 30, tzinfo=UTC)
+        freezer.move_to(T0 + timedelta(minutes=61))
+        ended = [
+            {
+                "timestamp": "2026-11-02T18:01:00+0000",
+                "sampledValue": [
+                    {
+                        "value": 2125.1356,
+                        "context": "Transaction.End",
+                        "signedMeterValue": {
+                            "signedMeterData": "OCMF|{}",
+                            "signingMethod": "",
+                            "encodingMethod": "OCMF",
+                            "publicKey": "",
+                        },
+                    }
+                ],
+            }
+        ]
+        await event201(
+            station,
+            "Ended",
+            "2026-11-02T18:01:00+0000",
+            3,
+            meter_value=ended,
+            charging_state="Idle",
+            stopped_reason="EVDisconnected",
+        )
+        # A repeated Ended changes nothing.
+        await event201(station, "Ended", "2026-11-02T18:01:00+0000", 3, meter_value=ended)
+        await station.call(
+            call201.StatusNotification(
+                timestamp="2026-11-02T18:01:00+0000",
+                connector_status="Available",
+                evse_id=1,
+                connector_id=1,
+            )
+        )
+    (session,) = sessions(entry)
+    assert session.user == "Anna"
+    assert session.energy_kwh == pytest.approx(11.0)
+    assert session.target_energy_kwh == 30
+
+
+async def test_commands_reach_the_charge_point(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """Current limits as charging profiles (0 A pauses), remote start/stop, reset and the rest."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        source = source_of(entry)
+        await source.async_set_current_limit(10.5)
+        await source.async_set_charging(False)
+        profile = station.received.calls[0][1]
+        assert profile["connector_id"] == 0
+        schedule = profile["cs_charging_profiles"]["charging_schedule"]
+        assert schedule["charging_rate_unit"] == "A"
+        assert schedule["charging_schedule_period"][0]["limit"] == 10.5
+        assert (
+            station.received.calls[1][1]["cs_charging_profiles"]["charging_schedule"][
+                "charging_schedule_period"
+            ][0]["limit"]
+            == 0
+        )
+        assert source.charging_enabled() is False
+        # No transaction: switching on starts one remotely, with the last tag.
+        await source.async_set_charging(True)
+        assert station.received.calls[-1] == (
+            "RemoteStartTransaction",
+            {"id_tag": "EVSessions", "connector_id": 1},
+        )
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04A1B2C3", 0, T0)
+        await source.async_set_charging(True)
+        assert station.received.calls[-1][0] == "SetChargingProfile"
+        assert source.charging_enabled() is True
+        for command, expected in (
+            ("stop_transaction", ("RemoteStopTransaction", {"transaction_id": transaction_id})),
+            ("soft_reset", ("Reset", {"type": "Soft"})),
+            ("hard_reset", ("Reset", {"type": "Hard"})),
+            ("set_unavailable", ("ChangeAvailability", {"connector_id": 0, "type": "Inoperative"})),
+            ("set_available", ("ChangeAvailability", {"connector_id": 0, "type": "Operative"})),
+            ("trigger_meter_values", ("TriggerMessage", {"requested_message": "MeterValues"})),
+        ):
+            response = await hass.services.async_call(
+                DOMAIN,
+                "ocpp_command",
+                {"config_entry_id": entry.entry_id, "command": command},
+                blocking=True,
+                return_response=True,
+            )
+            assert response == {"status": "Accepted"}
+            assert station.received.calls[-1] == expected
+        station.received.answer = "Rejected"
+        with pytest.raises(SourceError, match="Rejected"):
+            await source.async_set_current_limit(16)
+        assert source.limit_a == 32.0
+    # Disconnected: a command fails with a clear error.
+    with pytest.raises(HomeAssistantError, match="not connected"):
+        await hass.services.async_call(
+            DOMAIN,
+            "ocpp_command",
+            {"config_entry_id": entry.entry_id, "command": "soft_reset"},
+            blocking=True,
+            return_response=True,
+        )
+
+
+async def test_restart_mid_transaction_keeps_the_start_meter(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    port: int,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Home Assistant restarts while a car charges: the session goes on, nothing is lost."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04D5E6F7", 100_000, T0)
+        await status16(station, "Charging", T0)
+        freezer.move_to(T0 + timedelta(minutes=30))
+        await meter16(
+            station, T0 + timedelta(minutes=30), register(103_000), transaction_id=transaction_id
+        )
+    await restart(hass, entry, hass_storage)
+    source = source_of(entry)
+    assert source.transaction is not None
+    assert source.transaction.first_kwh == 100.0
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0 + timedelta(minutes=60))
+        await meter16(
+            station, T0 + timedelta(minutes=60), register(106_000), transaction_id=transaction_id
+        )
+        freezer.move_to(T0 + timedelta(minutes=61))
+        await stop16(station, transaction_id, 106_500, T0 + timedelta(minutes=61))
+        await status16(station, "Available", T0 + timedelta(minutes=61))
+    (session,) = sessions(entry)
+    assert session.user == "Bo"
+    assert session.energy_kwh == pytest.approx(6.5)
+
+
+async def test_queued_messages_after_reconnect_land_in_their_session(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """Offline: the box sends its live status first, then the queued meter values and stop."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04A1B2C3", 0, T0)
+        await status16(station, "Charging", T0)
+        await meter16(station, T0, register(0), power(7_000), transaction_id=transaction_id)
+    freezer.move_to(T0 + timedelta(hours=2))
+    async with connect(port, CP) as station:
+        await status16(station, "Available", T0 + timedelta(hours=2))
+        for minute in (30, 60):
+            await meter16(
+                station,
+                T0 + timedelta(minutes=minute),
+                register(3_500 * minute / 30),
+                power(7_000),
+                transaction_id=transaction_id,
+            )
+        await stop16(station, transaction_id, 7_200, T0 + timedelta(minutes=62), "EVDisconnected")
+        await hass.async_block_till_done()
+        assert sessions(entry) == []  # still sorting
+        await settle(hass, freezer)
+    (session,) = sessions(entry)
+    assert session.energy_kwh == pytest.approx(7.2)
+    assert session.end == T0 + timedelta(minutes=62)
+    by_hour = session.energy_between(T0, T0 + timedelta(hours=1))
+    assert by_hour == pytest.approx(7.0, abs=0.01)
+
+
+async def test_station_meter_on_connector_0_is_not_a_session(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """KEBA and Zaptec send the whole station's meter on connector 0."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        await station.call(
+            call16.MeterValues(
+                connector_id=0,
+                meter_value=[
+                    {"timestamp": ts(T0), "sampledValue": [register(2_100_000), power(9_000)]}
+                ],
+            )
+        )
+        await station.call(
+            call16.StatusNotification(connector_id=0, error_code="NoError", status="Available")
+        )
+        await hass.async_block_till_done()
+    assert entry.runtime_data.tracker.active is None
+    assert state_value(hass, "sensor.garage_1_status") == "disconnected"
+
+
+async def test_unknown_charge_point_is_discovered(
+    hass: HomeAssistant, entry: MockConfigEntry, port: int
+) -> None:
+    """A charge point that is not set up gets 404 and a discovered flow to accept it."""
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        async with connect(port, "garage-2"):
+            pass
+    assert refused.value.status == 404
+    await hass.async_block_till_done()
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["step_id"] == "ocpp_confirm"
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
+    assert result["title"] == "garage-2"
+    await hass.async_block_till_done()
+    new = hass.config_entries.async_get_entry(result["result"].entry_id)
+    assert new is not None and new.state is ConfigEntryState.LOADED
+    async with connect(port, "garage-2") as station:
+        await boot16(station)
+        assert source_of(new).link is not None
+    assert await hass.config_entries.async_unload(new.entry_id)
+
+
+async def test_many_charge_points_share_one_server(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
+) -> None:
+    """Ten charge points on one port; the server stops with the last entry."""
+    freezer.move_to(T0 - timedelta(minutes=5))
+    entries = [await setup_entry(hass, make_entry(port, f"cp{n}")) for n in range(10)]
+    async with contextlib.AsyncExitStack() as stack:
+        stations = [await stack.enter_async_context(connect(port, f"cp{n}")) for n in range(10)]
+        await asyncio.gather(*(boot16(station) for station in stations))
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        ids = await asyncio.gather(
+            *(start16(station, f"TAG{n}", 0, T0) for n, station in enumerate(stations))
+        )
+        freezer.move_to(T0 + timedelta(minutes=30))
+        await asyncio.gather(
+            *(
+                meter16(
+                    station,
+                    T0 + timedelta(minutes=30),
+                    register(1_000 * (n + 1)),
+                    transaction_id=ids[n],
+                )
+                for n, station in enumerate(stations)
+            )
+        )
+    for n, entry in enumerate(entries):
+        assert entry.runtime_data.tracker.active.energy_kwh == pytest.approx(n + 1)
+        assert entry.runtime_data.tracker.active.user == f"TAG{n}"
+    for entry in entries:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    assert not hass.data.get(SERVERS)
