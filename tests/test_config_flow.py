@@ -54,6 +54,7 @@ async def _start(hass: HomeAssistant, source: str) -> dict[str, Any]:
     assert result["menu_options"] == [
         SOURCE_ENTITIES,
         SOURCE_SIMULATOR,
+        "ocpp",
         "goe",
         "openevse",
         "tesla_wall_connector",
