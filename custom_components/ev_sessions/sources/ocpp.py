@@ -23,7 +23,6 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, cast
 
-from ocpp.charge_point import ChargePoint
 from ocpp.exceptions import NotImplementedError as OcppNotImplementedError, OCPPError
 from ocpp.messages import Call, unpack
 from ocpp.routing import on as ocpp_on
@@ -70,6 +69,11 @@ REMOTE_ID_TAG = "EVSessions"
 PROFILE_ID = 1_000_001
 PLUGGED_16 = frozenset({"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"})
 
+TRIGGERS = {
+    "status": "StatusNotification",
+    "meter_values": "MeterValues",
+    "boot": "BootNotification",
+}
 # The commands of the ocpp_command action.
 COMMANDS = (
     "start_transaction",
@@ -670,6 +674,15 @@ class _ProtocolMixin:
     def _setup_robustness(self) -> None:
         self._answering = None
 
+    async def _call(self, payload: Any) -> Any:
+        """Send a command; OcppCommandError when the charge point does not answer."""
+        try:
+            return await self.call(payload)  # type: ignore[attr-defined]
+        except TimeoutError as err:
+            raise OcppCommandError(f"{self.source.charge_point_id} did not answer") from err
+        except ConnectionError as err:
+            raise OcppCommandError(f"{self.source.charge_point_id} is not connected") from err
+
     async def route_message(self, raw_msg: str) -> None:
         """Answer malformed frames with a CALLERROR, repeated message ids with the same answer."""
         try:
@@ -739,18 +752,6 @@ class OcppLink16(_ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         )
         self._setup_robustness()
 
-    async def start(self) -> None:
-        """Serve until the websocket closes."""
-        await ChargePoint.start(self)
-
-    async def _call(self, payload: Any) -> Any:
-        try:
-            return await self.call(payload)
-        except TimeoutError as err:
-            raise OcppCommandError(f"{self.source.charge_point_id} did not answer") from err
-        except ConnectionError as err:
-            raise OcppCommandError(f"{self.source.charge_point_id} is not connected") from err
-
     async def set_limit(self, amps: float) -> None:
         """TxDefaultProfile on connector 0 (all connectors, running transactions too)."""
         answer = await self._call(
@@ -794,11 +795,7 @@ class OcppLink16(_ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
 
     async def trigger(self, message: str) -> str:
         """TriggerMessage."""
-        requested = {
-            "status": "StatusNotification",
-            "meter_values": "MeterValues",
-            "boot": "BootNotification",
-        }[message]
+        requested = TRIGGERS[message]
         return _status(await self._call(call16.TriggerMessage(requested_message=requested)))
 
     # -- messages from the charge point ----------------------------------------------
@@ -937,18 +934,6 @@ class OcppLink201(_ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[mis
         self._setup_robustness()
         self._remote_start_id = 0
 
-    async def start(self) -> None:
-        """Serve until the websocket closes."""
-        await ChargePoint.start(self)
-
-    async def _call(self, payload: Any) -> Any:
-        try:
-            return await self.call(payload)
-        except TimeoutError as err:
-            raise OcppCommandError(f"{self.source.charge_point_id} did not answer") from err
-        except ConnectionError as err:
-            raise OcppCommandError(f"{self.source.charge_point_id} is not connected") from err
-
     async def set_limit(self, amps: float) -> None:
         """TxDefaultProfile on EVSE 0 (the whole station, running transactions too)."""
         answer = await self._call(
@@ -1002,11 +987,7 @@ class OcppLink201(_ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[mis
 
     async def trigger(self, message: str) -> str:
         """TriggerMessage."""
-        requested = {
-            "status": "StatusNotification",
-            "meter_values": "MeterValues",
-            "boot": "BootNotification",
-        }[message]
+        requested = TRIGGERS[message]
         return _status(await self._call(call201.TriggerMessage(requested_message=requested)))
 
     # -- messages from the charging station ----------------------------------------
