@@ -8,12 +8,15 @@ as fast as the answers come (the register rises 1 mWh a message, so every value 
 and counted). Each message updates the session and every entity of its charge point.
 The CPU time is the whole process's (clients included: the
 figure for the central system alone is higher); client-side schema validation is skipped.
+Asyncio debug mode and INFO logging, which the test harness turns on, are turned off as in
+production.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from datetime import UTC, datetime
 import time
 from typing import Any
@@ -65,6 +68,10 @@ async def _run(station: Any, transaction_id: int) -> None:
 
 @pytest.mark.usefixtures("socket_enabled")
 async def test_meter_values_per_cpu_second(hass: HomeAssistant) -> None:
+    # As in production: no asyncio debug mode (the test harness turns it on), warnings only.
+    asyncio.get_running_loop().set_debug(False)
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("ocpp").setLevel(logging.WARNING)
     port = free_port()
     entries = []
     for n in range(CHARGE_POINTS):
