@@ -46,6 +46,7 @@ class Received:
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     answer: str = "Accepted"
+    delay: float = 0.0
 
 
 class Station16(ChargePoint16):  # type: ignore[misc]
@@ -69,8 +70,9 @@ class Station16(ChargePoint16):  # type: ignore[misc]
         return result16.RemoteStopTransaction(status=self.received.answer)
 
     @on("Reset")
-    def on_reset(self, **payload: Any) -> Any:
+    async def on_reset(self, **payload: Any) -> Any:
         self.received.calls.append(("Reset", payload))
+        await asyncio.sleep(self.received.delay)
         return result16.Reset(status=self.received.answer)
 
     @on("ChangeAvailability")

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from custom_components.ev_sessions.const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
@@ -889,3 +890,276 @@ async def test_201_commands_and_other_messages(
         diagnostics = source.diagnostics()
         assert diagnostics["protocol"] == "ocpp2.0.1"
         assert diagnostics["transaction"]["id"] == "T-1"
+
+
+async def test_twin_charger_follows_its_first_connector(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A second connector's status, transaction and meter values do not touch the session."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        await status16(station, "Preparing", T0)
+        first = await start16(station, "04a1b2c3", 0, T0)  # tags ignore case
+        other = await station.call(
+            call16.StartTransaction(connector_id=2, id_tag="X", meter_start=0, timestamp=ts(T0))
+        )
+        assert other.transaction_id != first
+        await station.call(
+            call16.StatusNotification(connector_id=2, error_code="NoError", status="Faulted")
+        )
+        await station.call(
+            call16.MeterValues(
+                connector_id=2,
+                transaction_id=other.transaction_id,
+                meter_value=[{"timestamp": ts(T0), "sampledValue": [register(5_000)]}],
+            )
+        )
+        freezer.move_to(T0 + timedelta(minutes=30))
+        await meter16(station, T0 + timedelta(minutes=30), register(2_000), transaction_id=first)
+        await hass.async_block_till_done()
+        session = entry.runtime_data.tracker.active
+        assert session.user == "Anna"
+        assert session.energy_kwh == pytest.approx(2.0)
+        assert state_value(hass, "sensor.garage_1_status") != "error"
+        assert source_of(entry).diagnostics()["connector"] == 1
+
+
+async def test_charger_away_makes_entities_unavailable_and_back(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A short drop is bridged; after two minutes away the entities go unavailable."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        await status16(station, "Available")
+    await hass.async_block_till_done()
+    for _ in range(6):
+        freezer.tick(timedelta(seconds=31))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert state_value(hass, "sensor.garage_1_status") == "unavailable"
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        await status16(station, "Preparing")
+        await hass.async_block_till_done()
+        assert state_value(hass, "sensor.garage_1_status") == "connected"
+        # The box opens a second connection before the first one closed: the new one wins.
+        async with connect(port, CP) as again:
+            await boot16(again)
+            assert source_of(entry).link is not None
+            assert (await again.call(call16.Heartbeat())).current_time
+
+
+async def test_basic_auth_header_variants(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
+) -> None:
+    """Other schemes, undecodable credentials and another user name are refused."""
+    entry = await setup_entry(hass, make_entry(port, **{CONF_PASSWORD: "s3cret"}))
+    async with aiohttp.ClientSession() as session:
+        for header in ("Bearer abc", "Basic !!!", "Basic " + "b3RoZXI6czNjcmV0"):
+            async with session.get(
+                f"http://127.0.0.1:{port}/ocpp/{CP}", headers={"Authorization": header}
+            ) as response:
+                assert response.status == 401
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_port_taken_retries_setup(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
+) -> None:
+    """Another program on the port: the entry is set up again later, nothing is lost."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("", port))
+        busy.listen()
+        entry = make_entry(port)
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not hass.data.get(SERVERS)
+
+
+async def test_201_lost_start_and_repeated_sequence_numbers(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """An Updated event of a transaction whose Started was lost opens it; repeats change nothing."""
+    async with connect(port, CP, "ocpp2.0.1") as station:
+        await station.call(
+            call201.BootNotification(
+                charging_station={"model": "X", "vendorName": "Y"}, reason="PowerUp"
+            )
+        )
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+
+        def values(wh: float) -> list[dict[str, Any]]:
+            return [{"timestamp": ts(T0), "sampledValue": [{"value": wh}]}]
+
+        await event201(station, "Updated", ts(T0), 5, transaction_id="L", meter_value=values(100))
+        freezer.move_to(T0 + timedelta(minutes=20))
+        moment = ts(T0 + timedelta(minutes=20))
+        second = [{"timestamp": moment, "sampledValue": [{"value": 2_100.0}]}]
+        await event201(station, "Updated", moment, 6, transaction_id="L", meter_value=second)
+        await event201(station, "Updated", moment, 6, transaction_id="L", meter_value=second)
+        other = await station.call(
+            call201.NotifyEVChargingNeeds(
+                evse_id=2, charging_needs={"requestedEnergyTransfer": "DC"}
+            )
+        )
+        assert other.status == "Rejected"
+        assert entry.runtime_data.tracker.active.energy_kwh == pytest.approx(2.0)
+        await event201(station, "Ended", moment, 7, transaction_id="L", stopped_reason="Local")
+        # Late events of the ended transaction change nothing.
+        await event201(station, "Updated", moment, 8, transaction_id="L", meter_value=second)
+        assert source_of(entry).transaction is None
+
+
+async def test_billing_export_per_user_and_month(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """Two members charge; the export has one row per member and month, with their cost."""
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "fixed_price": 2.0, "vat_percent": 0}
+    )
+    await hass.async_block_till_done()
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        for hours, tag, wh in (
+            (0, "04A1B2C3", 10_000),
+            (3, "04D5E6F7", 4_000),
+            (6, "04A1B2C3", 6_000),
+        ):
+            start = T0 + timedelta(hours=hours)
+            freezer.move_to(start)
+            transaction_id = await start16(station, tag, 0, start)
+            freezer.move_to(start + timedelta(hours=1))
+            await meter16(
+                station, start + timedelta(hours=1), register(wh), transaction_id=transaction_id
+            )
+            await stop16(station, transaction_id, wh, start + timedelta(hours=1), "EVDisconnected")
+    response = await hass.services.async_call(
+        DOMAIN,
+        "get_sessions",
+        {"config_entry_id": entry.entry_id, "user": "Anna"},
+        blocking=True,
+        return_response=True,
+    )
+    assert [s["energy_kwh"] for s in response["sessions"]] == [10.0, 6.0]
+    response = await hass.services.async_call(
+        DOMAIN,
+        "export_sessions",
+        {"config_entry_id": entry.entry_id, "path": "billing/2026-11.csv", "report": "user_month"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response["sessions"] == 3
+    assert response["rows"] == 2
+    text = (Path(hass.config.config_dir) / "billing" / "2026-11.csv").read_text()
+    assert text.splitlines() == [
+        "month,user,sessions,energy_kwh,cost,currency,estimated",
+        "2026-11,Anna,2,16.0,32.0,EUR,False",
+        "2026-11,Bo,1,4.0,8.0,EUR,False",
+    ]
+
+
+async def test_ocpp_command_on_another_source_is_refused(
+    hass: HomeAssistant, simulator_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, simulator_entry)
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN,
+            "ocpp_command",
+            {"config_entry_id": simulator_entry.entry_id, "command": "soft_reset"},
+            blocking=True,
+            return_response=True,
+        )
+    assert refused.value.translation_key == "not_ocpp"
+
+
+async def test_201_refusals_and_errors(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A rejected profile, a command the station does not know, no transaction to stop."""
+    async with connect(port, CP, "ocpp2.0.1") as station:
+        await station.call(
+            call201.BootNotification(
+                charging_station={"model": "X", "vendorName": "Y"}, reason="PowerUp"
+            )
+        )
+        source = source_of(entry)
+        station.received.answer = "Rejected"
+        with pytest.raises(SourceError, match="Rejected"):
+            await source.async_set_current_limit(0)
+        with pytest.raises(SourceError, match="answered with an error"):
+            await source.async_command("set_unavailable")
+        with pytest.raises(SourceError, match="answered with an error"):
+            await source.async_command("trigger_status")
+        with pytest.raises(SourceError, match="no transaction"):
+            await source.async_command("stop_transaction")
+        assert await source.async_command("soft_reset") == "Rejected"
+        assert station.received.calls[-1] == ("Reset", {"type": "OnIdle"})
+
+
+async def test_unanswered_command_times_out(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    port: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("custom_components.ev_sessions.sources.ocpp.RESPONSE_TIMEOUT_S", 0.2)
+    async with connect(port, CP) as station:
+        await boot16(station)
+        station.received.delay = 5.0
+        command = hass.async_create_task(source_of(entry).async_command("soft_reset"))
+        for _ in range(10_000):
+            if station.received.calls:
+                break
+            await asyncio.sleep(0)
+        # The event loop's clock follows the frozen time: let a second pass.
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        with pytest.raises(SourceError, match="did not answer"):
+            await command
+        freezer.tick(timedelta(seconds=5))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+
+
+async def test_binary_frames_and_long_memory(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A frame sent as binary is read as text; the repeat memory stays bounded."""
+    async with connect(port, CP) as station:
+        await station.websocket.send_bytes(b'[2,"bin","Heartbeat",{}]')
+        answer = await asyncio.wait_for(station._response_queue.get(), 5)
+        assert answer.unique_id == "bin"
+        for _ in range(205):
+            await station.call(call16.Heartbeat())
+        assert len(source_of(entry).answers) == 200
+        broken = await raw_call(station, '{"not": "a list"}')
+        assert broken[1] == "-1"
+        broken = await raw_call(station, "[2]")
+        assert broken[1] == "-1"
+
+
+async def test_server_refuses_a_second_entry_and_a_bad_certificate(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    twin = make_entry(port)
+    twin.add_to_hass(hass)
+    await hass.config_entries.async_setup(twin.entry_id)
+    assert twin.state is ConfigEntryState.SETUP_RETRY
+    bad = make_entry(
+        free_port(), "cp-tls", ssl_certificate="/nonexistent.pem", ssl_key="/nonexistent.key"
+    )
+    bad.add_to_hass(hass)
+    await hass.config_entries.async_setup(bad.entry_id)
+    assert bad.state is ConfigEntryState.SETUP_RETRY

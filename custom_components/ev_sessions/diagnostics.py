@@ -8,9 +8,22 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_ID_TAGS
 from .coordinator import EvSessionsConfigEntry
 
-TO_REDACT = {CONF_HOST, CONF_PASSWORD, CONF_USERNAME, "user"}
+TO_REDACT = {
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    "user",
+    # OCPP: who charges (tags and names) and the box's serials.
+    CONF_ID_TAGS,
+    "id_tag",
+    "last_tag",
+    "charge_point_serial_number",
+    "charge_box_serial_number",
+    "serial_number",
+}
 
 
 async def async_get_config_entry_diagnostics(

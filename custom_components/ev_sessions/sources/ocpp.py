@@ -154,6 +154,8 @@ class OcppSource:
         self.password: str | None = data.get(CONF_PASSWORD) or None
         self.data = data
         self.id_tags: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+        self.connector: int | None = None
         self.accept_unknown = True
         self.set_users(data)
         self.model = "OCPP charge point"
@@ -193,6 +195,7 @@ class OcppSource:
     def set_users(self, options: Mapping[str, Any]) -> None:
         """Id tags and their names; whether unknown tags may charge."""
         self.id_tags = {str(k): str(v) for k, v in (options.get(CONF_ID_TAGS) or {}).items()}
+        self._names = {tag.casefold(): name for tag, name in self.id_tags.items()}
         self.accept_unknown = bool(options.get(CONF_ACCEPT_UNKNOWN_TAGS, True))
 
     # -- protocol members --------------------------------------------------------
@@ -253,6 +256,7 @@ class OcppSource:
         return {
             "transaction": None if self.transaction is None else self.transaction.as_dict(),
             "transaction_counter": self.transaction_counter,
+            "connector": self.connector,
             "energy_kwh": self.energy_kwh,
             "status": self.status,
             "last_tag": self.last_tag,
@@ -265,6 +269,7 @@ class OcppSource:
         if data.get("transaction"):
             self.transaction = Transaction.from_dict(data["transaction"])
         self.transaction_counter = int(data.get("transaction_counter", 0))
+        self.connector = data.get("connector")
         self.energy_kwh = float(data.get("energy_kwh", 0.0))
         self.status = data.get("status")
         self.last_tag = data.get("last_tag")
@@ -277,6 +282,7 @@ class OcppSource:
         return {
             "charge_point_id": self.charge_point_id,
             "port": self.port,
+            "connector": self.connector,
             "protocol": self.protocol,
             "connected": self.link is not None,
             "boot": self.boot,
@@ -407,16 +413,26 @@ class OcppSource:
     # -- what messages say -------------------------------------------------------
 
     def user_of(self, id_tag: str | None) -> str | None:
-        """The name an id tag maps to (the tag itself when it has none)."""
+        """The name an id tag maps to (the tag itself when it has none); tags ignore case."""
         if not id_tag:
             return None
-        return self.id_tags.get(id_tag, id_tag)
+        return self._names.get(id_tag.casefold(), id_tag)
 
     def authorize(self, id_tag: str | None) -> str:
         """Accepted or Invalid, by the users' option."""
-        if id_tag and id_tag != REMOTE_ID_TAG and id_tag not in self.id_tags:
-            return "Accepted" if self.accept_unknown else "Invalid"
-        return "Accepted"
+        known = id_tag is None or id_tag == REMOTE_ID_TAG or id_tag.casefold() in self._names
+        return "Accepted" if known or self.accept_unknown else "Invalid"
+
+    def follows(self, connector: int) -> bool:
+        """Whether a connector is the one this entry follows: the first one that reports.
+
+        Connector (EVSE) 0 is the whole station, never a session.
+        """
+        if connector <= 0:
+            return False
+        if self.connector is None:
+            self.connector = connector
+        return connector == self.connector
 
     def received(self) -> datetime:
         """Note a message and return the time it arrived."""
@@ -436,8 +452,8 @@ class OcppSource:
     def on_status(
         self, connector: int, status: str, error_code: str | None, time: datetime
     ) -> None:
-        """A connector's status (connector 0 is the whole station: not a session)."""
-        if connector == 0:
+        """A connector's status (of the connector followed)."""
+        if not self.follows(connector):
             return
 
         def apply() -> None:
@@ -840,7 +856,7 @@ class OcppLink16(_ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         received = source.received()
         time = parse_time(timestamp, received)
         transaction_id = source.transaction_id_for(connector_id, time, meter_start)
-        if source.is_new_start(transaction_id):
+        if source.follows(connector_id) and source.is_new_start(transaction_id):
             transaction = source.start_transaction(transaction_id, connector_id, id_tag, time)
             transaction.meter_start_wh = meter_start
             source.schedule(
@@ -880,7 +896,7 @@ class OcppLink16(_ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         """Meter values of a connector (connector 0 is the station's own meter)."""
         source = self.source
         received = source.received()
-        if connector_id != 0:
+        if source.follows(connector_id):
             transaction_id = payload.get("transaction_id")
             samples = meter_samples(meter_value, received, source.last_register_kwh)
             if samples:
@@ -1046,7 +1062,7 @@ class OcppLink201(_ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[mis
             payload.get("meter_value") or [], received, source.last_register_kwh
         )
         charging_state = transaction_info.get("charging_state")
-        if connector != 0:
+        if source.follows(connector):
             source.schedule(
                 time,
                 lambda: source.apply_event(
@@ -1073,7 +1089,7 @@ class OcppLink201(_ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[mis
         """Meter values outside transactions (EVSE 0 is the station's own meter)."""
         source = self.source
         received = source.received()
-        if evse_id != 0:
+        if source.follows(evse_id):
             samples = meter_samples(meter_value, received, source.last_register_kwh)
             if samples:
                 source.schedule(samples[0].time, lambda: source.apply_samples(samples, None))
@@ -1081,11 +1097,13 @@ class OcppLink201(_ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[mis
 
     @handles("NotifyEVChargingNeeds")
     def on_notify_ev_charging_needs(
-        self, charging_needs: dict[str, Any], **_: Any
+        self, charging_needs: dict[str, Any], evse_id: int, **_: Any
     ) -> call201_result.NotifyEVChargingNeeds:
         """The car's departure time and the energy it wants become the session's preferences."""
         source = self.source
         received = source.received()
+        if not source.follows(evse_id):
+            return call201_result.NotifyEVChargingNeeds(status="Rejected")
         departure_text = charging_needs.get("departure_time")
         departure = parse_moment(departure_text)
         parameters = (

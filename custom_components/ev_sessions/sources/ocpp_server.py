@@ -10,13 +10,12 @@ profile 1). With a certificate and key the server speaks TLS (profile 2).
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 import hmac
 import logging
 import ssl
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
@@ -94,7 +93,7 @@ def _authorized(request: web.Request, charge_point_id: str, password: str) -> bo
         return False
     try:
         user, _, given = base64.b64decode(encoded).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64, not ASCII, not UTF-8
         return False
     return hmac.compare_digest(user.encode(), charge_point_id.encode()) & hmac.compare_digest(
         given.encode(), password.encode()
@@ -197,9 +196,3 @@ async def async_register(hass: HomeAssistant, source: OcppSource) -> Callable[[]
             await server.async_stop()
 
     return release
-
-
-def server_info(hass: HomeAssistant, port: int) -> dict[str, Any]:
-    """For diagnostics: who is on a port."""
-    server = hass.data.get(SERVERS, {}).get(port)
-    return {} if server is None else {"port": port, "charge_points": sorted(server.sources)}
