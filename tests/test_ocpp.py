@@ -625,8 +625,15 @@ async def test_commands_reach_the_charge_point(
         )
         freezer.move_to(T0)
         transaction_id = await start16(station, "04A1B2C3", 0, T0)
+        # While paused, a new limit (the load guard's) is kept for the resume, not sent.
+        sent = len(station.received.calls)
+        await source.async_set_current_limit(8)
+        assert len(station.received.calls) == sent
         await source.async_set_charging(True)
-        assert station.received.calls[-1][0] == "SetChargingProfile"
+        name, resumed = station.received.calls[-1]
+        assert name == "SetChargingProfile"
+        period = resumed["cs_charging_profiles"]["charging_schedule"]["charging_schedule_period"]
+        assert period[0]["limit"] == 8
         assert source.charging_enabled() is True
         for command, expected in (
             ("stop_transaction", ("RemoteStopTransaction", {"transaction_id": transaction_id})),
@@ -648,7 +655,7 @@ async def test_commands_reach_the_charge_point(
         station.received.answer = "Rejected"
         with pytest.raises(SourceError, match="Rejected"):
             await source.async_set_current_limit(16)
-        assert source.limit_a == 32.0
+        assert source.limit_a == 8
     # Disconnected: a command fails with a clear error.
     with pytest.raises(HomeAssistantError, match="not connected"):
         await hass.services.async_call(
@@ -1163,3 +1170,52 @@ async def test_server_refuses_a_second_entry_and_a_bad_certificate(
     bad.add_to_hass(hass)
     await hass.config_entries.async_setup(bad.entry_id)
     assert bad.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_load_guard_drives_charging_profiles(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
+) -> None:
+    """The household's load rises: the guard lowers the profile, then pauses with 0 A."""
+    phases = [f"sensor.house_current_l{p}" for p in (1, 2, 3)]
+
+    def house(*amps: float) -> None:
+        for entity_id, value in zip(phases, amps, strict=True):
+            hass.states.async_set(entity_id, str(value), {"unit_of_measurement": "A"})
+
+    freezer.move_to(T0 - timedelta(minutes=5))
+    house(2, 2, 2)
+    entry = make_entry(port)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry,
+        options={
+            **entry.options,
+            "main_fuse_a": 20,
+            "phases": 3,
+            "house_current_entities": phases,
+            "safety_margin_a": 1,
+        },
+    )
+    await setup_entry(hass, entry)
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04A1B2C3", 0, T0)
+        await status16(station, "Charging", T0)
+        await meter16(station, T0, register(0), power(11_000), transaction_id=transaction_id)
+        house(17.9, 17.9, 17.9)
+        await hass.async_block_till_done()
+        # A 12 A load on L2 leaves 20 - 1 - (29.9 - 15.9) = 5 A: below 6 A, a pause.
+        house(17.9, 29.9, 17.9)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        profiles = [c for c in station.received.calls if c[0] == "SetChargingProfile"]
+        limits = [
+            c[1]["cs_charging_profiles"]["charging_schedule"]["charging_schedule_period"][0][
+                "limit"
+            ]
+            for c in profiles
+        ]
+        assert limits[-1] == 0
+        assert number(hass, "sensor.garage_1_current_limit") == 0
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -172,7 +172,9 @@ class OcppSource:
         self.soc: float | None = None
         self.phases: int | None = None
         self.offered_a: float | None = None
-        self.limit_a: float | None = None
+        self.limit_a: float | None = None  # the limit of the last profile sent
+        self._resume_a = 32.0  # the limit to send when charging resumes
+        self._paused = False
         self.departure: datetime | None = None
         self.energy_wanted_kwh: float | None = None
         self.last_tag: str | None = None
@@ -206,7 +208,7 @@ class OcppSource:
 
     def charging_enabled(self) -> bool | None:
         """Whether EV Sessions' charging profile allows charging (None: never set)."""
-        return None if self.limit_a is None else self.limit_a > 0
+        return None if self.limit_a is None else not self._paused
 
     async def async_start(self, push: PushCallback) -> None:
         """Register with the central system on the entry's port (starting it if needed)."""
@@ -237,19 +239,26 @@ class OcppSource:
         return self._reading(self._last_time)
 
     async def async_set_charging(self, enabled: bool) -> None:
-        """Pause (0 A) or resume charging; start a transaction when none is open."""
+        """Pause (a 0 A profile) or resume (the last limit); start a transaction if none."""
         if enabled and self.transaction is None and self.link is not None:
             await self.async_command("start_transaction")
             return
-        amps = (self.limit_a or 32.0) if enabled else 0.0
-        await self.async_set_current_limit(amps if amps > 0 else 32.0 if enabled else 0.0)
+        await self._send_limit(self._resume_a if enabled else 0.0)
+        self._paused = not enabled
 
     async def async_set_current_limit(self, amps: float) -> None:
-        """Send a default charging profile with this limit (0 pauses)."""
-        link = self._connected_link()
+        """Set the limit; while paused it is kept for the resume (a profile is all there is)."""
         limit = round(max(0.0, amps), 1)
-        await link.set_limit(limit)
-        self.limit_a = limit
+        if limit < 1:
+            await self.async_set_charging(False)
+            return
+        if not self._paused:
+            await self._send_limit(limit)
+        self._resume_a = limit
+
+    async def _send_limit(self, amps: float) -> None:
+        await self._connected_link().set_limit(amps)
+        self.limit_a = amps
 
     def as_dict(self) -> dict[str, Any]:
         """The open transaction, the register and the transaction counter."""
