@@ -1,4 +1,6 @@
-"""Prepare config/.storage for the demo: no onboarding, a demo owner, a simulated wallbox.
+"""Prepare config/.storage for the demo: no onboarding, a demo owner, two wallboxes.
+
+The wallboxes are a simulated one and an OCPP charge point (played by scripts/ocpp_charger.py).
 
 Only files that do not exist yet are written, so a demo that was changed in the UI stays
 as it is. Delete config/ to start over.
@@ -96,7 +98,20 @@ def main(config_dir: str) -> None:
         "created_at": now,
         "modified_at": now,
     }
-    _write(storage, "core.config_entries", {"entries": [entry]}, version=1, minor=5)
+    garage = {
+        **entry,
+        "entry_id": uuid.uuid4().hex[:26].upper(),
+        "title": "Demo garage",
+        # scripts/ocpp_charger.py connects as this charge point.
+        "data": {"source": "ocpp", "charge_point_id": "demo-garage", "port": 9000},
+        "options": {
+            **entry["options"],
+            "id_tags": {"04A1B2C3": "Anna", "04D5E6F7": "Bo"},
+            "accept_unknown_tags": True,
+        },
+        "unique_id": "ocpp_demo-garage",
+    }
+    _write(storage, "core.config_entries", {"entries": [entry, garage]}, version=1, minor=5)
 
 
 if __name__ == "__main__":

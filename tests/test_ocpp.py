@@ -1219,3 +1219,108 @@ async def test_load_guard_drives_charging_profiles(
         assert limits[-1] == 0
         assert number(hass, "sensor.garage_1_current_limit") == 0
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_charger_reboot_mid_transaction(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """The box reboots while charging: its register restarts at 0, the transaction goes on."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04A1B2C3", 0, T0)
+        await status16(station, "Charging", T0)
+        freezer.move_to(T0 + timedelta(minutes=30))
+        await meter16(
+            station, T0 + timedelta(minutes=30), register(3_000), transaction_id=transaction_id
+        )
+    freezer.move_to(T0 + timedelta(minutes=32))
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        await status16(station, "Charging")
+        for minute, wh in ((40, 400), (50, 1_400)):
+            freezer.move_to(T0 + timedelta(minutes=minute))
+            await meter16(
+                station, T0 + timedelta(minutes=minute), register(wh), transaction_id=transaction_id
+            )
+        freezer.move_to(T0 + timedelta(minutes=60))
+        await stop16(station, transaction_id, 2_400, T0 + timedelta(minutes=60), "EVDisconnected")
+    (session,) = sessions(entry)
+    # 3 kWh before the reboot, 2.4 kWh after it.
+    assert session.energy_kwh == pytest.approx(5.4)
+
+
+async def test_register_that_only_moves_at_the_end(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """The register stays at the start meter while power flows; the stop brings the energy,
+    spread over the session like the power was (so the cost falls in the right hours)."""
+    async with connect(port, CP, "ocpp2.0.1") as station:
+        await station.call(
+            call201.BootNotification(
+                charging_station={"model": "X", "vendorName": "Y"}, reason="PowerUp"
+            )
+        )
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        begin = [
+            {
+                "timestamp": ts(T0),
+                "sampledValue": [{"value": 1_000.0, "context": "Transaction.Begin"}],
+            }
+        ]
+        await event201(
+            station,
+            "Started",
+            ts(T0),
+            0,
+            transaction_id="E",
+            charging_state="Charging",
+            meter_value=begin,
+        )
+        # FoxESS: "Available" with the cable still in; the transaction keeps the session.
+        await station.call(
+            call201.StatusNotification(
+                timestamp=ts(T0), connector_status="Available", evse_id=1, connector_id=1
+            )
+        )
+        for minute in range(0, 181, 10):
+            watts = 7_000 if minute < 60 or 120 <= minute < 180 else 0
+            moment = T0 + timedelta(minutes=minute)
+            freezer.move_to(moment)
+            values = [
+                {
+                    "timestamp": ts(moment),
+                    "sampledValue": [
+                        {"value": 1_000.0},
+                        {"value": watts, "measurand": "Power.Active.Import"},
+                    ],
+                }
+            ]
+            await event201(
+                station, "Updated", ts(moment), minute + 1, transaction_id="E", meter_value=values
+            )
+        assert entry.runtime_data.tracker.active is not None
+        end = [
+            {
+                "timestamp": ts(T0 + timedelta(minutes=180)),
+                "sampledValue": [{"value": 15_000.0, "context": "Transaction.End"}],
+            }
+        ]
+        await event201(
+            station,
+            "Ended",
+            ts(T0 + timedelta(minutes=180)),
+            999,
+            transaction_id="E",
+            meter_value=end,
+            stopped_reason="EVDisconnected",
+        )
+    (session,) = sessions(entry)
+    assert session.energy_kwh == pytest.approx(14.0)
+    assert session.energy_between(T0, T0 + timedelta(hours=1)) == pytest.approx(7.0)
+    assert session.energy_between(
+        T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    ) == pytest.approx(0.0)
