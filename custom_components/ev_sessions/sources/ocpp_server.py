@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+PING_S = 60.0
 SERVERS: HassKey[dict[int, OcppServer]] = HassKey(f"{DOMAIN}_ocpp_servers")
 
 
@@ -147,7 +148,8 @@ class OcppServer:
             )
         from .ocpp import PROTOCOL_16, PROTOCOLS  # noqa: PLC0415
 
-        websocket = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True)
+        # Websocket pings find a box that vanished without closing (power cut, network).
+        websocket = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, heartbeat=PING_S)
         await websocket.prepare(request)
         protocol = websocket.ws_protocol or PROTOCOL_16
         await source.async_serve(WebSocketLink(websocket), protocol)
