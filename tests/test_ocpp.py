@@ -126,6 +126,14 @@ async def boot16(station: Any) -> None:
     )
 
 
+async def boot201(station: Any, vendor: str = "Y", model: str = "X") -> None:
+    await station.call(
+        call201.BootNotification(
+            charging_station={"model": model, "vendorName": vendor}, reason="PowerUp"
+        )
+    )
+
+
 async def status16(station: Any, status: str, moment: datetime | None = None) -> None:
     await station.call(
         call16.StatusNotification(
@@ -474,11 +482,7 @@ async def test_whole_session_201_keba(
 ) -> None:
     """KEBA 2.0.1: a unit-less Started register, +0000 offsets, signed kWh values in Ended."""
     async with connect(port, CP, "ocpp2.0.1") as station:
-        await station.call(
-            call201.BootNotification(
-                charging_station={"model": "KC-P30", "vendorName": "Keba AG"}, reason="PowerUp"
-            )
-        )
+        await boot201(station, "Keba AG", "KC-P30")
         await settle(hass, freezer)
         assert source_of(entry).protocol == "ocpp2.0.1"
         assert entry.runtime_data.source.model == "Keba AG KC-P30"
@@ -822,11 +826,7 @@ async def test_201_commands_and_other_messages(
 ) -> None:
     """2.0.1: profiles, remote start/stop, reset; Authorize, MeterValues, Heartbeat and more."""
     async with connect(port, CP, "ocpp2.0.1") as station:
-        await station.call(
-            call201.BootNotification(
-                charging_station={"model": "Terra AC", "vendorName": "ABB"}, reason="PowerUp"
-            )
-        )
+        await boot201(station, "ABB", "Terra AC")
         await settle(hass, freezer)
         source = source_of(entry)
         assert (await station.call(call201.Heartbeat())).current_time
@@ -996,11 +996,7 @@ async def test_201_lost_start_and_repeated_sequence_numbers(
 ) -> None:
     """An Updated event of a transaction whose Started was lost opens it; repeats change nothing."""
     async with connect(port, CP, "ocpp2.0.1") as station:
-        await station.call(
-            call201.BootNotification(
-                charging_station={"model": "X", "vendorName": "Y"}, reason="PowerUp"
-            )
-        )
+        await boot201(station)
         await settle(hass, freezer)
         freezer.move_to(T0)
 
@@ -1095,11 +1091,7 @@ async def test_201_refusals_and_errors(
 ) -> None:
     """A rejected profile, a command the station does not know, no transaction to stop."""
     async with connect(port, CP, "ocpp2.0.1") as station:
-        await station.call(
-            call201.BootNotification(
-                charging_station={"model": "X", "vendorName": "Y"}, reason="PowerUp"
-            )
-        )
+        await boot201(station)
         source = source_of(entry)
         station.received.answer = "Rejected"
         with pytest.raises(SourceError, match="Rejected"):
@@ -1258,11 +1250,7 @@ async def test_register_that_only_moves_at_the_end(
     """The register stays at the start meter while power flows; the stop brings the energy,
     spread over the session like the power was (so the cost falls in the right hours)."""
     async with connect(port, CP, "ocpp2.0.1") as station:
-        await station.call(
-            call201.BootNotification(
-                charging_station={"model": "X", "vendorName": "Y"}, reason="PowerUp"
-            )
-        )
+        await boot201(station)
         await settle(hass, freezer)
         freezer.move_to(T0)
         begin = [
