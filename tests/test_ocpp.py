@@ -830,10 +830,10 @@ async def test_201_commands_and_other_messages(
         await settle(hass, freezer)
         source = source_of(entry)
         assert (await station.call(call201.Heartbeat())).current_time
-        denied = await station.call(
+        unknown = await station.call(
             call201.Authorize(id_token={"idToken": "X1", "type": "ISO14443"})
         )
-        assert denied.id_token_info["status"] == "Accepted"
+        assert unknown.id_token_info["status"] == "Accepted"  # unknown tags may charge
         vendor = await station.call(call201.DataTransfer(vendor_id="com.abb"))
         assert vendor.status == "UnknownVendorId"
         await station.call(call201.FirmwareStatusNotification(status="Installed"))
@@ -954,9 +954,12 @@ async def test_charger_away_makes_entities_unavailable_and_back(
         await hass.async_block_till_done()
         assert state_value(hass, "sensor.garage_1_status") == "connected"
         # The box opens a second connection before the first one closed: the new one wins.
+        old = source_of(entry).link
+        assert old is not None
         async with connect(port, CP) as again:
             await boot16(again)
-            assert source_of(entry).link is not None
+            assert source_of(entry).link is not old
+            assert old.websocket.websocket.closed
             assert (await again.call(call16.Heartbeat())).current_time
 
 

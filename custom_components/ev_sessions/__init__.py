@@ -54,7 +54,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -
     try:
         await source.async_start(coordinator.handle_reading)
     except SourceError as err:
-        await coordinator.async_save_now()
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="source_unavailable",

@@ -443,12 +443,17 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Let the user accept a discovered wallbox."""
+        return self._confirm("discovery_confirm", user_input, host=self._data[CONF_HOST])
+
+    def _confirm(
+        self, step_id: str, user_input: dict[str, Any] | None, **placeholders: str
+    ) -> ConfigFlowResult:
+        """Create the discovered entry once the user confirms it."""
         if user_input is not None:
             return self._finish()
         self._set_confirm_only()
         return self.async_show_form(
-            step_id="discovery_confirm",
-            description_placeholders={"name": self._title, "host": self._data[CONF_HOST]},
+            step_id=step_id, description_placeholders={"name": self._title, **placeholders}
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -567,16 +572,7 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Let the user accept the charge point (a password can be added by reconfiguring)."""
-        if user_input is not None:
-            return self._finish()
-        self._set_confirm_only()
-        return self.async_show_form(
-            step_id="ocpp_confirm",
-            description_placeholders={
-                "name": self._title,
-                "port": str(self._data[CONF_PORT]),
-            },
-        )
+        return self._confirm("ocpp_confirm", user_input, port=str(self._data[CONF_PORT]))
 
     async def async_step_simulator(
         self, user_input: dict[str, Any] | None = None

@@ -34,11 +34,11 @@ from .const import (
     SERVICE_OCPP_COMMAND,
     SERVICE_PLAN_CHARGING,
 )
-from .coordinator import EvSessionsConfigEntry
+from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .model.history import session_summary, sessions_csv, user_month_csv, user_month_rows
 from .model.planner import plan_cheapest, plan_slots
 from .model.session import Session
-from .sources import SourceError
+from .sources import SourceError, command_failed
 from .sources.ocpp import COMMANDS, OcppSource
 
 _FILTERS = {
@@ -102,14 +102,13 @@ def _aware(value: datetime | None) -> datetime | None:
     return dt_util.as_utc(value)
 
 
-def _summaries(hass: HomeAssistant, call: ServiceCall) -> list[dict[str, Any]]:
-    coordinator = _entry(hass, call).runtime_data
+def _summaries(coordinator: EvSessionsCoordinator, call: ServiceCall) -> list[dict[str, Any]]:
     now = dt_util.utcnow()
-    return [session_summary(s, now, coordinator.currency) for s in _sessions(hass, call)]
+    return [session_summary(s, now, coordinator.currency) for s in _sessions(coordinator, call)]
 
 
-def _sessions(hass: HomeAssistant, call: ServiceCall) -> list[Session]:
-    coordinator = _entry(hass, call).runtime_data
+def _sessions(coordinator: EvSessionsCoordinator, call: ServiceCall) -> list[Session]:
+    """The sessions the call's filters select (the one in progress included)."""
     start = _aware(call.data.get(ATTR_START))
     end = _aware(call.data.get(ATTR_END))
     if start is not None and end is not None and end <= start:
@@ -127,7 +126,8 @@ def _sessions(hass: HomeAssistant, call: ServiceCall) -> list[Session]:
 
 
 async def _get_sessions(call: ServiceCall) -> ServiceResponse:
-    return cast(ServiceResponse, {"sessions": _summaries(call.hass, call)})
+    coordinator = _entry(call.hass, call).runtime_data
+    return cast(ServiceResponse, {"sessions": _summaries(coordinator, call)})
 
 
 def _export_path(hass: HomeAssistant, path: str) -> Path:
@@ -153,14 +153,14 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     target = _export_path(hass, call.data[ATTR_PATH])
     response: dict[str, Any] = {"path": str(target)}
+    coordinator = _entry(hass, call).runtime_data
     if call.data.get(ATTR_REPORT) == REPORT_USER_MONTH:
-        currency = _entry(hass, call).runtime_data.currency
-        sessions = _sessions(hass, call)
+        sessions = _sessions(coordinator, call)
         rows = user_month_rows(sessions, dt_util.get_default_time_zone())
-        text = user_month_csv(rows, currency)
+        text = user_month_csv(rows, coordinator.currency)
         response |= {"sessions": len(sessions), "rows": len(rows)}
     else:
-        summaries = _summaries(hass, call)
+        summaries = _summaries(coordinator, call)
         text = sessions_csv(summaries)
         response["sessions"] = len(summaries)
     try:
@@ -181,11 +181,7 @@ async def _ocpp_command(call: ServiceCall) -> ServiceResponse:
     try:
         status = await source.async_command(call.data[ATTR_COMMAND], call.data.get(ATTR_ID_TAG))
     except SourceError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="command_failed",
-            translation_placeholders={"error": str(err)},
-        ) from err
+        raise command_failed(err) from err
     return {"status": status}
 
 

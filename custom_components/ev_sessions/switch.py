@@ -7,14 +7,13 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_SMART_CHARGING, DOMAIN
+from .const import CONF_SMART_CHARGING
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .entity import EvSessionsEntity
-from .sources import SourceError
+from .sources import SourceError, command_failed
 from .sources.goe import GoeSource
 from .sources.simulator import SimulatorSource
 
@@ -84,11 +83,7 @@ class GoeSinglePhase(EvSessionsEntity, SwitchEntity):
         try:
             await self._source.async_set_single_phase(single)
         except SourceError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise command_failed(err) from err
         self.async_write_ha_state()  # the charger took it; the next poll confirms it
         await self.coordinator.async_request_refresh()
 

@@ -193,26 +193,24 @@ def _months(start: datetime, end: datetime, zone: tzinfo) -> list[tuple[datetime
 
 def user_month_csv(rows: Iterable[dict[str, Any]], currency: str | None) -> str:
     """CSV text of the per-user, per-month billing rows."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=USER_MONTH_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        line = {**row, "currency": currency}
-        writer.writerow(
-            {key: "" if line.get(key) is None else line[key] for key in USER_MONTH_COLUMNS}
-        )
-    return buffer.getvalue()
+    return _csv(USER_MONTH_COLUMNS, ({**row, "currency": currency} for row in rows))
 
 
 def sessions_csv(summaries: Iterable[dict[str, Any]]) -> str:
     """CSV text (RFC 4180, header row) of session summaries."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
+    rows = []
     for summary in summaries:
         row = {**summary, **summary.get("cost_breakdown", {})}
         row["energy_cost"] = row.pop("energy", None)
-        writer.writerow({key: "" if row.get(key) is None else row[key] for key in CSV_COLUMNS})
+        rows.append(row)
+    return _csv(CSV_COLUMNS, rows)
+
+
+def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
+    """A header row and one line per row, in the given columns; None is empty."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if row.get(key) is None else row[key] for key in columns})
     return buffer.getvalue()

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 
 from ..const import (
     CONF_SOURCE,
+    DOMAIN,
     SOURCE_ENTITIES,
     SOURCE_GOE,
     SOURCE_OCPP,
@@ -28,6 +30,15 @@ type PushCallback = Callable[[Reading], None]
 
 class SourceError(Exception):
     """The wallbox could not be read."""
+
+
+def command_failed(err: SourceError) -> HomeAssistantError:
+    """The translated error for a command the wallbox refused or did not answer."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="command_failed",
+        translation_placeholders={"error": str(err)},
+    )
 
 
 class Source(Protocol):

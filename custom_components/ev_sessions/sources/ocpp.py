@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+import contextlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 import json
@@ -121,7 +122,6 @@ class _Pending:
     time: datetime
     order: int
     apply: Callable[[], None]
-    key: str | None = None
 
 
 def handles[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
@@ -323,9 +323,8 @@ class OcppSource:
         _LOGGER.info("Charge point %s connected (%s)", self.charge_point_id, protocol)
         self._start_window()
         try:
-            await link.start()
-        except ConnectionError:
-            pass
+            with contextlib.suppress(ConnectionError):
+                await link.start()
         finally:
             if self.link is link:
                 self.link = None
@@ -371,13 +370,13 @@ class OcppSource:
         for item in sorted(pending, key=lambda p: (p.time, p.order)):
             item.apply()
 
-    def schedule(self, time: datetime, apply: Callable[[], None], key: str | None = None) -> None:
+    def schedule(self, time: datetime, apply: Callable[[], None]) -> None:
         """Apply now, or after the reorder window when it is open."""
         if self._flush_unsub is None:
             apply()
             return
         self._order += 1
-        self._pending.append(_Pending(time, self._order, apply, key))
+        self._pending.append(_Pending(time, self._order, apply))
 
     def _emit(self, time: datetime, energy_kwh: float | None = None) -> None:
         """Tell the coordinator; never earlier than what it was told before."""
@@ -611,11 +610,16 @@ class OcppSource:
         elif not samples:
             self._emit(time)
 
-    def transaction_id_for(self, connector: int, time: datetime, meter_start: float | None) -> str:
-        """A new 1.6 transaction id (kept across restarts); the same for a repeated start."""
+    def transaction_id_for(
+        self, connector: int, time: datetime, meter_start: float | None
+    ) -> tuple[str, bool]:
+        """The 1.6 transaction id of a start, and whether it is new (ids survive restarts).
+
+        A start the charge point repeats (its answer was lost) gets the id it got before.
+        """
         key = (connector, time, meter_start)
         if (known := self._starts.get(key)) is not None:
-            return known
+            return known, False
         current = self.transaction
         if (
             current is not None
@@ -623,17 +627,10 @@ class OcppSource:
             and current.start == time
             and current.meter_start_wh == meter_start
         ):
-            return current.id
+            return current.id, False
         self.transaction_counter += 1
         self._starts = {key: str(self.transaction_counter)}
-        return str(self.transaction_counter)
-
-    def is_new_start(self, transaction_id: str) -> bool:
-        """Whether a start has not been applied (or queued) before."""
-        current = self.transaction
-        return (current is None or current.id != transaction_id) and not any(
-            p.key == transaction_id for p in self._pending
-        )
+        return str(self.transaction_counter), True
 
     def on_charging_needs(self, departure: datetime | None, energy_kwh: float | None) -> None:
         """What the car asks for becomes the session's preferences."""
@@ -864,14 +861,13 @@ class OcppLink16(_ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         source = self.source
         received = source.received()
         time = parse_time(timestamp, received)
-        transaction_id = source.transaction_id_for(connector_id, time, meter_start)
-        if source.follows(connector_id) and source.is_new_start(transaction_id):
+        transaction_id, new = source.transaction_id_for(connector_id, time, meter_start)
+        if new and source.follows(connector_id):
             transaction = source.start_transaction(transaction_id, connector_id, id_tag, time)
             transaction.meter_start_wh = meter_start
             source.schedule(
                 time,
                 lambda: source.apply_start(transaction, wh_to_kwh(meter_start)),
-                transaction_id,
             )
         return call16_result.StartTransaction(
             transaction_id=int(transaction_id),
@@ -1085,7 +1081,6 @@ class OcppLink201(_ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[mis
                     samples,
                     transaction_info.get("stopped_reason"),
                 ),
-                transaction_id if event_type == "Started" else None,
             )
         if id_tag is None:
             return call201_result.TransactionEvent()
