@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
+import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
@@ -65,3 +67,14 @@ async def restart(
         freezer.tick(downtime)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+
+
+def logged(caplog: pytest.LogCaptureFixture, text: str, level: int = logging.INFO) -> int:
+    """How many log records at level or above say text.
+
+    Counted by record, not in caplog.text: newer test harnesses capture DEBUG, where the
+    coordinator's "Full error" traceback repeats the message of the error it just logged.
+    """
+    return sum(
+        1 for record in caplog.records if record.levelno >= level and text in record.getMessage()
+    )

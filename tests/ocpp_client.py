@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 import contextlib
 from dataclasses import dataclass, field
@@ -118,13 +119,17 @@ async def connect(
     charge_point_id: str,
     protocol: str = "ocpp1.6",
     *,
-    auth: aiohttp.BasicAuth | None = None,
+    password: str | None = None,
 ) -> AsyncIterator[Any]:
-    """A connected charge point, served until the block ends."""
+    """A connected charge point, served until the block ends (Basic auth with a password)."""
+    headers = {}
+    if password is not None:
+        token = base64.b64encode(f"{charge_point_id}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
     async with (
         aiohttp.ClientSession() as session,
         session.ws_connect(
-            f"ws://127.0.0.1:{port}/ocpp/{charge_point_id}", protocols=(protocol,), auth=auth
+            f"ws://127.0.0.1:{port}/ocpp/{charge_point_id}", protocols=(protocol,), headers=headers
         ) as websocket,
     ):
         link = ClientLink(websocket)

@@ -434,13 +434,13 @@ async def test_wrong_password_gets_401(
     """Security profile 1: the right Basic credentials connect, wrong ones get HTTP 401."""
     entry = await setup_entry(hass, make_entry(port, **{CONF_PASSWORD: "s3cret"}))
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        async with connect(port, CP, auth=aiohttp.BasicAuth(CP, "wrong")):
+        async with connect(port, CP, password="wrong"):
             pass
     assert refused.value.status == 401
     with pytest.raises(aiohttp.WSServerHandshakeError):
         async with connect(port, CP):
             pass
-    async with connect(port, CP, auth=aiohttp.BasicAuth(CP, "s3cret")) as station:
+    async with connect(port, CP, password="s3cret") as station:
         await boot16(station)
         assert source_of(entry).link is not None
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from ipaddress import ip_address
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
 from custom_components.ev_sessions.sources.openevse import status_reading
 
 from .conftest import setup_entry
-from .helpers import advance, number, state_value
+from .helpers import advance, logged, number, state_value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openevse"
 HOST = "192.168.21.19"
@@ -83,15 +84,14 @@ def refuse(aioclient_mock: AiohttpClientMocker, host: str = HOST) -> None:
 
 
 @pytest.fixture
-def auths(
-    aioclient_mock: AiohttpClientMocker, monkeypatch: pytest.MonkeyPatch
-) -> list[aiohttp.BasicAuth | None]:
-    """The credentials each request carried (the mocker does not record them)."""
-    seen: list[aiohttp.BasicAuth | None] = []
+def auths(aioclient_mock: AiohttpClientMocker, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The Authorization header each request carried (the mocker does not record them)."""
+    seen: list[str | None] = []
     original = aioclient_mock.match_request
 
     async def spy(method: str, url: str, **kwargs: Any) -> Any:
-        seen.append(kwargs.get("auth"))
+        assert kwargs.get("auth") is None  # deprecated in aiohttp 3.13, gone in 4
+        seen.append((kwargs.get("headers") or {}).get("Authorization"))
         return await original(method, url, **kwargs)
 
     monkeypatch.setattr(aioclient_mock, "match_request", spy)
@@ -149,7 +149,7 @@ async def test_config_flow_with_a_login(
     }
     await hass.async_block_till_done()
     # Every request after the set-up carries the login, the polls of /status too.
-    assert auths[-1] == aiohttp.BasicAuth("admin", "secret")
+    assert auths[-1] == "Basic YWRtaW46c2VjcmV0"  # admin:secret
     assert [str(url.path) for _, url, _, _ in aioclient_mock.mock_calls][-1] == "/status"
 
 
@@ -233,7 +233,7 @@ async def test_an_outage_keeps_the_session(
         aioclient_mock.get(f"http://{HOST}/status", **failure)
         await advance(hass, freezer, 5, step_s=5)
         assert state_value(hass, "sensor.openevse_power") == "unavailable"
-    assert caplog.text.count("Error fetching") == 1
+    assert logged(caplog, "Error fetching", logging.ERROR) == 1
     # Back, with what it charged meanwhile; then unplugged.
     serve(aioclient_mock, charging(start + 3))
     await advance(hass, freezer, 1, step_s=5)
@@ -343,7 +343,7 @@ async def test_reauth_after_a_password_change(
     await hass.async_block_till_done()
     assert entry.data["password"] == "new"
     assert entry.state is ConfigEntryState.LOADED
-    assert auths[-1] == aiohttp.BasicAuth("admin", "new")
+    assert auths[-1] == "Basic YWRtaW46bmV3"  # admin:new
 
 
 def _zeroconf(host: str = HOST) -> ZeroconfServiceInfo:

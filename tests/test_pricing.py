@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from datetime import UTC, datetime, timedelta
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from custom_components.ev_sessions.const import (
 )
 
 from .conftest import make_wallbox_entry, setup_entry, wallbox_states
-from .helpers import advance, number, state_value
+from .helpers import advance, logged, number, state_value
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PRICE = "sensor.spot_price"
@@ -219,7 +220,7 @@ async def test_unreadable_price_entity_raises_a_repair_issue(
     }
     hass.states.async_set(PRICE, "still cheap", {"unit_of_measurement": "SEK/kWh"})
     await hass.async_block_till_done()
-    assert caplog.text.count("cannot be read") == 1
+    assert logged(caplog, "cannot be read", logging.WARNING) == 1
     hass.states.async_set(PRICE, "0.9", {"unit_of_measurement": "SEK/kWh"})
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -14,7 +15,7 @@ from custom_components.ev_sessions.sources import SourceError
 from custom_components.ev_sessions.sources.simulator import SimulatorSource
 
 from .conftest import setup_entry
-from .helpers import advance, number, state_value
+from .helpers import advance, logged, number, state_value
 
 STATUS = "sensor.simulated_wallbox_status"
 
@@ -39,10 +40,10 @@ async def test_wallbox_away_and_back(
         await advance(hass, freezer, 16, step_s=10)
         assert state_value(hass, STATUS) == "unavailable"
     assert state_value(hass, STATUS) == "unavailable"
-    assert caplog.text.count("The wallbox cannot be read: timeout") == 1
+    assert logged(caplog, "The wallbox cannot be read: timeout", logging.ERROR) == 1
     await advance(hass, freezer, 1, step_s=10)
     assert state_value(hass, STATUS) == "charging"
-    assert caplog.text.count("data recovered") == 1
+    assert logged(caplog, "data recovered") == 1
     # The simulated car kept charging meanwhile; its register tells how much.
     assert number(hass, "sensor.simulated_wallbox_session_energy") == pytest.approx(
         energy + 11 * 17 / 60, abs=0.02

@@ -7,7 +7,6 @@ import socket
 import ssl
 from typing import Any
 
-import aiohttp
 import voluptuous as vol
 
 from homeassistant.config_entries import (
@@ -128,7 +127,7 @@ from .model.tariff import WEEKDAYS
 from .model.units import ENERGY_UNITS, POWER_UNITS
 from .pricing import action_platform, read_price_attributes
 from .sources import SourceError
-from .sources.http import HTTP_WALLBOXES, SourceAuthError, async_get_json
+from .sources.http import HTTP_WALLBOXES, AuthHeaders, SourceAuthError, async_get_json
 from .sources.ocpp_server import SERVERS, load_ssl_context
 from .sources.openevse import credentials
 
@@ -363,7 +362,7 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
         """A go-eCharger with its local HTTP API v2 enabled."""
         return await self._async_step_http(SOURCE_GOE, user_input)
 
-    async def _async_probe(self, source: str, host: str, auth: aiohttp.BasicAuth | None) -> str:
+    async def _async_probe(self, source: str, host: str, auth: AuthHeaders | None) -> str:
         """Ask the wallbox who it is: the unique id, or SourceError if it is not one."""
         kind = HTTP_WALLBOXES[source]
         answer = await async_get_json(async_get_clientsession(self.hass), host, kind.path, auth)

@@ -23,6 +23,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .bursts import async_track_state_bursts
 from .const import (
     CONF_BATTERY_CAPACITY_KWH,
     CONF_CHARGING_MODE,
@@ -831,14 +832,15 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         if house:
 
             @callback
-            def _house_changed(_event: Event[EventStateChangedData]) -> None:
-                # React within seconds to a rising household load.
+            def _house_changed() -> None:
+                # React within seconds to a rising household load, once all phases of a
+                # meter's update are written.
                 now = dt_util.utcnow()
                 self._meter_house(now)
                 self._guard_step(now)
                 self._publish(now)
 
-            entry.async_on_unload(async_track_state_change_event(self.hass, house, _house_changed))
+            entry.async_on_unload(async_track_state_bursts(self.hass, house, _house_changed))
         self.check_power_settings()
 
         @callback

@@ -38,6 +38,21 @@ def ended(events: list[TrackerEvent]) -> list[Session]:
     return [e.session for e in events if isinstance(e, SessionEnded)]
 
 
+def test_the_reading_that_ends_a_session_belongs_to_it() -> None:
+    """One reading with the unplug, the last register and the car's last SoC: all count."""
+    tracker = SessionTracker(CONN_REG)
+    events = feed(
+        tracker,
+        [
+            Reading(time=at(0), power_w=7000, energy_kwh=100.0, connected=True, soc=40),
+            Reading(time=at(60), power_w=0, energy_kwh=107.0, connected=False, soc=52, phases=3),
+        ],
+    )
+    (session,) = ended(events)
+    assert session.energy_kwh == pytest.approx(7.0)
+    assert (session.soc_start, session.soc_end, session.phases) == (40, 52, 3)
+
+
 def test_plug_in_to_unplug_with_register() -> None:
     tracker = SessionTracker(CONN_REG)
     events = feed(

@@ -129,6 +129,9 @@ class SessionTracker:
         if reading.connected is not None:
             self.connected = reading.connected
 
+        if (ending := self.active) is not None:
+            # What the car says in the reading that ends its session still belongs to it.
+            self._follow_car(ending, reading)
         if self.config.uses_connection:
             self._follow_connection(reading, events)
         elif observed is not None:
@@ -137,6 +140,7 @@ class SessionTracker:
         session = self.active
         if session is not None:
             self._follow_charging(session, reading)
+            self._follow_car(session, reading)
         return events
 
     # -- energy -----------------------------------------------------------------
@@ -295,6 +299,9 @@ class SessionTracker:
             open_period.end = self._below_since or reading.time
         if self.charging and self.power_w is not None:
             session.peak_power_w = max(session.peak_power_w, self.power_w)
+
+    def _follow_car(self, session: Session, reading: Reading) -> None:
+        """The car's SoC, phases and user, as the reading tells them."""
         if reading.phases is not None:
             session.phases = max(session.phases or 0, reading.phases)
         if self.soc is not None and reading.soc is not None and reading.soc > 0:

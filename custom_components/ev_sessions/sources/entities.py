@@ -15,10 +15,10 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.util import dt as dt_util
 
+from ..bursts import async_track_state_bursts
 from ..const import (
     CONF_CHARGING_STATES,
     CONF_CHARGING_SWITCH_ENTITY,
@@ -82,13 +82,17 @@ class EntitiesSource:
         ]
 
     async def async_start(self, push: PushCallback) -> None:
-        """Push a reading whenever one of the entities changes."""
+        """Push one reading for each burst of changes, read after the last of them.
+
+        The wallbox's integration writes its entities one after the other: a reading taken
+        at the first change would mix the new plug state with the old SoC or register.
+        """
 
         @callback
-        def _changed(event: Event[EventStateChangedData]) -> None:
+        def _changed() -> None:
             push(self.read(dt_util.utcnow()))
 
-        self._unsubscribe = async_track_state_change_event(self._hass, self.entity_ids, _changed)
+        self._unsubscribe = async_track_state_bursts(self._hass, self.entity_ids, _changed)
 
     async def async_stop(self) -> None:
         """Stop listening."""

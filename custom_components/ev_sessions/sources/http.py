@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 import json
 from typing import Any
@@ -36,8 +37,21 @@ HTTP_WALLBOXES: dict[str, HttpWallbox] = {
 }
 
 
+type AuthHeaders = dict[str, str]
+
+
 class SourceAuthError(SourceError):
     """The wallbox refused the credentials (HTTP 401)."""
+
+
+def basic_auth(username: str, password: str) -> AuthHeaders:
+    """The Authorization header for HTTP Basic auth (RFC 7617, UTF-8).
+
+    aiohttp 3.13 deprecates ``BasicAuth`` and the ``auth`` parameter (gone in aiohttp 4);
+    a header works on every version Home Assistant ships.
+    """
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
 
 
 async def async_request_json(
@@ -47,12 +61,12 @@ async def async_request_json(
     *,
     method: str = "GET",
     payload: dict[str, Any] | None = None,
-    auth: aiohttp.BasicAuth | None = None,
+    auth: AuthHeaders | None = None,
 ) -> dict[str, Any]:
     """Send a request to a wallbox and return the JSON object it answers."""
     try:
         async with session.request(
-            method, f"http://{host}{path}", json=payload, auth=auth, timeout=TIMEOUT
+            method, f"http://{host}{path}", json=payload, headers=auth, timeout=TIMEOUT
         ) as response:
             if response.status == 401:
                 raise SourceAuthError(f"{host}{path}: credentials refused")
@@ -67,7 +81,7 @@ async def async_get_json(
     session: aiohttp.ClientSession,
     host: str,
     path: str,
-    auth: aiohttp.BasicAuth | None = None,
+    auth: AuthHeaders | None = None,
 ) -> dict[str, Any]:
     """GET a JSON object from a wallbox; SourceError for anything else."""
     return await async_request_json(session, host, path, auth=auth)

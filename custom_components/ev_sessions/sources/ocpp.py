@@ -15,6 +15,7 @@ counts at the time of the last one (it still lands in the session it belongs to)
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 import contextlib
@@ -326,13 +327,14 @@ class OcppSource:
             with contextlib.suppress(ConnectionError):
                 await link.start()
         finally:
+            link.closed.set()
             if self.link is link:
                 self.link = None
                 self._disconnected_at = dt_util.utcnow()
                 _LOGGER.info("Charge point %s disconnected", self.charge_point_id)
 
     def _connected_link(self) -> OcppLink:
-        if self.link is None:
+        if self.link is None or self.link.closed.is_set():
             raise SourceError(f"charge point {self.charge_point_id} is not connected")
         return self.link
 
@@ -646,6 +648,8 @@ class OcppLink:
         """Keep the websocket."""
         self.source = source
         self.websocket = websocket
+        # Set when the websocket has closed: a command waiting for an answer fails at once.
+        self.closed = asyncio.Event()
 
     async def start(self) -> None:
         """Serve until the websocket closes."""
@@ -697,12 +701,26 @@ class _ProtocolMixin:
         self._answering = None
 
     async def _call(self, payload: Any) -> Any:
-        """Send a command; OcppCommandError when the charge point does not answer."""
+        """Send a command; OcppCommandError when the charge point does not answer.
+
+        A connection that closes while the command waits for its answer ends the wait at
+        once, instead of after the response time-out.
+        """
+        closed: asyncio.Event = self.closed  # type: ignore[attr-defined]
+        call = asyncio.ensure_future(self.call(payload))  # type: ignore[attr-defined]
+        watch = asyncio.ensure_future(closed.wait())
         try:
-            return await self.call(payload)  # type: ignore[attr-defined]
+            await asyncio.wait((call, watch), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watch.cancel()
+            if not call.done():
+                call.cancel()
+                await asyncio.wait((call,))
+        try:
+            return call.result()
         except TimeoutError as err:
             raise OcppCommandError(f"{self.source.charge_point_id} did not answer") from err
-        except ConnectionError as err:
+        except (ConnectionError, asyncio.CancelledError) as err:
             raise OcppCommandError(f"{self.source.charge_point_id} is not connected") from err
 
     async def route_message(self, raw_msg: str) -> None:

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
-
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -23,7 +21,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from ..model.reading import Reading
 from ..model.units import parse_number
 from . import PushCallback
-from .http import async_get_json, async_request_json
+from .http import AuthHeaders, async_get_json, async_request_json, basic_auth
 
 CLAIM_CLIENT = 65540
 STATE_CHARGING = 3
@@ -31,12 +29,12 @@ ERROR_STATES = frozenset(range(4, 12))
 DISABLED_STATES = frozenset({254, 255})
 
 
-def credentials(data: Mapping[str, Any]) -> aiohttp.BasicAuth | None:
+def credentials(data: Mapping[str, Any]) -> AuthHeaders | None:
     """HTTP basic auth when the entry has a username."""
     username = data.get(CONF_USERNAME)
     if not username:
         return None
-    return aiohttp.BasicAuth(str(username), str(data.get(CONF_PASSWORD) or ""))
+    return basic_auth(str(username), str(data.get(CONF_PASSWORD) or ""))
 
 
 def status_reading(now: datetime, status: Mapping[str, Any]) -> Reading:
