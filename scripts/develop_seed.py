@@ -24,11 +24,44 @@ def _write(storage: Path, key: str, data: dict[str, Any], version: int, minor: i
     path.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 
+HTTP = {"server_host": ["127.0.0.1"], "server_port": 8123}
+
+
+def _http(config_dir: Path, storage: Path, now: str) -> None:
+    """Listen on 127.0.0.1:8123 only, where this Home Assistant keeps that setting."""
+    try:
+        from homeassistant.components.http import config as http_config  # noqa: PLC0415
+    except ImportError:  # Home Assistant before 2026.10: the YAML http section
+        yaml = config_dir / "configuration.yaml"
+        with yaml.open("a", encoding="utf-8") as file:
+            file.write("\nhttp:\n  server_host: 127.0.0.1\n  server_port: 8123\n")
+        return
+    stable = {
+        **HTTP,
+        "cors_allowed_origins": ["https://cast.home-assistant.io"],
+        "login_attempts_threshold": -1,
+        "ip_ban_enabled": True,
+        "ssl_profile": "modern",
+        "use_x_frame_options": True,
+        "created_at": now,
+        "error": None,
+        "error_message": None,
+    }
+    _write(
+        storage,
+        http_config.STORAGE_KEY,
+        {"stable": stable, "pending": None, "yaml_migration_done": True},
+        version=http_config.STORAGE_VERSION,
+        minor=http_config.STORAGE_MINOR_VERSION,
+    )
+
+
 def main(config_dir: str) -> None:
     """Write the seed files under config_dir/.storage."""
     storage = Path(config_dir) / ".storage"
     storage.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC).isoformat()
+    _http(Path(config_dir), storage, now)
     _write(
         storage,
         "onboarding",

@@ -48,6 +48,7 @@ class Received:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     answer: str = "Accepted"
     delay: float = 0.0
+    reset: asyncio.Event = field(default_factory=asyncio.Event)  # a Reset arrived
 
 
 class Station16(ChargePoint16):  # type: ignore[misc]
@@ -73,6 +74,7 @@ class Station16(ChargePoint16):  # type: ignore[misc]
     @on("Reset")
     async def on_reset(self, **payload: Any) -> Any:
         self.received.calls.append(("Reset", payload))
+        self.received.reset.set()
         await asyncio.sleep(self.received.delay)
         return result16.Reset(status=self.received.answer)
 

@@ -671,6 +671,26 @@ async def test_commands_reach_the_charge_point(
         )
 
 
+async def test_a_command_fails_at_once_when_the_box_drops_the_connection(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """The box closes its websocket while a command waits: the error comes at once.
+
+    Without watching the connection, the command would wait out the 30 s response time-out,
+    which never comes in this test (the clock is frozen), so the test would hang.
+    """
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        station.received.delay = 600  # the box takes ten minutes to answer a reset
+        command = asyncio.ensure_future(source_of(entry).async_command("soft_reset"))
+        await station.received.reset.wait()
+        await station.websocket.close()
+        with pytest.raises(SourceError, match="is not connected"):
+            await command
+        assert source_of(entry).link is None
+
+
 async def test_restart_mid_transaction_keeps_the_start_meter(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
