@@ -28,6 +28,7 @@ from custom_components.ev_sessions.const import (
 )
 from custom_components.ev_sessions.coordinator import next_departure
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
+from custom_components.ev_sessions.sources.base import Capability
 
 from .conftest import CURRENT, SWITCH, setup_entry, wallbox_states
 from .helpers import advance, number, state_value
@@ -157,8 +158,7 @@ async def test_entities_source_controls_the_wallbox(
     turn_off = async_mock_service(hass, "switch", "turn_off")
     set_value = async_mock_service(hass, "number", "set_value")
     source = entities_entry.runtime_data.source
-    assert source.can_switch
-    assert source.can_set_current
+    assert source.capabilities == {Capability.START_STOP, Capability.CURRENT_LIMIT}
     await source.async_set_charging(True)
     await source.async_set_charging(False)
     await source.async_set_current_limit(10)
@@ -174,8 +174,7 @@ async def test_source_without_controls_ignores_commands(hass: HomeAssistant) -> 
     )
     await setup_entry(hass, entry)
     source = entry.runtime_data.source
-    assert not source.can_switch
-    assert not source.can_set_current
+    assert source.capabilities == frozenset()
     await source.async_set_charging(True)
     await source.async_set_current_limit(10)
     assert source.as_dict() == {}

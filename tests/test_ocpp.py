@@ -34,9 +34,10 @@ from custom_components.ev_sessions.const import (
     EVENT_SESSION_ENDED,
     SOURCE_OCPP,
 )
-from custom_components.ev_sessions.sources import SourceError
-from custom_components.ev_sessions.sources.ocpp import REORDER_WINDOW, OcppSource
-from custom_components.ev_sessions.sources.ocpp_server import SERVERS
+from custom_components.ev_sessions.sources.base import SourceError
+from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
+from custom_components.ev_sessions.sources.ocpp.server import SERVERS
+from custom_components.ev_sessions.sources.ocpp.source import OcppSource
 
 from .conftest import setup_entry
 from .helpers import number, restart, state_value
@@ -1136,7 +1137,7 @@ async def test_unanswered_command_times_out(
     port: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("custom_components.ev_sessions.sources.ocpp.RESPONSE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr("custom_components.ev_sessions.sources.ocpp.v16.RESPONSE_TIMEOUT_S", 0.2)
     async with connect(port, CP) as station:
         await boot16(station)
         station.received.delay = 5.0

@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.core import HomeAssistant
 
-from custom_components.ev_sessions.sources import SourceError
+from custom_components.ev_sessions.sources.base import SourceError
 from custom_components.ev_sessions.sources.simulator import SimulatorSource
 
 from .conftest import setup_entry

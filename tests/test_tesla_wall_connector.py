@@ -199,7 +199,7 @@ async def test_read_only_source_and_diagnostics(
     serve(aioclient_mock)
     entry = await setup_entry(hass, _entry())
     source = entry.runtime_data.source
-    assert (source.can_switch, source.can_set_current) == (False, False)
+    assert source.capabilities == frozenset()
     assert source.offered_current_a() is None
     assert source.charging_enabled() is None
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -19,8 +21,8 @@ from .const import (
 )
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, session_stores
 from .services import async_setup_services
-from .sources import SourceError, create_source
-from .sources.ocpp import OcppSource
+from .sources.base import Capability, KnowsUsers, SourceError
+from .sources.registry import create_source
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -78,8 +80,8 @@ async def _async_options_updated(hass: HomeAssistant, entry: EvSessionsConfigEnt
     }
     if changed <= PREFERENCE_KEYS | USER_KEYS:
         # Preferences and the users of a shared charger apply in place: no reconnect.
-        if isinstance(coordinator.source, OcppSource):
-            coordinator.source.set_users(entry.options)
+        if Capability.USERS in coordinator.source.capabilities:
+            cast(KnowsUsers, coordinator.source).set_users(entry.options)
         coordinator.refresh_from_options()
         return
     await hass.config_entries.async_reload(entry.entry_id)

@@ -126,9 +126,9 @@ from .model.prices import PriceShapeError
 from .model.tariff import WEEKDAYS
 from .model.units import ENERGY_UNITS, POWER_UNITS
 from .pricing import action_platform, read_price_attributes
-from .sources import SourceError
+from .sources.base import SourceError
 from .sources.http import HTTP_WALLBOXES, AuthHeaders, SourceAuthError, async_get_json
-from .sources.ocpp_server import SERVERS, load_ssl_context
+from .sources.ocpp.server import SERVERS, load_ssl_context
 from .sources.openevse import credentials
 
 

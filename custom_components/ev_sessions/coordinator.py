@@ -102,7 +102,7 @@ from .pricing import (
     read_price_attributes,
     tariff_from_options,
 )
-from .sources import Source, SourceError
+from .sources.base import Capability, Source, SourceError
 from .sources.http import SourceAuthError
 
 _LOGGER = logging.getLogger(__name__)
@@ -642,7 +642,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
 
     def _send_limit(self, previous: float, limit: float) -> None:
         """Send the guard's current limit (pausing and resuming is up to _control)."""
-        if limit >= MIN_CURRENT_A and self.source.can_set_current:
+        if limit >= MIN_CURRENT_A and Capability.CURRENT_LIMIT in self.source.capabilities:
             self._send("set the current limit", self.source.async_set_current_limit(limit))
 
     @property
@@ -670,7 +670,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
     def _control(self, now: datetime, plan: Plan | None) -> None:
         """Start or stop the wallbox when what it should do changes."""
         source = self.source
-        if not (source.can_switch or source.can_set_current):
+        can_switch = Capability.START_STOP in source.capabilities
+        if not (can_switch or Capability.CURRENT_LIMIT in source.capabilities):
             return
         enabled = source.charging_enabled()
         if (
@@ -688,7 +689,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         if want is None or want == self._commanded:
             return
         self._commanded, self._commanded_at = want, now
-        if source.can_switch:
+        if can_switch:
             self._send("switch charging", source.async_set_charging(want))
         elif not want:
             self._send("pause charging", source.async_set_current_limit(0))

@@ -38,8 +38,8 @@ from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .model.history import session_summary, sessions_csv, user_month_csv, user_month_rows
 from .model.planner import plan_cheapest, plan_slots
 from .model.session import Session
-from .sources import SourceError, command_failed
-from .sources.ocpp import COMMANDS, OcppSource
+from .sources.base import Capability, ChargePointCommands, SourceError, command_failed
+from .sources.ocpp.const import COMMANDS
 
 _FILTERS = {
     vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -176,10 +176,11 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
 
 async def _ocpp_command(call: ServiceCall) -> ServiceResponse:
     source = _entry(call.hass, call).runtime_data.source
-    if not isinstance(source, OcppSource):
+    if Capability.COMMANDS not in source.capabilities:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_ocpp")
     try:
-        status = await source.async_command(call.data[ATTR_COMMAND], call.data.get(ATTR_ID_TAG))
+        commands = cast(ChargePointCommands, source)
+        status = await commands.async_command(call.data[ATTR_COMMAND], call.data.get(ATTR_ID_TAG))
     except SourceError as err:
         raise command_failed(err) from err
     return {"status": status}

@@ -1,8 +1,8 @@
-"""Switches: smart charging, a go-eCharger's single-phase mode, the simulated car's plug."""
+"""Switches: smart charging, single-phase charging, the simulated car's plug (by capability)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory
@@ -13,9 +13,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_SMART_CHARGING
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .entity import EvSessionsEntity
-from .sources import SourceError, command_failed
-from .sources.goe import GoeSource
-from .sources.simulator import SimulatorSource
+from .sources.base import Capability, PhaseSwitching, SimulatedPlug, SourceError, command_failed
 
 PARALLEL_UPDATES = 0
 
@@ -25,17 +23,19 @@ async def async_setup_entry(
     entry: EvSessionsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up the simulator's plug switch (only for the simulated wallbox)."""
+    """Set up the switches the wallbox's capabilities call for."""
     coordinator = entry.runtime_data
+    source = coordinator.source
+    capabilities = source.capabilities
     entities: list[SwitchEntity] = []
-    if coordinator.source.can_switch or coordinator.source.can_set_current:
+    if capabilities & {Capability.START_STOP, Capability.CURRENT_LIMIT}:
         entities.append(
             SmartChargingSwitch(coordinator, SwitchEntityDescription(key="smart_charging"))
         )
-    if isinstance(coordinator.source, GoeSource) and coordinator.source.single_phase() is not None:
-        entities.append(GoeSinglePhase(coordinator, coordinator.source))
-    if isinstance(coordinator.source, SimulatorSource):
-        entities.append(SimulatedCarPlug(coordinator, coordinator.source))
+    if Capability.PHASE_SWITCH in capabilities:
+        entities.append(SinglePhaseSwitch(coordinator, cast(PhaseSwitching, source)))
+    if Capability.SIMULATED_PLUG in capabilities:
+        entities.append(SimulatedCarPlug(coordinator, cast(SimulatedPlug, source)))
     async_add_entities(entities)
 
 
@@ -56,12 +56,12 @@ class SmartChargingSwitch(EvSessionsEntity, SwitchEntity):
         self.coordinator.set_preference(CONF_SMART_CHARGING, False)
 
 
-class GoeSinglePhase(EvSessionsEntity, SwitchEntity):
-    """On: the go-eCharger charges on one phase (for small surplus or a weak connection)."""
+class SinglePhaseSwitch(EvSessionsEntity, SwitchEntity):
+    """On: the wallbox charges on one phase (for small surplus or a weak connection)."""
 
     _attr_entity_category = EntityCategory.CONFIG
 
-    def __init__(self, coordinator: EvSessionsCoordinator, source: GoeSource) -> None:
+    def __init__(self, coordinator: EvSessionsCoordinator, source: PhaseSwitching) -> None:
         """Switch the charger's phases."""
         super().__init__(coordinator, SwitchEntityDescription(key="single_phase"))
         self._source = source
@@ -91,7 +91,7 @@ class GoeSinglePhase(EvSessionsEntity, SwitchEntity):
 class SimulatedCarPlug(EvSessionsEntity, SwitchEntity):
     """On while the simulated car is plugged in."""
 
-    def __init__(self, coordinator: EvSessionsCoordinator, source: SimulatorSource) -> None:
+    def __init__(self, coordinator: EvSessionsCoordinator, source: SimulatedPlug) -> None:
         """Drive the simulated wallbox."""
         super().__init__(coordinator, SwitchEntityDescription(key="simulated_car_plugged_in"))
         self._source = source
@@ -99,7 +99,7 @@ class SimulatedCarPlug(EvSessionsEntity, SwitchEntity):
     @property
     def is_on(self) -> bool:
         """Whether the simulated car is plugged in."""
-        return self._source.wallbox.connected
+        return self._source.plugged_in
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Plug the simulated car in."""

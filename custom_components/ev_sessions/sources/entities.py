@@ -33,7 +33,7 @@ from ..const import (
 )
 from ..model.reading import Reading
 from ..model.units import energy_to_kwh, parse_number, power_to_w
-from . import PushCallback
+from .base import Capability, PushCallback
 
 PLAUSIBLE_POWER_W = 100_000.0
 _UNKNOWN = (STATE_UNAVAILABLE, STATE_UNKNOWN)
@@ -68,8 +68,12 @@ class EntitiesSource:
         self.uses_connection = self._connected is not None
         self.has_register = self._energy is not None
         self.has_soc = self._soc is not None
-        self.can_switch = self._switch is not None
-        self.can_set_current = self._current is not None
+        self.capabilities = frozenset(
+            {
+                *([Capability.START_STOP] if self._switch is not None else []),
+                *([Capability.CURRENT_LIMIT] if self._current is not None else []),
+            }
+        )
         self._unsubscribe: Callable[[], None] = lambda: None
 
     @property

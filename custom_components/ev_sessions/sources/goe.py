@@ -26,7 +26,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from ..model.load_guard import VOLTAGE
 from ..model.reading import Reading
 from ..model.units import parse_number
-from . import PushCallback, SourceError
+from .base import Capability, PushCallback, SourceError
 from .http import TIMEOUT, async_get_json
 
 STATUS_KEYS = "car,nrg,eto,amp,ama,frc,alw,trx,err,pnp,fsp"
@@ -63,6 +63,9 @@ def status_reading(now: datetime, status: Mapping[str, Any]) -> Reading:
     )
 
 
+_CONTROLS = frozenset({Capability.START_STOP, Capability.CURRENT_LIMIT})
+
+
 class GoeSource:
     """Polled every 5 s while charging, every 30 s otherwise; controls force state and amps."""
 
@@ -70,8 +73,6 @@ class GoeSource:
     uses_connection = True
     has_register = True
     has_soc = False
-    can_switch = True
-    can_set_current = True
     plausible_power_w = 25_000.0
 
     def __init__(self, hass: HomeAssistant, data: Mapping[str, Any]) -> None:
@@ -123,6 +124,13 @@ class GoeSource:
             return False
         allowed = self._status.get("alw")
         return allowed if isinstance(allowed, bool) else None
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """Start/stop and current; phase switching once the model is known to have it."""
+        if self.single_phase() is None:
+            return _CONTROLS
+        return _CONTROLS | {Capability.PHASE_SWITCH}
 
     def single_phase(self) -> bool | None:
         """Whether charging is forced onto one phase; None if the model cannot switch."""

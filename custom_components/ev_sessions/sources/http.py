@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from ..const import SOURCE_GOE, SOURCE_OPENEVSE, SOURCE_TESLA_WALL_CONNECTOR
-from . import SourceError
+from .base import SourceError
 
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 

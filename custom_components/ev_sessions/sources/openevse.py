@@ -20,7 +20,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..model.reading import Reading
 from ..model.units import parse_number
-from . import PushCallback
+from .base import Capability, PushCallback
 from .http import AuthHeaders, async_get_json, async_request_json, basic_auth
 
 CLAIM_CLIENT = 65540
@@ -75,8 +75,7 @@ class OpenEvseSource:
     uses_connection = True
     has_register = True
     has_soc = False
-    can_switch = True
-    can_set_current = True
+    capabilities = frozenset({Capability.START_STOP, Capability.CURRENT_LIMIT})
     plausible_power_w = 25_000.0
     charger_phases: int | None = None
 

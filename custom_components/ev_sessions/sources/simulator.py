@@ -19,7 +19,7 @@ from ..const import (
 )
 from ..model.reading import Reading
 from ..model.simulator import SimulatedWallbox
-from . import PushCallback
+from .base import Capability, PushCallback
 
 _KEPT = (
     "current_limit_a",
@@ -40,8 +40,9 @@ class SimulatorSource:
     uses_connection = True
     has_register = True
     has_soc = True
-    can_switch = True
-    can_set_current = True
+    capabilities = frozenset(
+        {Capability.START_STOP, Capability.CURRENT_LIMIT, Capability.SIMULATED_PLUG}
+    )
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         """Build the wallbox from the entry's settings."""
@@ -68,6 +69,11 @@ class SimulatorSource:
     async def async_poll(self, now: datetime) -> Reading:
         """What the wallbox reports now."""
         return self.wallbox.reading(now)
+
+    @property
+    def plugged_in(self) -> bool:
+        """Whether the simulated car is plugged in."""
+        return self.wallbox.connected
 
     def set_plugged_in(self, plugged_in: bool, now: datetime) -> None:
         """Plug the simulated car in or out, and report it at once."""

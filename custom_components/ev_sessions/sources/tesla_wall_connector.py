@@ -18,7 +18,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..model.reading import Reading
 from ..model.units import parse_number
-from . import PushCallback
+from .base import Capability, PushCallback
 from .http import async_get_json
 
 PHASES = ("A", "B", "C")
@@ -63,8 +63,7 @@ class TeslaWallConnectorSource:
     uses_connection = True
     has_register = True
     has_soc = False
-    can_switch = False
-    can_set_current = False
+    capabilities: frozenset[Capability] = frozenset()  # read-only
     plausible_power_w = 25_000.0
     charger_phases: int | None = None
     max_power_w: float | None = None

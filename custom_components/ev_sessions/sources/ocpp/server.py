@@ -10,12 +10,12 @@ profile 1). With a certificate and key the server speaks TLS (profile 2).
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 import hmac
 import logging
 import ssl
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
@@ -26,11 +26,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import discovery_flow
 from homeassistant.util.hass_dict import HassKey
 
-from ..const import CONF_CHARGE_POINT_ID, CONF_SSL_CERTIFICATE, CONF_SSL_KEY, DOMAIN
-from . import SourceError
-
-if TYPE_CHECKING:
-    from .ocpp import OcppSource
+from ...const import CONF_CHARGE_POINT_ID, CONF_SSL_CERTIFICATE, CONF_SSL_KEY, DOMAIN
+from ..base import SourceError
+from .const import PROTOCOL_16, PROTOCOLS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -101,13 +99,25 @@ def _authorized(request: web.Request, charge_point_id: str, password: str) -> bo
     )
 
 
+class ServedChargePoint(Protocol):
+    """What the server needs of a charge point it serves (the source)."""
+
+    charge_point_id: str
+    port: int
+    password: str | None
+    data: Mapping[str, Any]
+
+    async def async_serve(self, websocket: WebSocketLink, protocol: str) -> None:
+        """Talk to the charge point until the websocket closes."""
+
+
 @dataclass
 class OcppServer:
     """One listening port and the charge points registered on it."""
 
     hass: HomeAssistant
     port: int
-    sources: dict[str, OcppSource] = field(default_factory=dict)
+    sources: dict[str, ServedChargePoint] = field(default_factory=dict)
     runner: web.AppRunner | None = None
     announced: set[str] = field(default_factory=set)
     refused: set[str] = field(default_factory=set)
@@ -146,8 +156,6 @@ class OcppServer:
             return web.Response(
                 status=401, headers={"WWW-Authenticate": 'Basic realm="OCPP"'}, text="Unauthorized"
             )
-        from .ocpp import PROTOCOL_16, PROTOCOLS  # noqa: PLC0415
-
         # Websocket pings find a box that vanished without closing (power cut, network).
         websocket = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, heartbeat=PING_S)
         await websocket.prepare(request)
@@ -171,7 +179,9 @@ class OcppServer:
         )
 
 
-async def async_register(hass: HomeAssistant, source: OcppSource) -> Callable[[], Awaitable[None]]:
+async def async_register(
+    hass: HomeAssistant, source: ServedChargePoint
+) -> Callable[[], Awaitable[None]]:
     """Put a charge point on its port's server (starting it); return the release."""
     servers = hass.data.setdefault(SERVERS, {})
     server = servers.get(source.port)

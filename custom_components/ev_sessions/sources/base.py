@@ -1,0 +1,133 @@
+"""What the coordinator and the platforms know of a wallbox: the `Source` protocol.
+
+A source reads one kind of wallbox and, where it can, drives it. Besides the members every
+source has, a source declares its optional abilities in ``capabilities``; each ability comes
+with the narrow protocol that a platform or an action uses once it has checked for it, so no
+platform ever imports a concrete source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from homeassistant.exceptions import HomeAssistantError
+
+from ..const import DOMAIN
+from ..model.reading import Reading
+
+type PushCallback = Callable[[Reading], None]
+
+
+class SourceError(Exception):
+    """The wallbox could not be read."""
+
+
+def command_failed(err: SourceError) -> HomeAssistantError:
+    """The translated error for a command the wallbox refused or did not answer."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="command_failed",
+        translation_placeholders={"error": str(err)},
+    )
+
+
+class Capability(StrEnum):
+    """What a wallbox can be asked to do, beyond being read."""
+
+    START_STOP = "start_stop"  # async_set_charging
+    CURRENT_LIMIT = "current_limit"  # async_set_current_limit
+    PHASE_SWITCH = "phase_switch"  # PhaseSwitching
+    SIMULATED_PLUG = "simulated_plug"  # SimulatedPlug
+    COMMANDS = "commands"  # ChargePointCommands (OCPP)
+    USERS = "users"  # KnowsUsers (id tags of a shared charger)
+
+
+class Source(Protocol):
+    """What the coordinator needs from a wallbox."""
+
+    model: str
+    poll_interval: timedelta
+    uses_connection: bool
+    has_register: bool
+    has_soc: bool
+    plausible_power_w: float
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What the wallbox can be asked to do (may grow once it has been read)."""
+
+    @property
+    def charger_phases(self) -> int | None:
+        """Phases the wallbox charges on, when known."""
+
+    @property
+    def max_power_w(self) -> float | None:
+        """The wallbox's maximum power, when known."""
+
+    def offered_current_a(self) -> float | None:
+        """The current limit set on the wallbox now (A per phase), when known."""
+
+    def charging_enabled(self) -> bool | None:
+        """Whether the wallbox's charging switch is on now, when known."""
+
+    async def async_start(self, push: PushCallback) -> None:
+        """Begin pushing readings as the wallbox reports them."""
+
+    async def async_stop(self) -> None:
+        """Stop pushing readings."""
+
+    async def async_poll(self, now: datetime) -> Reading:
+        """Read the wallbox now."""
+
+    async def async_set_charging(self, enabled: bool) -> None:
+        """Allow or stop charging."""
+
+    async def async_set_current_limit(self, amps: float) -> None:
+        """Set the charging current limit."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """State to keep across restarts (empty for a stateless source)."""
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Take back the state saved by as_dict."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What a bug report needs to know about the source."""
+
+
+class PhaseSwitching(Protocol):
+    """Capability.PHASE_SWITCH: charging forced onto one phase or allowed on three."""
+
+    def single_phase(self) -> bool | None:
+        """Whether charging is forced onto one phase (None: unknown)."""
+
+    async def async_set_single_phase(self, single: bool) -> None:
+        """Force charging onto one phase, or let it use three again."""
+
+
+class SimulatedPlug(Protocol):
+    """Capability.SIMULATED_PLUG: a pretend car plugged in and out from the UI."""
+
+    @property
+    def plugged_in(self) -> bool:
+        """Whether the simulated car is plugged in."""
+
+    def set_plugged_in(self, plugged_in: bool, now: datetime) -> None:
+        """Plug the simulated car in or out, and report it at once."""
+
+
+class ChargePointCommands(Protocol):
+    """Capability.COMMANDS: commands sent to the charge point, answered by it."""
+
+    async def async_command(self, command: str, id_tag: str | None = None) -> str:
+        """Send a command; return the charge point's answer (e.g. Accepted)."""
+
+
+class KnowsUsers(Protocol):
+    """Capability.USERS: the users (id tags) of a shared charger, changed without a reload."""
+
+    def set_users(self, options: Mapping[str, Any]) -> None:
+        """Take the users from the entry's options."""

@@ -1,0 +1,163 @@
+"""One websocket connection to a charge point: what both protocol versions share."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import json
+import logging
+from typing import Any, cast
+
+from ocpp.exceptions import NotImplementedError as OcppNotImplementedError, OCPPError
+from ocpp.messages import Call, unpack
+from ocpp.routing import on as ocpp_on
+
+from .const import MESSAGE_ID_MEMORY, OcppCommandError
+from .server import WebSocketLink
+from .state import ChargePointState
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def handles[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
+    """The ocpp package's ``on`` decorator, typed."""
+    return cast(Callable[[F], F], ocpp_on(action))
+
+
+class OcppLink:
+    """What the source needs from a connection, whatever the protocol version."""
+
+    def __init__(self, source: ChargePointState, websocket: WebSocketLink) -> None:
+        """Keep the websocket."""
+        self.source = source
+        self.websocket = websocket
+        # Set when the websocket has closed: a command waiting for an answer fails at once.
+        self.closed = asyncio.Event()
+
+    async def start(self) -> None:
+        """Serve until the websocket closes."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Close the websocket."""
+        await self.websocket.close()
+
+    async def set_limit(self, amps: float) -> None:
+        """Send a TxDefaultProfile with this limit."""
+        raise NotImplementedError
+
+    async def remote_start(self, id_tag: str) -> str:
+        """Ask the charge point to start a transaction."""
+        raise NotImplementedError
+
+    async def remote_stop(self, transaction_id: str) -> str:
+        """Ask the charge point to stop a transaction."""
+        raise NotImplementedError
+
+    async def reset(self, *, hard: bool) -> str:
+        """Reset the charge point."""
+        raise NotImplementedError
+
+    async def change_availability(self, operative: bool) -> str:
+        """Make the charge point available or not."""
+        raise NotImplementedError
+
+    async def trigger(self, message: str) -> str:
+        """Ask for a status, meter values or boot notification now."""
+        raise NotImplementedError
+
+
+class ProtocolMixin:
+    """Message-level robustness shared by both versions (mixed into the ocpp ChargePoints).
+
+    A frame repeated verbatim (same message id, same content) gets the answer the first one
+    got and changes nothing; a message id reused for other content (counters restart after a
+    reboot) is a new message.
+    """
+
+    source: ChargePointState
+    route_map: dict[str, Any]
+    _answering: str | None
+    format_violation: str
+
+    def _setup_robustness(self) -> None:
+        self._answering = None
+
+    async def _call(self, payload: Any) -> Any:
+        """Send a command; OcppCommandError when the charge point does not answer.
+
+        A connection that closes while the command waits for its answer ends the wait at
+        once, instead of after the response time-out.
+        """
+        closed: asyncio.Event = self.closed  # type: ignore[attr-defined]
+        call = asyncio.ensure_future(self.call(payload))  # type: ignore[attr-defined]
+        watch = asyncio.ensure_future(closed.wait())
+        try:
+            await asyncio.wait((call, watch), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watch.cancel()
+            if not call.done():
+                call.cancel()
+                await asyncio.wait((call,))
+        try:
+            return call.result()
+        except TimeoutError as err:
+            raise OcppCommandError(f"{self.source.charge_point_id} did not answer") from err
+        except (ConnectionError, asyncio.CancelledError) as err:
+            raise OcppCommandError(f"{self.source.charge_point_id} is not connected") from err
+
+    async def route_message(self, raw_msg: str) -> None:
+        """Answer malformed frames with a CALLERROR, repeated message ids with the same answer."""
+        try:
+            msg = unpack(raw_msg)
+        except OCPPError as err:
+            self.source.rejected_messages += 1
+            unique_id = message_id(raw_msg)
+            await self._send(
+                json.dumps([4, unique_id, self.format_violation, str(err.description), {}])
+            )
+            return
+        if isinstance(msg, Call):
+            if (answer := self.source.answers.get(raw_msg)) is not None:
+                self.source.repeated_messages += 1
+                await super()._send(answer)  # type: ignore[misc]
+                return
+            self._answering = raw_msg
+            if msg.action not in self.route_map:
+                # Not known here: NotImplemented, as the specification words it.
+                error = OcppNotImplementedError(details={"cause": f"{msg.action} is not handled"})
+                try:
+                    await self._send(msg.create_call_error(error).to_json())
+                finally:
+                    self._answering = None
+                return
+        try:
+            await super().route_message(raw_msg)  # type: ignore[misc]
+        finally:
+            self._answering = None
+
+    async def _send(self, message: str) -> None:
+        if self._answering is not None:
+            answers = self.source.answers
+            answers[self._answering] = message
+            while len(answers) > MESSAGE_ID_MEMORY:
+                answers.popitem(last=False)
+        await super()._send(message)  # type: ignore[misc]
+
+
+def message_id(raw: str) -> str:
+    """The message id of a frame that could not be read, when there is one."""
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return "-1"
+    if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str):
+        return frame[1]
+    return "-1"
+
+
+def answer_status(answer: Any) -> str:
+    """The status of a command's answer (None: the charge point answered with an error)."""
+    if answer is None:
+        raise OcppCommandError("the charge point answered with an error")
+    return str(answer.status)

@@ -1,0 +1,231 @@
+"""OCPP 2.0.1: the central system's handlers and commands."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import logging
+from typing import Any
+
+from ocpp.v201 import (
+    ChargePoint as ChargePoint201,
+    call as call201,
+    call_result as call201_result,
+)
+
+from homeassistant.util import dt as dt_util
+
+from ...model.ocpp_meter import meter_samples, parse_moment, parse_time
+from .const import HEARTBEAT_S, PROFILE_ID, RESPONSE_TIMEOUT_S, TRIGGERS, OcppCommandError
+from .link import OcppLink, ProtocolMixin, answer_status, handles
+from .server import WebSocketLink
+from .state import ChargePointState
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _id_token(token: Mapping[str, Any] | None) -> str | None:
+    if not token:
+        return None
+    value = token.get("id_token")
+    return str(value) if value else None
+
+
+class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc]
+    """OCPP 2.0.1."""
+
+    format_violation = "FormatViolation"
+
+    def __init__(self, source: ChargePointState, websocket: WebSocketLink) -> None:
+        """A 2.0.1 charging station on this websocket."""
+        OcppLink.__init__(self, source, websocket)
+        ChargePoint201.__init__(
+            self, source.charge_point_id, websocket, response_timeout=RESPONSE_TIMEOUT_S
+        )
+        self._setup_robustness()
+        self._remote_start_id = 0
+
+    async def set_limit(self, amps: float) -> None:
+        """TxDefaultProfile on EVSE 0 (the whole station, running transactions too)."""
+        answer = await self._call(
+            call201.SetChargingProfile(
+                evse_id=0,
+                charging_profile={
+                    "id": PROFILE_ID,
+                    "stackLevel": 1,
+                    "chargingProfilePurpose": "TxDefaultProfile",
+                    "chargingProfileKind": "Relative",
+                    "chargingSchedule": [
+                        {
+                            "id": 1,
+                            "chargingRateUnit": "A",
+                            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": amps}],
+                        }
+                    ],
+                },
+            )
+        )
+        if answer_status(answer) != "Accepted":
+            raise OcppCommandError(f"charging profile {answer.status}")
+
+    async def remote_start(self, id_tag: str) -> str:
+        """RequestStartTransaction on EVSE 1."""
+        self._remote_start_id += 1
+        return answer_status(
+            await self._call(
+                call201.RequestStartTransaction(
+                    id_token={"idToken": id_tag, "type": "Central"},
+                    remote_start_id=self._remote_start_id,
+                    evse_id=1,
+                )
+            )
+        )
+
+    async def remote_stop(self, transaction_id: str) -> str:
+        """RequestStopTransaction."""
+        return answer_status(
+            await self._call(call201.RequestStopTransaction(transaction_id=transaction_id))
+        )
+
+    async def reset(self, *, hard: bool) -> str:
+        """Reset: Immediate (hard) or OnIdle (soft)."""
+        reset = call201.Reset(type="Immediate" if hard else "OnIdle")
+        return answer_status(await self._call(reset))
+
+    async def change_availability(self, operative: bool) -> str:
+        """ChangeAvailability of the whole station."""
+        status = "Operative" if operative else "Inoperative"
+        change = call201.ChangeAvailability(operational_status=status)
+        return answer_status(await self._call(change))
+
+    async def trigger(self, message: str) -> str:
+        """TriggerMessage."""
+        requested = TRIGGERS[message]
+        return answer_status(await self._call(call201.TriggerMessage(requested_message=requested)))
+
+    # -- messages from the charging station ----------------------------------------
+
+    @handles("BootNotification")
+    def on_boot_notification(
+        self, charging_station: dict[str, Any], **_: Any
+    ) -> call201_result.BootNotification:
+        """Accept and note the boot data."""
+        self.source.received()
+        self.source.on_boot(charging_station)
+        return call201_result.BootNotification(
+            current_time=dt_util.utcnow().isoformat(), interval=HEARTBEAT_S, status="Accepted"
+        )
+
+    @handles("Heartbeat")
+    def on_heartbeat(self, **_: Any) -> call201_result.Heartbeat:
+        """The time."""
+        self.source.received()
+        return call201_result.Heartbeat(current_time=dt_util.utcnow().isoformat())
+
+    @handles("StatusNotification")
+    def on_status_notification(
+        self, timestamp: str, connector_status: str, evse_id: int, **_: Any
+    ) -> call201_result.StatusNotification:
+        """An EVSE's connector status."""
+        received = self.source.received()
+        self.source.on_status(evse_id, connector_status, None, parse_time(timestamp, received))
+        return call201_result.StatusNotification()
+
+    @handles("Authorize")
+    def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call201_result.Authorize:
+        """Accept known tokens; unknown ones by option."""
+        self.source.received()
+        status = self.source.authorize(_id_token(id_token))
+        return call201_result.Authorize(id_token_info={"status": status})
+
+    @handles("TransactionEvent")
+    def on_transaction_event(
+        self,
+        event_type: str,
+        timestamp: str,
+        seq_no: int,
+        transaction_info: dict[str, Any],
+        **payload: Any,
+    ) -> call201_result.TransactionEvent:
+        """Started, Updated and Ended, with their meter values and id token."""
+        source = self.source
+        received = source.received()
+        time = parse_time(timestamp, received)
+        transaction_id = str(transaction_info["transaction_id"])
+        evse = payload.get("evse") or {}
+        connector = int(evse.get("id", 1))
+        id_tag = _id_token(payload.get("id_token"))
+        samples = meter_samples(
+            payload.get("meter_value") or [], received, source.last_register_kwh
+        )
+        charging_state = transaction_info.get("charging_state")
+        if source.follows(connector):
+            source.schedule(
+                time,
+                lambda: source.apply_event(
+                    event_type,
+                    transaction_id,
+                    seq_no,
+                    connector,
+                    id_tag,
+                    charging_state,
+                    time,
+                    samples,
+                    transaction_info.get("stopped_reason"),
+                ),
+            )
+        if id_tag is None:
+            return call201_result.TransactionEvent()
+        return call201_result.TransactionEvent(id_token_info={"status": source.authorize(id_tag)})
+
+    @handles("MeterValues")
+    def on_meter_values(
+        self, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
+    ) -> call201_result.MeterValues:
+        """Meter values outside transactions (EVSE 0 is the station's own meter)."""
+        source = self.source
+        received = source.received()
+        if source.follows(evse_id):
+            samples = meter_samples(meter_value, received, source.last_register_kwh)
+            if samples:
+                source.schedule(samples[0].time, lambda: source.apply_samples(samples, None))
+        return call201_result.MeterValues()
+
+    @handles("NotifyEVChargingNeeds")
+    def on_notify_ev_charging_needs(
+        self, charging_needs: dict[str, Any], evse_id: int, **_: Any
+    ) -> call201_result.NotifyEVChargingNeeds:
+        """The car's departure time and the energy it wants become the session's preferences."""
+        source = self.source
+        received = source.received()
+        if not source.follows(evse_id):
+            return call201_result.NotifyEVChargingNeeds(status="Rejected")
+        departure_text = charging_needs.get("departure_time")
+        departure = parse_moment(departure_text)
+        parameters = (
+            charging_needs.get("ac_charging_parameters")
+            or charging_needs.get("dc_charging_parameters")
+            or {}
+        )
+        energy_wh = parameters.get("energy_amount")
+        source.schedule(
+            received,
+            lambda: source.on_charging_needs(
+                departure, None if energy_wh is None else float(energy_wh) / 1000
+            ),
+        )
+        return call201_result.NotifyEVChargingNeeds(status="Accepted")
+
+    @handles("DataTransfer")
+    def on_data_transfer(self, vendor_id: str, **_: Any) -> call201_result.DataTransfer:
+        """No vendor extensions are known."""
+        self.source.received()
+        return call201_result.DataTransfer(status="UnknownVendorId")
+
+    @handles("FirmwareStatusNotification")
+    def on_firmware_status(
+        self, status: str, **_: Any
+    ) -> call201_result.FirmwareStatusNotification:
+        """Note the firmware status."""
+        self.source.received()
+        self.source.boot["firmware_status"] = status
+        return call201_result.FirmwareStatusNotification()
