@@ -25,7 +25,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from custom_components.ev_sessions.config_flow import parse_id_tags
+from custom_components.ev_sessions.config_flow.ocpp import parse_id_tags
 from custom_components.ev_sessions.const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
     CONF_CHARGE_POINT_ID,

@@ -1,0 +1,54 @@
+"""What every step of the config flow shares: claiming the unique id, finishing, confirming."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigFlow,
+    ConfigFlowResult,
+)
+from homeassistant.data_entry_flow import AbortFlow
+
+
+class FlowBase(ConfigFlow):
+    """The config flow's shared state and helpers (the steps are mixed in by source kind)."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._data: dict[str, Any] = {}
+        self._title = ""
+
+    def _current(self) -> Mapping[str, Any]:
+        if self.source == SOURCE_RECONFIGURE:
+            return self._get_reconfigure_entry().data
+        return self._data  # what discovery found, or nothing
+
+    async def _claim(self, unique_id: str) -> None:
+        """Take the unique id; abort if another entry has it."""
+        existing = await self.async_set_unique_id(unique_id)
+        if existing is not None and (
+            self.source != SOURCE_RECONFIGURE
+            or existing.entry_id != self._get_reconfigure_entry().entry_id
+        ):
+            raise AbortFlow("already_configured")
+
+    def _finish(self) -> ConfigFlowResult:
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_reload_and_abort(
+                self._get_reconfigure_entry(), unique_id=self.unique_id, data=self._data
+            )
+        return self.async_create_entry(title=self._title, data=self._data)
+
+    def _confirm(
+        self, step_id: str, user_input: dict[str, Any] | None, **placeholders: str
+    ) -> ConfigFlowResult:
+        """Create the discovered entry once the user confirms it."""
+        if user_input is not None:
+            return self._finish()
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id=step_id, description_placeholders={"name": self._title, **placeholders}
+        )
