@@ -26,9 +26,9 @@ from custom_components.ev_sessions.const import (
     DOMAIN,
     EVENT_SESSION_ENDED,
 )
-from custom_components.ev_sessions.coordinator import next_departure
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ev_sessions.sources.base import Capability
+from custom_components.ev_sessions.time_util import next_departure
 
 from .conftest import CURRENT, SWITCH, setup_entry, wallbox_states
 from .helpers import advance, number, state_value

@@ -19,8 +19,9 @@ from .const import (
     ISSUE_PRICE_SHAPE,
     PREFERENCE_KEYS,
 )
-from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, session_stores
+from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .services import async_setup_services
+from .sessions import session_stores
 from .sources.base import Capability, KnowsUsers, SourceError
 from .sources.registry import create_source
 

@@ -1,0 +1,229 @@
+"""Cost: prices, the tariff, what sessions and the month cost, the repair on unreadable prices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_HOURLY_SETTLEMENT,
+    CONF_HOUSE_POWER_ENTITY,
+    CONF_PRICE_ENTITY,
+    DOMAIN,
+    ISSUE_PRICE_SHAPE,
+    STATE_SAVE_DELAY,
+)
+from .model.meter import HourlyMeter
+from .model.prices import PriceSeries, PriceShapeError
+from .model.session import Session
+from .model.tariff import SessionCost, month_hourly
+from .pricing import (
+    action_platform,
+    async_fetch_action_prices,
+    read_price_attributes,
+    tariff_from_options,
+)
+from .sessions import SessionKeeper
+from .time_util import month_start, next_month_start
+
+_LOGGER = logging.getLogger(__name__)
+
+PRICE_HISTORY = timedelta(days=40)
+ACTION_PRICE_REFRESH = timedelta(hours=1)
+
+
+class Costs:
+    """What a kWh costs now, what each session and this month cost."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], keeper: SessionKeeper) -> None:
+        """Price the keeper's sessions under the entry's tariff."""
+        self._hass = hass
+        self._entry = entry
+        self._keeper = keeper
+        self.tariff = tariff_from_options(entry.options)
+        self.prices = PriceSeries()
+        self.house = HourlyMeter()
+        self.price_problem: str | None = None
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back the saved prices and the household's hourly energy."""
+        self.prices = PriceSeries.from_list(state.get("prices", []))
+        self.house = HourlyMeter.from_dict(state.get("house", {}))
+
+    def state(self) -> dict[str, Any]:
+        """What to keep across restarts."""
+        return {"prices": self.prices.as_list(), "house": self.house.as_dict()}
+
+    # -- prices -----------------------------------------------------------------
+
+    def price_at(self, moment: datetime) -> tuple[float | None, bool]:
+        """All-in price per kWh at a moment, and whether it is an estimate."""
+        spot, estimated = self.tariff.spot_at(self.prices, moment)
+        if spot is None:
+            return None, True
+        return self.tariff.parts(spot, dt_util.as_local(moment)).total, estimated
+
+    def price_now(self, now: datetime) -> float | None:
+        """The all-in price per kWh now."""
+        return self.tariff.price_now(self.prices, now, dt_util.get_default_time_zone())
+
+    def meter_house(self, now: datetime, power_w: float | None) -> None:
+        """Feed the household meter its current power (on changes and on every tick)."""
+        if not self._entry.options.get(CONF_HOUSE_POWER_ENTITY):
+            return
+        self.house.update(now, power_w)
+        self.house.prune(month_start(now) - timedelta(days=1))
+
+    async def async_follow_prices(self, publish: Callable[[datetime], None]) -> None:
+        """Follow the price entity (its attributes, or its integration's action)."""
+        entry = self._entry
+        price_entity = entry.options.get(CONF_PRICE_ENTITY)
+        if not price_entity:
+            return
+        platform = action_platform(self._hass, price_entity)
+        if platform is None:
+
+            @callback
+            def _price_changed(_event: Event[EventStateChangedData] | None = None) -> None:
+                self.read_price_entity(dt_util.utcnow(), publish)
+
+            entry.async_on_unload(
+                async_track_state_change_event(self._hass, price_entity, _price_changed)
+            )
+            _price_changed()
+            return
+
+        async def _fetch(_now: datetime | None = None) -> None:
+            now = dt_util.utcnow()
+            try:
+                series = await async_fetch_action_prices(self._hass, price_entity, platform, now)
+            except PriceShapeError as err:
+                self._price_trouble(price_entity, str(err))
+                return
+            self._apply_prices(series, now, publish)
+
+        entry.async_on_unload(async_track_time_interval(self._hass, _fetch, ACTION_PRICE_REFRESH))
+        await _fetch()
+
+    @property
+    def reads_price_attributes(self) -> bool:
+        """Whether prices come from the price entity's attributes (read on every quarter)."""
+        price_entity = self._entry.options.get(CONF_PRICE_ENTITY)
+        if not price_entity:
+            return False
+        return action_platform(self._hass, price_entity) is None
+
+    def read_price_entity(self, now: datetime, publish: Callable[[datetime], None]) -> None:
+        """Read the prices from the price entity's attributes."""
+        entity_id = self._entry.options[CONF_PRICE_ENTITY]
+        try:
+            series = read_price_attributes(self._hass, entity_id, now)
+        except PriceShapeError as err:
+            self._price_trouble(entity_id, str(err))
+            return
+        self._apply_prices(series, now, publish)
+
+    def _apply_prices(
+        self, series: PriceSeries, now: datetime, publish: Callable[[datetime], None]
+    ) -> None:
+        if self.price_problem is not None:
+            _LOGGER.info("Prices of %s can be read again", self._entry.title)
+            ir.async_delete_issue(self._hass, DOMAIN, self._issue_id)
+            self.price_problem = None
+        if not len(series):
+            return
+        if self._entry.options.get(CONF_HOURLY_SETTLEMENT):
+            series = series.hourly_means()
+        self.prices = self.prices.merged(series).since(now - PRICE_HISTORY)
+        self.recost(now)
+        self._keeper.save_state_soon(STATE_SAVE_DELAY)
+        publish(now)
+
+    @property
+    def _issue_id(self) -> str:
+        return f"{ISSUE_PRICE_SHAPE}_{self._entry.entry_id}"
+
+    def _price_trouble(self, entity_id: str, error: str) -> None:
+        if self.price_problem is None:
+            _LOGGER.warning("Prices of %s cannot be read: %s", entity_id, error)
+            ir.async_create_issue(
+                self._hass,
+                DOMAIN,
+                self._issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_PRICE_SHAPE,
+                translation_placeholders={"entity_id": entity_id, "error": error},
+            )
+        self.price_problem = error
+
+    # -- costs ------------------------------------------------------------------
+
+    def month_hours(self, session: Session) -> dict[int, float]:
+        """Hourly energy of the month a session began in: the household's, else charging."""
+        start = month_start(session.start)
+        end = next_month_start(session.start)
+        if self._entry.options.get(CONF_HOUSE_POWER_ENTITY):
+            low, high = start.timestamp(), end.timestamp()
+            return {h: kwh for h, kwh in self.house.hours.items() if low <= h < high}
+        history = self._keeper.history
+        sessions = [s for s in history.between(start, end) if s.id != session.id]
+        return month_hourly([*sessions, session], start, end)
+
+    def session_cost(self, session: Session, now: datetime) -> SessionCost | None:
+        """What a session costs (so far)."""
+        month_hours = self.month_hours(session) if self.tariff.power_fee else None
+        return self.tariff.session_cost(
+            session,
+            self.prices,
+            dt_util.get_default_time_zone(),
+            month_hourly_kwh=month_hours,
+            month_over=now >= next_month_start(session.start),
+        )
+
+    def cost(self, session: Session, now: datetime | None = None) -> bool:
+        """Price a finished session and keep the result in it; True if it changed."""
+        cost = self.session_cost(session, now or dt_util.utcnow())
+        before = (session.cost, session.cost_estimated, session.power_fee_provisional)
+        if cost is None:
+            session.cost, session.cost_breakdown = None, {}
+            session.cost_estimated = session.power_fee_provisional = False
+        else:
+            session.cost, session.cost_breakdown = cost.total, cost.breakdown
+            session.cost_estimated = cost.estimated
+            session.power_fee_provisional = cost.power_fee_provisional
+        return before != (session.cost, session.cost_estimated, session.power_fee_provisional)
+
+    def recost(self, now: datetime) -> None:
+        """Correct sessions priced with estimates, or with a month's provisional power fee."""
+        changed = False
+        for session in self._keeper.history.between(now - PRICE_HISTORY):
+            if session.cost_estimated or session.power_fee_provisional:
+                changed |= self.cost(session, now)
+        if changed:
+            self._keeper.save_history_soon()
+
+    def month_cost(
+        self, start: datetime, until: datetime, active: Session | None, live: SessionCost | None
+    ) -> float | None:
+        """Cost of this month's charging (a session across the month's start, in proportion)."""
+        total: float | None = None
+        for session in self._keeper.history.between(start, until):
+            if session.cost is not None and session.energy_kwh > 0:
+                share = session.energy_between(start, until) / session.energy_kwh
+                total = (total or 0.0) + session.cost * share
+        if active is not None and live is not None and active.energy_kwh > 0:
+            share = active.energy_between(start, until) / active.energy_kwh
+            total = (total or 0.0) + live.total * share
+        if total is None and self.tariff.price_now(self.prices, until, dt_util.UTC) is not None:
+            # Prices are known but nothing was charged yet this month.
+            total = 0.0
+        return total

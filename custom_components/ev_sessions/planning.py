@@ -1,0 +1,258 @@
+"""Planning and charger control: what the car needs by when, the plan, smart charging, habits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_BATTERY_CAPACITY_KWH,
+    CONF_CHARGING_MODE,
+    CONF_DEPARTURE_TIME,
+    CONF_MAX_POWER_KW,
+    CONF_NEXT_DEPARTURE,
+    CONF_SMART_CHARGING,
+    CONF_TARGET_ENERGY_KWH,
+    CONF_TARGET_SOC,
+    DEFAULT_DEPARTURE_TIME,
+    DEFAULT_MAX_POWER_KW,
+    DEFAULT_TARGET_ENERGY_KWH,
+    MODE_CHEAPEST,
+    MODE_IMMEDIATE,
+    SOURCE_CAR,
+    SOURCE_DEFAULT,
+    SOURCE_LEARNED,
+    SOURCE_SET,
+)
+from .costs import Costs
+from .model.habits import WEEKDAYS, Habits, learn_habits
+from .model.planner import Plan, plan_cheapest, plan_immediate, plan_with_power_fee
+from .model.reading import Reading
+from .model.session import Session
+from .power import PowerGuard, Send
+from .sessions import SessionKeeper
+from .sources.base import Capability, Source
+from .time_util import next_departure
+
+_LOGGER = logging.getLogger(__name__)
+
+MANUAL_GRACE = timedelta(seconds=60)
+
+
+class ChargeControl:
+    """Plans each session and starts or stops the wallbox by the plan (with smart charging)."""
+
+    def __init__(  # noqa: PLR0917
+        self,
+        entry: ConfigEntry[Any],
+        source: Source,
+        keeper: SessionKeeper,
+        costs: Costs,
+        power: PowerGuard,
+        send: Send,
+    ) -> None:
+        """Plan with the costs, control through the source, yield to the load guard."""
+        self._entry = entry
+        self._source = source
+        self._keeper = keeper
+        self._costs = costs
+        self._power = power
+        self._send = send
+        self.habits: Habits | None = None
+        self.manual_override = False
+        self._commanded: bool | None = None
+        self._commanded_at = dt_util.utcnow()
+        # What the car asked for in this session (OCPP 2.0.1 NotifyEVChargingNeeds).
+        self.car_departure: datetime | None = None
+        self.car_energy_kwh: float | None = None
+
+    def relearn(self) -> None:
+        """Learn habits again from the last 90 sessions."""
+        sessions = self._keeper.history.sessions[-90:]
+        self.habits = learn_habits(sessions, dt_util.get_default_time_zone())
+
+    def session_started(self, session: Session) -> None:
+        """A new session: its target, mode and departure; manual control is forgotten."""
+        options = self._entry.options
+        session.target_energy_kwh = self.target_energy(session.start)[0]
+        session.charging_mode = options.get(CONF_CHARGING_MODE, MODE_IMMEDIATE)
+        self.manual_override = False
+        session.departure = self.departure(session.start)[0]
+
+    def car_request(self, reading: Reading) -> None:
+        """The departure and energy the car asks for become the session's preferences."""
+        session = self._keeper.tracker.active
+        if session is None:
+            self.car_departure = self.car_energy_kwh = None
+            return
+        if reading.departure is not None and reading.departure != self.car_departure:
+            self.car_departure = session.departure = reading.departure
+        if (
+            reading.energy_wanted_kwh is not None
+            and reading.energy_wanted_kwh != self.car_energy_kwh
+        ):
+            self.car_energy_kwh = session.target_energy_kwh = reading.energy_wanted_kwh
+
+    # -- what the car needs -----------------------------------------------------
+
+    def effective_power_kw(self, session: Session | None, now: datetime) -> float:
+        """The least of the user's limit, the wallbox's maximum and what the car really takes.
+
+        What the car takes is the session's mean charging power once it has charged for
+        five minutes, so a car that draws 7.07 kW on a 7.36 kW wallbox is planned at 7.07.
+        """
+        options = self._entry.options
+        limits = [float(options.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW))]
+        if self._source.max_power_w:
+            limits.append(self._source.max_power_w / 1000)
+        if session is not None and session.charging_s(now) >= 300:
+            measured = session.average_power_w(now)
+            if measured:
+                limits.append(measured / 1000)
+        return min(limits)
+
+    def needed_kwh(self, session: Session) -> float:
+        """Energy still wanted: to the target SoC when known, else to the target energy."""
+        options = self._entry.options
+        capacity = options.get(CONF_BATTERY_CAPACITY_KWH) or self._entry.data.get(
+            CONF_BATTERY_CAPACITY_KWH
+        )
+        target_soc = options.get(CONF_TARGET_SOC)
+        soc = self._keeper.tracker.soc
+        if target_soc is not None and capacity and soc is not None:
+            return max(0.0, (float(target_soc) - soc) / 100 * float(capacity))
+        return max(0.0, self.target_energy(session.start)[0] - session.energy_kwh)
+
+    def target_energy(self, plugged_in: datetime) -> tuple[float, str]:
+        """Energy wanted per session: asked by the car, set by the user, learned, or default."""
+        options = self._entry.options
+        if self.car_energy_kwh is not None and self._keeper.tracker.active is not None:
+            return self.car_energy_kwh, SOURCE_CAR
+        if options.get(CONF_TARGET_ENERGY_KWH) is not None:
+            return float(options[CONF_TARGET_ENERGY_KWH]), SOURCE_SET
+        if self.habits is not None and self.habits.energy_kwh:
+            day = WEEKDAYS[dt_util.as_local(plugged_in).weekday()]
+            return self.habits.energy_kwh[day], SOURCE_LEARNED
+        return DEFAULT_TARGET_ENERGY_KWH, SOURCE_DEFAULT
+
+    def departure(
+        self, plugged_in: datetime, now: datetime | None = None
+    ) -> tuple[datetime | None, str]:
+        """When the car leaves: asked by the car, a one-off, the daily time, learned, or 07:00."""
+        options = self._entry.options
+        after = now or plugged_in
+        if (
+            self.car_departure is not None
+            and self._keeper.tracker.active is not None
+            and self.car_departure > after
+        ):
+            return self.car_departure, SOURCE_CAR
+        if (one_off := options.get(CONF_NEXT_DEPARTURE)) and (
+            moment := dt_util.as_utc(datetime.fromisoformat(one_off))
+        ) > after:
+            return moment, SOURCE_SET
+        if options.get(CONF_DEPARTURE_TIME):
+            return next_departure(after, options[CONF_DEPARTURE_TIME]), SOURCE_SET
+        if self.habits is not None and self.habits.unplug:
+            zone = dt_util.get_default_time_zone()
+            learned = self.habits.next_departure(plugged_in, zone)
+            if learned is None or learned <= after:
+                # Still plugged in past the usual departure: the next usual one.
+                learned = self.habits.next_departure(after, zone)
+            # Learned unplug times cover every weekday (a day borrows the overall value).
+            assert learned is not None
+            return dt_util.as_utc(learned), SOURCE_LEARNED
+        return next_departure(after, DEFAULT_DEPARTURE_TIME), SOURCE_DEFAULT
+
+    # -- the plan ---------------------------------------------------------------
+
+    def plan(self, session: Session, now: datetime, departure: datetime | None) -> Plan:
+        """The plan for the rest of the session, by the charging mode."""
+        energy = self.needed_kwh(session)
+        power = self.effective_power_kw(session, now)
+        mode = self._entry.options.get(CONF_CHARGING_MODE, MODE_IMMEDIATE)
+        costs = self._costs
+        if mode == MODE_CHEAPEST and departure is not None and costs.tariff.power_fee is not None:
+            return plan_with_power_fee(
+                start=now,
+                departure=departure,
+                energy_kwh=energy,
+                power_kw=power,
+                price_at=costs.price_at,
+                fee=costs.tariff.power_fee,
+                month_hours=costs.month_hours(session),
+                zone=dt_util.get_default_time_zone(),
+                vat_rate=costs.tariff.vat_rate,
+            )
+        if mode == MODE_CHEAPEST and departure is not None:
+            return plan_cheapest(
+                start=now,
+                departure=departure,
+                energy_kwh=energy,
+                power_kw=power,
+                price_at=costs.price_at,
+            )
+        return plan_immediate(
+            start=now,
+            departure=departure,
+            energy_kwh=energy,
+            power_kw=power,
+            price_at=costs.price_at,
+        )
+
+    # -- control ----------------------------------------------------------------
+
+    @property
+    def smart_charging(self) -> bool:
+        """Whether the integration switches the wallbox by the plan."""
+        return bool(self._entry.options.get(CONF_SMART_CHARGING, False))
+
+    def _want_charging(self, now: datetime, plan: Plan | None) -> bool | None:
+        """Whether the wallbox should charge now (None: no opinion, leave it alone).
+
+        The load guard's pause always wins. With smart charging on, the plan decides,
+        unless the user started or stopped charging by hand during this session. Otherwise
+        EV Sessions only undoes a stop of its own: it never starts a charger it did not stop.
+        """
+        if self._power.paused:
+            return False
+        if self.smart_charging and not self.manual_override and plan is not None:
+            return plan.charging_at(now)
+        return True if self._commanded is False else None
+
+    def control(self, now: datetime, plan: Plan | None) -> None:
+        """Start or stop the wallbox when what it should do changes."""
+        source = self._source
+        can_switch = Capability.START_STOP in source.capabilities
+        if not (can_switch or Capability.CURRENT_LIMIT in source.capabilities):
+            return
+        enabled = source.charging_enabled()
+        if (
+            self.smart_charging
+            and self._commanded is not None
+            and enabled is not None
+            and enabled != self._commanded
+            and now - self._commanded_at > MANUAL_GRACE
+        ):
+            # Someone started or stopped charging by hand: respect it until the next plug-in.
+            _LOGGER.info(
+                "Charging of %s was switched by hand; smart charging waits", self._entry.title
+            )
+            self.manual_override = True
+            self._commanded = enabled
+        want = self._want_charging(now, plan)
+        if want is None or want == self._commanded:
+            return
+        self._commanded, self._commanded_at = want, now
+        if can_switch:
+            self._send("switch charging", source.async_set_charging(want))
+        elif not want:
+            self._send("pause charging", source.async_set_current_limit(0))
+        else:
+            self._send(
+                "resume charging", source.async_set_current_limit(self._power.resume_limit_a)
+            )

@@ -1,0 +1,124 @@
+"""Sessions and history: the tracker, the finished sessions, their two stores, their events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+
+from .const import DOMAIN, STORAGE_VERSION
+from .model.history import SessionHistory, session_summary
+from .model.reading import Reading
+from .model.session import Session
+from .model.tracker import SessionTracker, TrackerConfig, TrackerEvent
+
+
+def session_stores(
+    hass: HomeAssistant, entry_id: str
+) -> tuple[Store[dict[str, Any]], Store[dict[str, Any]]]:
+    """The tracker-state store (small, saved often) and the history store (on session end)."""
+    return (
+        Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.state", atomic_writes=True),
+        Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.history", atomic_writes=True),
+    )
+
+
+class SessionKeeper:
+    """The session in progress (the tracker) and the finished ones (the history), kept.
+
+    The state store holds the tracker and, through ``state_parts``, what the other parts of
+    the coordinator keep across restarts (the source, prices, the household meter, the guard).
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        config: TrackerConfig,
+        state_parts: Callable[[], dict[str, Any]],
+    ) -> None:
+        """Start with no history; call async_load before the first reading."""
+        self._hass = hass
+        self._entry = entry
+        self._config = config
+        self._state_parts = state_parts
+        self.tracker = SessionTracker(config)
+        self.history = SessionHistory()
+        self._state_store, self._history_store = session_stores(hass, entry.entry_id)
+        self._state_due: float | None = None
+
+    async def async_load(self) -> dict[str, Any] | None:
+        """Restore the history and the tracker; return the rest of the saved state."""
+        history = await self._history_store.async_load()
+        if history is not None:
+            self.history = SessionHistory.from_list(history["sessions"])
+        state = await self._state_store.async_load()
+        if state is None:
+            return None
+        self.tracker = SessionTracker.from_dict(self._config, state["tracker"])
+        active = self.tracker.active
+        if active is not None and active.id in {s.id for s in self.history.between(active.start)}:
+            # Stopped between saving the ended session and the tracker: it did end.
+            self.tracker.active = None
+        return state
+
+    def update(self, reading: Reading) -> list[TrackerEvent]:
+        """Feed a reading to the tracker."""
+        return self.tracker.update(reading)
+
+    def finish(self, session: Session) -> None:
+        """Keep a session that ended (or was corrected after its end)."""
+        self.history.add(session)
+        # Both stores soon, so a restart never sees the session as active and ended.
+        self.save_history_soon()
+        self.save_state_soon(1)
+
+    def save_state_soon(self, delay: float) -> None:
+        """Write the state within delay seconds.
+
+        Store.async_delay_save debounces: every call pushes the write back. Readings come
+        every few seconds, so asking on each one would postpone the write for as long as
+        the car charges. Ask only when no write is due sooner.
+        """
+        due = self._hass.loop.time() + delay
+        if self._state_due is not None and self._state_due <= due:
+            return
+        self._state_due = due
+        self._state_store.async_delay_save(self._state_data, delay)
+
+    def save_history_soon(self) -> None:
+        """Write the history within a second."""
+        self._history_store.async_delay_save(self._history_data, 1)
+
+    def _state_data(self) -> dict[str, Any]:
+        self._state_due = None
+        return {"tracker": self.tracker.as_dict(), **self._state_parts()}
+
+    def _history_data(self) -> dict[str, Any]:
+        return {"sessions": self.history.as_list()}
+
+    async def async_save_now(self) -> None:
+        """Write everything at once (unload)."""
+        await self._history_store.async_save(self._history_data())
+        await self._state_store.async_save(self._state_data())
+
+    def fire(self, event_type: str, session: Session) -> None:
+        """Tell the bus a session started or ended."""
+        currency = self._hass.config.currency
+        summary = session_summary(session, session.end or session.start, currency)
+        self._hass.bus.async_fire(
+            event_type,
+            {
+                "entry_id": self._entry.entry_id,
+                "session_id": session.id,
+                "start": summary["start"],
+                "end": summary["end"],
+                "energy_kwh": summary["energy_kwh"],
+                "cost": summary["cost"],
+                "currency": currency,
+                "user": session.user,
+            },
+        )
