@@ -18,14 +18,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 import contextlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
 from typing import Any
 
 from homeassistant.const import CONF_PASSWORD, CONF_PORT
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import async_call_later
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from ...const import (
@@ -42,7 +40,6 @@ from .const import (
     PLUGGED_16,
     PROTOCOL_201,
     REMOTE_ID_TAG,
-    REORDER_WINDOW,
     OcppCommandError,
 )
 from .link import OcppLink
@@ -50,15 +47,9 @@ from .server import WebSocketLink, async_register
 from .state import Transaction
 from .v16 import OcppLink16
 from .v201 import OcppLink201
+from .window import ReorderWindow
 
 _LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _Pending:
-    time: datetime
-    order: int
-    apply: Callable[[], None]
 
 
 class OcppSource:
@@ -117,9 +108,7 @@ class OcppSource:
         self.ended: list[str] = []  # the last transactions ended, newest last
         self._push: PushCallback | None = None
         self._last_time: datetime | None = None
-        self._pending: list[_Pending] = []
-        self._order = 0
-        self._flush_unsub: CALLBACK_TYPE | None = None
+        self._window = ReorderWindow(hass)
         self._disconnected_at = dt_util.utcnow()
         self._server_release: Callable[[], Any] | None = None
 
@@ -147,7 +136,7 @@ class OcppSource:
     async def async_stop(self) -> None:
         """Drop the connection and unregister."""
         self._push = None
-        self._cancel_flush()
+        self._window.cancel()
         if self.link is not None:
             await self.link.close()
             self.link = None
@@ -159,7 +148,7 @@ class OcppSource:
         """The charge point's state now; SourceError once it has been away too long."""
         if self.link is None and now - self._disconnected_at > DISCONNECT_GRACE:
             raise SourceError(f"charge point {self.charge_point_id} is not connected")
-        if self._pending:
+        if self._window.holding:
             # Queued messages are being sorted: do not run ahead of them.
             return self._reading(self._last_time or now)
         self._last_time = max(now, self._last_time or now)
@@ -248,7 +237,7 @@ class OcppSource:
         link = link_class(self, websocket)
         self.link, self.protocol = link, protocol
         _LOGGER.info("Charge point %s connected (%s)", self.charge_point_id, protocol)
-        self._start_window()
+        self._window.open()
         try:
             with contextlib.suppress(ConnectionError):
                 await link.start()
@@ -281,30 +270,9 @@ class OcppSource:
 
     # -- ordering ----------------------------------------------------------------
 
-    def _start_window(self) -> None:
-        """Hold what the messages say for a moment, to apply it in timestamp order."""
-        self._cancel_flush()
-        self._flush_unsub = async_call_later(self.hass, REORDER_WINDOW, self._flush)
-
-    def _cancel_flush(self) -> None:
-        if self._flush_unsub is not None:
-            self._flush_unsub()
-            self._flush_unsub = None
-
-    @callback
-    def _flush(self, _now: datetime | None = None) -> None:
-        self._flush_unsub = None
-        pending, self._pending = self._pending, []
-        for item in sorted(pending, key=lambda p: (p.time, p.order)):
-            item.apply()
-
     def schedule(self, time: datetime, apply: Callable[[], None]) -> None:
         """Apply now, or after the reorder window when it is open."""
-        if self._flush_unsub is None:
-            apply()
-            return
-        self._order += 1
-        self._pending.append(_Pending(time, self._order, apply))
+        self._window.schedule(time, apply)
 
     def _emit(self, time: datetime, energy_kwh: float | None = None) -> None:
         """Tell the coordinator; never earlier than what it was told before."""

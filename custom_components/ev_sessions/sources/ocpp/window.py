@@ -1,0 +1,66 @@
+"""The reorder window: for a moment after each connect, messages apply in timestamp order.
+
+Messages a charge point queued while offline arrive after a reconnect with old timestamps,
+behind the live status it sends first. While the window is open, what each message says is
+held and then applied sorted by the charge point's time (arrival order breaks ties).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_call_later
+
+from .const import REORDER_WINDOW
+
+
+@dataclass(slots=True)
+class _Pending:
+    time: datetime
+    order: int
+    apply: Callable[[], None]
+
+
+class ReorderWindow:
+    """Holds what messages say while open; applies it in timestamp order when it closes."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Closed: everything applies at once."""
+        self._hass = hass
+        self._pending: list[_Pending] = []
+        self._order = 0
+        self._unsub: CALLBACK_TYPE | None = None
+
+    @property
+    def holding(self) -> bool:
+        """Whether messages are waiting to be applied."""
+        return bool(self._pending)
+
+    def open(self) -> None:
+        """Open (again) for REORDER_WINDOW from now."""
+        self.cancel()
+        self._unsub = async_call_later(self._hass, REORDER_WINDOW, self._flush)
+
+    def cancel(self) -> None:
+        """Stop the timer (the source stops)."""
+        if self._unsub is not None:
+            self._unsub()
+            self._unsub = None
+
+    def schedule(self, time: datetime, apply: Callable[[], None]) -> None:
+        """Apply now, or, while the window is open, when it closes."""
+        if self._unsub is None:
+            apply()
+            return
+        self._order += 1
+        self._pending.append(_Pending(time, self._order, apply))
+
+    @callback
+    def _flush(self, _now: datetime | None = None) -> None:
+        self._unsub = None
+        pending, self._pending = self._pending, []
+        for item in sorted(pending, key=lambda p: (p.time, p.order)):
+            item.apply()
