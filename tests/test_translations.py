@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
+import string
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 
 from .conftest import setup_entry
 
@@ -85,3 +86,33 @@ async def test_every_entity_has_a_name_and_icon_in_both_languages(
         assert has_device_class_icon or entry.translation_key in icons.get(entry.domain, {}), (
             entry.entity_id
         )
+
+
+def _values(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            found += _values(value, f"{prefix}{key}.")
+        else:
+            found.append((prefix + key, value))
+    return found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_string_passes_home_assistants_rules(language: str) -> None:
+    """hassfest's rules for translation values (script/hassfest/translations.py).
+
+    No HTML (the frontend shows "Translation error: INVALID_TAG" instead), no placeholder in
+    single quotes, placeholders that are identifiers, no surrounding spaces, no http(s) URLs.
+    """
+    url = re.compile(r"((ftp|ftps|scp|http|https|mqtt|mqtts|socket|socks5)://|www\.)", re.I)
+    formatter = string.Formatter()
+    values = _values(_load(language))
+    assert len(values) > 200
+    for key, value in values:
+        cv.string_with_no_html(value)  # raises vol.Invalid
+        assert not re.search(r"'{\w+}'", value), key
+        for _, field, _, _ in formatter.parse(value):
+            assert field is None or field.isidentifier(), key
+        assert value == value.strip(), key
+        assert not url.search(value), key
