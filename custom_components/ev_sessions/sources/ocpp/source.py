@@ -249,7 +249,7 @@ class OcppSource:
                 _LOGGER.info("Charge point %s disconnected", self.charge_point_id)
 
     def _connected_link(self) -> OcppLink:
-        if self.link is None or self.link.closed.is_set():
+        if self.link is None:
             raise SourceError(f"charge point {self.charge_point_id} is not connected")
         return self.link
 
