@@ -336,7 +336,7 @@ async def test_units_phases_soc_and_timestamps(
             register(737_855),
             transaction_id=transaction_id,
         )
-        assert source_of(entry)._last_time == T0 + timedelta(minutes=41)
+        assert source_of(entry).state.last_time == T0 + timedelta(minutes=41)
         assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(4.6)
         assert entry.runtime_data.tracker.active.phases == 3
 
@@ -357,7 +357,7 @@ async def test_stop_stamped_before_start_and_repeated_messages(
         first = await raw_call(station, frame)
         again = await raw_call(station, frame)
         assert first == again
-        assert source_of(entry).repeated_messages == 1
+        assert source_of(entry).state.repeated_messages == 1
         transaction_id = first[2]["transactionId"]
         # The same start with a new message id (its answer was lost): the same transaction.
         assert await start16(station, "04D5E6F7", 1000, T0) == transaction_id
@@ -400,7 +400,7 @@ async def test_malformed_frames_get_callerror_and_connection_stays(
         await station.call(call16.FirmwareStatusNotification(status="Installed"))
         await station.call(call16.DiagnosticsStatusNotification(status="Uploaded"))
         assert source_of(entry).link is not None
-        assert source_of(entry).boot["firmware_status"] == "Installed"
+        assert source_of(entry).state.boot["firmware_status"] == "Installed"
 
 
 async def test_unknown_tag_refused_by_option(
@@ -424,8 +424,8 @@ async def test_unknown_tag_refused_by_option(
         entry, options={CONF_ID_TAGS: {"DEADBEEF": "Cay"}, CONF_ACCEPT_UNKNOWN_TAGS: False}
     )
     await hass.async_block_till_done()
-    assert source_of(entry).authorize("DEADBEEF") == "Accepted"
-    assert source_of(entry).user_of("DEADBEEF") == "Cay"
+    assert source_of(entry).state.authorize("DEADBEEF") == "Accepted"
+    assert source_of(entry).state.user_of("DEADBEEF") == "Cay"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -712,8 +712,8 @@ async def test_restart_mid_transaction_keeps_the_start_meter(
         )
     await restart(hass, entry, hass_storage)
     source = source_of(entry)
-    assert source.transaction is not None
-    assert source.transaction.first_kwh == 100.0
+    assert source.state.transaction is not None
+    assert source.state.transaction.first_kwh == 100.0
     async with connect(port, CP) as station:
         await boot16(station)
         await settle(hass, freezer)
@@ -1043,7 +1043,7 @@ async def test_201_lost_start_and_repeated_sequence_numbers(
         await event201(station, "Ended", moment, 7, transaction_id="L", stopped_reason="Local")
         # Late events of the ended transaction change nothing.
         await event201(station, "Updated", moment, 8, transaction_id="L", meter_value=second)
-        assert source_of(entry).transaction is None
+        assert source_of(entry).state.transaction is None
 
 
 async def test_billing_export_per_user_and_month(
@@ -1166,7 +1166,7 @@ async def test_binary_frames_and_long_memory(
         assert answer.unique_id == "bin"
         for _ in range(205):
             await station.call(call16.Heartbeat())
-        assert len(source_of(entry).answers) == 200
+        assert len(source_of(entry).state.answers) == 200
         broken = await raw_call(station, '{"not": "a list"}')
         assert broken[1] == "-1"
         broken = await raw_call(station, "[2]")

@@ -48,12 +48,15 @@ class Capability(StrEnum):
 class Source(Protocol):
     """What the coordinator needs from a wallbox."""
 
-    model: str
     poll_interval: timedelta
     uses_connection: bool
     has_register: bool
     has_soc: bool
     plausible_power_w: float
+
+    @property
+    def model(self) -> str:
+        """What the wallbox is (may change once it has said so)."""
 
     @property
     def capabilities(self) -> frozenset[Capability]:

@@ -1,9 +1,10 @@
 """OCPP central system (1.6J and 2.0.1) for charge points that connect to Home Assistant.
 
-Imports run one way: ``source`` (the charge point's state, a `Source`) uses ``v16`` and
-``v201`` (the handlers of each protocol version), which use ``link`` (what both versions
-share), ``state`` (the interface they see of the source) and ``server`` (the websocket
-server, shared by the charge points on one port); ``const`` is used by all.
+Imports run one way: ``source`` (the `Source`: connection, control, commands) uses ``v16``
+and ``v201`` (the handlers of each protocol version), which use ``link`` (what both versions
+share), ``charge_point`` (what the charge point has said: status, transactions, meter values,
+with the reorder ``window``) and ``server`` (the websocket server, shared by the charge points
+on one port); ``const`` is used by all.
 """
 
 from __future__ import annotations

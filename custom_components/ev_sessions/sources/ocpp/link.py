@@ -12,9 +12,9 @@ from ocpp.exceptions import NotImplementedError as OcppNotImplementedError, OCPP
 from ocpp.messages import Call, unpack
 from ocpp.routing import on as ocpp_on
 
+from .charge_point import ChargePoint
 from .const import MESSAGE_ID_MEMORY, OcppCommandError
 from .server import WebSocketLink
-from .state import ChargePointState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -25,11 +25,11 @@ def handles[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
 
 
 class OcppLink:
-    """What the source needs from a connection, whatever the protocol version."""
+    """What the charge_point needs from a connection, whatever the protocol version."""
 
-    def __init__(self, source: ChargePointState, websocket: WebSocketLink) -> None:
+    def __init__(self, charge_point: ChargePoint, websocket: WebSocketLink) -> None:
         """Keep the websocket."""
-        self.source = source
+        self.charge_point = charge_point
         self.websocket = websocket
         # Set when the websocket has closed: a command waiting for an answer fails at once.
         self.closed = asyncio.Event()
@@ -75,7 +75,7 @@ class ProtocolMixin:
     reboot) is a new message.
     """
 
-    source: ChargePointState
+    charge_point: ChargePoint
     route_map: dict[str, Any]
     _answering: str | None
     format_violation: str
@@ -102,24 +102,24 @@ class ProtocolMixin:
         try:
             return call.result()
         except TimeoutError as err:
-            raise OcppCommandError(f"{self.source.charge_point_id} did not answer") from err
+            raise OcppCommandError(f"{self.charge_point.charge_point_id} did not answer") from err
         except (ConnectionError, asyncio.CancelledError) as err:
-            raise OcppCommandError(f"{self.source.charge_point_id} is not connected") from err
+            raise OcppCommandError(f"{self.charge_point.charge_point_id} is not connected") from err
 
     async def route_message(self, raw_msg: str) -> None:
         """Answer malformed frames with a CALLERROR, repeated message ids with the same answer."""
         try:
             msg = unpack(raw_msg)
         except OCPPError as err:
-            self.source.rejected_messages += 1
+            self.charge_point.rejected_messages += 1
             unique_id = message_id(raw_msg)
             await self._send(
                 json.dumps([4, unique_id, self.format_violation, str(err.description), {}])
             )
             return
         if isinstance(msg, Call):
-            if (answer := self.source.answers.get(raw_msg)) is not None:
-                self.source.repeated_messages += 1
+            if (answer := self.charge_point.answers.get(raw_msg)) is not None:
+                self.charge_point.repeated_messages += 1
                 await super()._send(answer)  # type: ignore[misc]
                 return
             self._answering = raw_msg
@@ -138,7 +138,7 @@ class ProtocolMixin:
 
     async def _send(self, message: str) -> None:
         if self._answering is not None:
-            answers = self.source.answers
+            answers = self.charge_point.answers
             answers[self._answering] = message
             while len(answers) > MESSAGE_ID_MEMORY:
                 answers.popitem(last=False)

@@ -14,10 +14,10 @@ from ocpp.v16 import (
 from homeassistant.util import dt as dt_util
 
 from ...model.ocpp_meter import meter_samples, parse_time, wh_to_kwh
+from .charge_point import ChargePoint
 from .const import HEARTBEAT_S, PROFILE_ID, RESPONSE_TIMEOUT_S, TRIGGERS, OcppCommandError
 from .link import OcppLink, ProtocolMixin, answer_status, handles
 from .server import WebSocketLink
-from .state import ChargePointState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,11 +27,11 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
 
     format_violation = "FormationViolation"  # so spelled in 1.6
 
-    def __init__(self, source: ChargePointState, websocket: WebSocketLink) -> None:
+    def __init__(self, charge_point: ChargePoint, websocket: WebSocketLink) -> None:
         """A 1.6 charge point on this websocket."""
-        OcppLink.__init__(self, source, websocket)
+        OcppLink.__init__(self, charge_point, websocket)
         ChargePoint16.__init__(
-            self, source.charge_point_id, websocket, response_timeout=RESPONSE_TIMEOUT_S
+            self, charge_point.charge_point_id, websocket, response_timeout=RESPONSE_TIMEOUT_S
         )
         self._setup_robustness()
 
@@ -86,8 +86,8 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
     @handles("BootNotification")
     def on_boot_notification(self, **payload: Any) -> call16_result.BootNotification:
         """Accept and note the boot data."""
-        self.source.received()
-        self.source.on_boot(payload)
+        self.charge_point.received()
+        self.charge_point.on_boot(payload)
         return call16_result.BootNotification(
             current_time=dt_util.utcnow().isoformat(), interval=HEARTBEAT_S, status="Accepted"
         )
@@ -95,7 +95,7 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
     @handles("Heartbeat")
     def on_heartbeat(self) -> call16_result.Heartbeat:
         """The time."""
-        self.source.received()
+        self.charge_point.received()
         return call16_result.Heartbeat(current_time=dt_util.utcnow().isoformat())
 
     @handles("StatusNotification")
@@ -103,36 +103,36 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         self, connector_id: int, error_code: str, status: str, **payload: Any
     ) -> call16_result.StatusNotification:
         """A connector's status."""
-        received = self.source.received()
+        received = self.charge_point.received()
         time = parse_time(payload.get("timestamp"), received)
-        self.source.on_status(connector_id, status, error_code, time)
+        self.charge_point.on_status(connector_id, status, error_code, time)
         return call16_result.StatusNotification()
 
     @handles("Authorize")
     def on_authorize(self, id_tag: str) -> call16_result.Authorize:
         """Accept known tags; unknown ones by option."""
-        self.source.received()
-        return call16_result.Authorize(id_tag_info={"status": self.source.authorize(id_tag)})
+        self.charge_point.received()
+        return call16_result.Authorize(id_tag_info={"status": self.charge_point.authorize(id_tag)})
 
     @handles("StartTransaction")
     def on_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_: Any
     ) -> call16_result.StartTransaction:
         """A transaction id, the same one when the charge point repeats the message."""
-        source = self.source
-        received = source.received()
+        charge_point = self.charge_point
+        received = charge_point.received()
         time = parse_time(timestamp, received)
-        transaction_id, new = source.transaction_id_for(connector_id, time, meter_start)
-        if new and source.follows(connector_id):
-            transaction = source.start_transaction(transaction_id, connector_id, id_tag, time)
+        transaction_id, new = charge_point.transaction_id_for(connector_id, time, meter_start)
+        if new and charge_point.follows(connector_id):
+            transaction = charge_point.start_transaction(transaction_id, connector_id, id_tag, time)
             transaction.meter_start_wh = meter_start
-            source.schedule(
+            charge_point.schedule(
                 time,
-                lambda: source.apply_start(transaction, wh_to_kwh(meter_start)),
+                lambda: charge_point.apply_start(transaction, wh_to_kwh(meter_start)),
             )
         return call16_result.StartTransaction(
             transaction_id=int(transaction_id),
-            id_tag_info={"status": source.authorize(id_tag)},
+            id_tag_info={"status": charge_point.authorize(id_tag)},
         )
 
     @handles("StopTransaction")
@@ -140,19 +140,19 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         self, meter_stop: int, timestamp: str, transaction_id: int, **payload: Any
     ) -> call16_result.StopTransaction:
         """End the transaction with its final register and transaction data."""
-        source = self.source
-        received = source.received()
+        charge_point = self.charge_point
+        received = charge_point.received()
         time = parse_time(timestamp, received)
         samples = meter_samples(payload.get("transaction_data") or [], received)
-        source.schedule(
+        charge_point.schedule(
             time,
-            lambda: source.apply_stop(
+            lambda: charge_point.apply_stop(
                 str(transaction_id), time, wh_to_kwh(meter_stop), samples, payload.get("reason")
             ),
         )
         id_tag = payload.get("id_tag")
         return call16_result.StopTransaction(
-            id_tag_info={"status": source.authorize(id_tag)} if id_tag else None
+            id_tag_info={"status": charge_point.authorize(id_tag)} if id_tag else None
         )
 
     @handles("MeterValues")
@@ -160,15 +160,15 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         self, connector_id: int, meter_value: list[dict[str, Any]], **payload: Any
     ) -> call16_result.MeterValues:
         """Meter values of a connector (connector 0 is the station's own meter)."""
-        source = self.source
-        received = source.received()
-        if source.follows(connector_id):
+        charge_point = self.charge_point
+        received = charge_point.received()
+        if charge_point.follows(connector_id):
             transaction_id = payload.get("transaction_id")
-            samples = meter_samples(meter_value, received, source.last_register_kwh)
+            samples = meter_samples(meter_value, received, charge_point.last_register_kwh)
             if samples:
-                source.schedule(
+                charge_point.schedule(
                     samples[0].time,
-                    lambda: source.apply_samples(
+                    lambda: charge_point.apply_samples(
                         samples, None if transaction_id is None else str(transaction_id)
                     ),
                 )
@@ -177,19 +177,19 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
     @handles("DataTransfer")
     def on_data_transfer(self, vendor_id: str, **_: Any) -> call16_result.DataTransfer:
         """No vendor extensions are known."""
-        self.source.received()
+        self.charge_point.received()
         return call16_result.DataTransfer(status="UnknownVendorId")
 
     @handles("FirmwareStatusNotification")
     def on_firmware_status(self, status: str) -> call16_result.FirmwareStatusNotification:
         """Note the firmware status."""
-        self.source.received()
-        self.source.boot["firmware_status"] = status
+        self.charge_point.received()
+        self.charge_point.boot["firmware_status"] = status
         return call16_result.FirmwareStatusNotification()
 
     @handles("DiagnosticsStatusNotification")
     def on_diagnostics_status(self, status: str) -> call16_result.DiagnosticsStatusNotification:
         """Note the diagnostics status."""
-        self.source.received()
-        self.source.boot["diagnostics_status"] = status
+        self.charge_point.received()
+        self.charge_point.boot["diagnostics_status"] = status
         return call16_result.DiagnosticsStatusNotification()

@@ -15,10 +15,10 @@ from ocpp.v201 import (
 from homeassistant.util import dt as dt_util
 
 from ...model.ocpp_meter import meter_samples, parse_moment, parse_time
+from .charge_point import ChargePoint
 from .const import HEARTBEAT_S, PROFILE_ID, RESPONSE_TIMEOUT_S, TRIGGERS, OcppCommandError
 from .link import OcppLink, ProtocolMixin, answer_status, handles
 from .server import WebSocketLink
-from .state import ChargePointState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,11 +35,11 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
 
     format_violation = "FormatViolation"
 
-    def __init__(self, source: ChargePointState, websocket: WebSocketLink) -> None:
+    def __init__(self, charge_point: ChargePoint, websocket: WebSocketLink) -> None:
         """A 2.0.1 charging station on this websocket."""
-        OcppLink.__init__(self, source, websocket)
+        OcppLink.__init__(self, charge_point, websocket)
         ChargePoint201.__init__(
-            self, source.charge_point_id, websocket, response_timeout=RESPONSE_TIMEOUT_S
+            self, charge_point.charge_point_id, websocket, response_timeout=RESPONSE_TIMEOUT_S
         )
         self._setup_robustness()
         self._remote_start_id = 0
@@ -109,8 +109,8 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
         self, charging_station: dict[str, Any], **_: Any
     ) -> call201_result.BootNotification:
         """Accept and note the boot data."""
-        self.source.received()
-        self.source.on_boot(charging_station)
+        self.charge_point.received()
+        self.charge_point.on_boot(charging_station)
         return call201_result.BootNotification(
             current_time=dt_util.utcnow().isoformat(), interval=HEARTBEAT_S, status="Accepted"
         )
@@ -118,7 +118,7 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
     @handles("Heartbeat")
     def on_heartbeat(self, **_: Any) -> call201_result.Heartbeat:
         """The time."""
-        self.source.received()
+        self.charge_point.received()
         return call201_result.Heartbeat(current_time=dt_util.utcnow().isoformat())
 
     @handles("StatusNotification")
@@ -126,15 +126,17 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
         self, timestamp: str, connector_status: str, evse_id: int, **_: Any
     ) -> call201_result.StatusNotification:
         """An EVSE's connector status."""
-        received = self.source.received()
-        self.source.on_status(evse_id, connector_status, None, parse_time(timestamp, received))
+        received = self.charge_point.received()
+        self.charge_point.on_status(
+            evse_id, connector_status, None, parse_time(timestamp, received)
+        )
         return call201_result.StatusNotification()
 
     @handles("Authorize")
     def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call201_result.Authorize:
         """Accept known tokens; unknown ones by option."""
-        self.source.received()
-        status = self.source.authorize(_id_token(id_token))
+        self.charge_point.received()
+        status = self.charge_point.authorize(_id_token(id_token))
         return call201_result.Authorize(id_token_info={"status": status})
 
     @handles("TransactionEvent")
@@ -147,21 +149,21 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
         **payload: Any,
     ) -> call201_result.TransactionEvent:
         """Started, Updated and Ended, with their meter values and id token."""
-        source = self.source
-        received = source.received()
+        charge_point = self.charge_point
+        received = charge_point.received()
         time = parse_time(timestamp, received)
         transaction_id = str(transaction_info["transaction_id"])
         evse = payload.get("evse") or {}
         connector = int(evse.get("id", 1))
         id_tag = _id_token(payload.get("id_token"))
         samples = meter_samples(
-            payload.get("meter_value") or [], received, source.last_register_kwh
+            payload.get("meter_value") or [], received, charge_point.last_register_kwh
         )
         charging_state = transaction_info.get("charging_state")
-        if source.follows(connector):
-            source.schedule(
+        if charge_point.follows(connector):
+            charge_point.schedule(
                 time,
-                lambda: source.apply_event(
+                lambda: charge_point.apply_event(
                     event_type,
                     transaction_id,
                     seq_no,
@@ -175,19 +177,23 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
             )
         if id_tag is None:
             return call201_result.TransactionEvent()
-        return call201_result.TransactionEvent(id_token_info={"status": source.authorize(id_tag)})
+        return call201_result.TransactionEvent(
+            id_token_info={"status": charge_point.authorize(id_tag)}
+        )
 
     @handles("MeterValues")
     def on_meter_values(
         self, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
     ) -> call201_result.MeterValues:
         """Meter values outside transactions (EVSE 0 is the station's own meter)."""
-        source = self.source
-        received = source.received()
-        if source.follows(evse_id):
-            samples = meter_samples(meter_value, received, source.last_register_kwh)
+        charge_point = self.charge_point
+        received = charge_point.received()
+        if charge_point.follows(evse_id):
+            samples = meter_samples(meter_value, received, charge_point.last_register_kwh)
             if samples:
-                source.schedule(samples[0].time, lambda: source.apply_samples(samples, None))
+                charge_point.schedule(
+                    samples[0].time, lambda: charge_point.apply_samples(samples, None)
+                )
         return call201_result.MeterValues()
 
     @handles("NotifyEVChargingNeeds")
@@ -195,9 +201,9 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
         self, charging_needs: dict[str, Any], evse_id: int, **_: Any
     ) -> call201_result.NotifyEVChargingNeeds:
         """The car's departure time and the energy it wants become the session's preferences."""
-        source = self.source
-        received = source.received()
-        if not source.follows(evse_id):
+        charge_point = self.charge_point
+        received = charge_point.received()
+        if not charge_point.follows(evse_id):
             return call201_result.NotifyEVChargingNeeds(status="Rejected")
         departure_text = charging_needs.get("departure_time")
         departure = parse_moment(departure_text)
@@ -207,9 +213,9 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
             or {}
         )
         energy_wh = parameters.get("energy_amount")
-        source.schedule(
+        charge_point.schedule(
             received,
-            lambda: source.on_charging_needs(
+            lambda: charge_point.on_charging_needs(
                 departure, None if energy_wh is None else float(energy_wh) / 1000
             ),
         )
@@ -218,7 +224,7 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
     @handles("DataTransfer")
     def on_data_transfer(self, vendor_id: str, **_: Any) -> call201_result.DataTransfer:
         """No vendor extensions are known."""
-        self.source.received()
+        self.charge_point.received()
         return call201_result.DataTransfer(status="UnknownVendorId")
 
     @handles("FirmwareStatusNotification")
@@ -226,6 +232,6 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
         self, status: str, **_: Any
     ) -> call201_result.FirmwareStatusNotification:
         """Note the firmware status."""
-        self.source.received()
-        self.source.boot["firmware_status"] = status
+        self.charge_point.received()
+        self.charge_point.boot["firmware_status"] = status
         return call201_result.FirmwareStatusNotification()

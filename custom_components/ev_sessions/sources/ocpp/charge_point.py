@@ -1,0 +1,408 @@
+"""What a charge point has said: its identity, connector status, transactions and meter values.
+
+Energy is never the register's absolute value (it is a lifetime counter on some boxes, a
+per-transaction one on others, and both on ABB): each transaction's energy is its register minus
+the transaction's first register, added to a register of EV Sessions' own, which is what the
+session tracker sees.
+
+Messages the charge point queued while offline arrive after a reconnect with old timestamps,
+behind the live status it sends first. For a short window after each connect, what the
+messages say is applied in timestamp order; later, a message older than the last one applied
+counts at the time of the last one (it still lands in the session it belongs to).
+
+The protocol handlers (``v16``, ``v201``) change this state and nothing else; it imports none
+of them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+import logging
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+
+from ...const import CONF_ACCEPT_UNKNOWN_TAGS, CONF_ID_TAGS
+from ...model.ocpp_meter import MeterSample
+from ...model.reading import Reading
+from ..base import PushCallback
+from .const import PLUGGED_16, REMOTE_ID_TAG
+from .window import ReorderWindow
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Transaction:
+    """One transaction, as far as the session needs it."""
+
+    id: str
+    connector: int
+    start: datetime
+    id_tag: str | None
+    user: str | None
+    base_kwh: float  # EV Sessions' register when it began
+    first_kwh: float | None = None  # the charge point's register when it began
+    meter_start_wh: float | None = None
+    registers: int = 0  # registers seen after the start meter
+    seq_nos: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Serialise (sequence numbers are not kept)."""
+        data = asdict(self)
+        data["start"] = self.start.isoformat()
+        del data["seq_nos"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Transaction:
+        """Restore."""
+        return cls(**{**data, "start": datetime.fromisoformat(data["start"])})
+
+
+class ChargePoint:
+    """The state of one charge point, as its messages tell it."""
+
+    def __init__(self, hass: HomeAssistant, charge_point_id: str) -> None:
+        """Nothing known yet."""
+        self.charge_point_id = charge_point_id
+        self.id_tags: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+        self.accept_unknown = True
+        self.connector: int | None = None
+        self.model = "OCPP charge point"
+        self.boot: dict[str, Any] = {}
+        self.transaction: Transaction | None = None
+        self.transaction_counter = 0
+        self.energy_kwh = 0.0
+        self.status: str | None = None
+        self.error_code: str | None = None
+        self.charging_state: str | None = None
+        self.power_w: float | None = None
+        self.soc: float | None = None
+        self.phases: int | None = None
+        self.offered_a: float | None = None
+        self.departure: datetime | None = None
+        self.energy_wanted_kwh: float | None = None
+        self.last_tag: str | None = None
+        self.last_message: datetime | None = None
+        self.messages = 0
+        self.rejected_messages = 0
+        self.repeated_messages = 0
+        self.answers: OrderedDict[str, str] = OrderedDict()
+        self.last_register_kwh: float | None = None
+        self._starts: dict[tuple[int, datetime, float | None], str] = {}
+        self.ended: list[str] = []  # the last transactions ended, newest last
+        self.push: PushCallback | None = None
+        self.last_time: datetime | None = None
+        self.window = ReorderWindow(hass)
+
+    def set_users(self, options: Mapping[str, Any]) -> None:
+        """Id tags and their names; whether unknown tags may charge."""
+        self.id_tags = {str(k): str(v) for k, v in (options.get(CONF_ID_TAGS) or {}).items()}
+        self._names = {tag.casefold(): name for tag, name in self.id_tags.items()}
+        self.accept_unknown = bool(options.get(CONF_ACCEPT_UNKNOWN_TAGS, True))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The open transaction, the register and the transaction counter."""
+        return {
+            "transaction": None if self.transaction is None else self.transaction.as_dict(),
+            "transaction_counter": self.transaction_counter,
+            "connector": self.connector,
+            "energy_kwh": self.energy_kwh,
+            "status": self.status,
+            "last_tag": self.last_tag,
+            "ended": self.ended,
+            "last_time": None if self.last_time is None else self.last_time.isoformat(),
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Take back an open transaction after a restart: its start meter is not lost."""
+        if data.get("transaction"):
+            self.transaction = Transaction.from_dict(data["transaction"])
+        self.transaction_counter = int(data.get("transaction_counter", 0))
+        self.connector = data.get("connector")
+        self.energy_kwh = float(data.get("energy_kwh", 0.0))
+        self.status = data.get("status")
+        self.last_tag = data.get("last_tag")
+        self.ended = list(data.get("ended", []))
+        if data.get("last_time"):
+            self.last_time = datetime.fromisoformat(data["last_time"])
+
+    # -- ordering ----------------------------------------------------------------
+
+    def schedule(self, time: datetime, apply: Callable[[], None]) -> None:
+        """Apply now, or after the reorder window when it is open."""
+        self.window.schedule(time, apply)
+
+    def poll(self, now: datetime) -> Reading:
+        """The state now (while queued messages are sorted, at the last time applied)."""
+        if self.window.holding:
+            return self.reading(self.last_time or now)
+        self.last_time = max(now, self.last_time or now)
+        return self.reading(self.last_time)
+
+    def _emit(self, time: datetime, energy_kwh: float | None = None) -> None:
+        """Tell the coordinator; never earlier than what it was told before."""
+        if self.last_time is not None and time < self.last_time:
+            time = self.last_time
+        self.last_time = time
+        if self.push is not None:
+            self.push(self.reading(time, energy_kwh))
+
+    def reading(self, time: datetime, energy_kwh: float | None = None) -> Reading:
+        """What the charge point's state means for the session at a time."""
+        transaction = self.transaction
+        return Reading(
+            time=time,
+            power_w=self.power_w,
+            energy_kwh=energy_kwh,
+            connected=self._plugged(),
+            charging=self._charging(),
+            error=self.status == "Faulted",
+            soc=self.soc,
+            phases=self.phases,
+            user=None if transaction is None else transaction.user,
+            departure=self.departure,
+            energy_wanted_kwh=self.energy_wanted_kwh,
+        )
+
+    def _plugged(self) -> bool | None:
+        if self.transaction is not None:
+            return True
+        if self.status is None:
+            return None
+        return self.status in PLUGGED_16 or self.status == "Occupied"
+
+    def _charging(self) -> bool | None:
+        if self.transaction is None:
+            return False if self.status is not None else None
+        if self.charging_state is not None:
+            return self.charging_state == "Charging"
+        if self.status in PLUGGED_16:
+            return self.status == "Charging"
+        return None
+
+    # -- what messages say -------------------------------------------------------
+
+    def user_of(self, id_tag: str | None) -> str | None:
+        """The name an id tag maps to (the tag itself when it has none); tags ignore case."""
+        if not id_tag:
+            return None
+        return self._names.get(id_tag.casefold(), id_tag)
+
+    def authorize(self, id_tag: str | None) -> str:
+        """Accepted or Invalid, by the users' option."""
+        known = id_tag is None or id_tag == REMOTE_ID_TAG or id_tag.casefold() in self._names
+        return "Accepted" if known or self.accept_unknown else "Invalid"
+
+    def follows(self, connector: int) -> bool:
+        """Whether a connector is the one this entry follows: the first one that reports.
+
+        Connector (EVSE) 0 is the whole station, never a session.
+        """
+        if connector <= 0:
+            return False
+        if self.connector is None:
+            self.connector = connector
+        return connector == self.connector
+
+    def received(self) -> datetime:
+        """Note a message and return the time it arrived."""
+        now = dt_util.utcnow()
+        self.last_message = now
+        self.messages += 1
+        return now
+
+    def on_boot(self, data: Mapping[str, Any]) -> None:
+        """Boot data (a second BootNotification changes nothing)."""
+        self.boot = {k: v for k, v in data.items() if isinstance(v, str | int)}
+        vendor = data.get("charge_point_vendor") or data.get("vendor_name")
+        model = data.get("charge_point_model") or data.get("model")
+        if vendor or model:
+            self.model = " ".join(str(part) for part in (vendor, model) if part)
+
+    def on_status(
+        self, connector: int, status: str, error_code: str | None, time: datetime
+    ) -> None:
+        """A connector's status (of the connector followed)."""
+        if not self.follows(connector):
+            return
+
+        def apply() -> None:
+            self.status, self.error_code = status, error_code
+            if status in ("Available", "Unavailable") and self.transaction is None:
+                self.power_w = 0.0
+            self._emit(time)
+
+        self.schedule(time, apply)
+
+    def start_transaction(
+        self, transaction_id: str, connector: int, id_tag: str | None, time: datetime
+    ) -> Transaction:
+        """A new transaction; one still open on the connector has ended."""
+        transaction = Transaction(
+            id=transaction_id,
+            connector=connector,
+            start=time,
+            id_tag=id_tag,
+            user=self.user_of(id_tag),
+            base_kwh=self.energy_kwh,
+        )
+        if id_tag:
+            self.last_tag = id_tag
+        return transaction
+
+    def apply_start(self, transaction: Transaction, meter_start_kwh: float | None) -> None:
+        """Open the transaction (at its start meter) and tell the coordinator."""
+        current = self.transaction
+        if current is not None and current.id != transaction.id:
+            _LOGGER.info(
+                "Charge point %s started transaction %s while %s was open: that one ended",
+                self.charge_point_id,
+                transaction.id,
+                current.id,
+            )
+        transaction.base_kwh = self.energy_kwh
+        transaction.first_kwh = meter_start_kwh
+        if meter_start_kwh is not None:
+            self.last_register_kwh = meter_start_kwh
+        self.transaction = transaction
+        self.departure = self.energy_wanted_kwh = None
+        self._emit(transaction.start, self.energy_kwh if meter_start_kwh is not None else None)
+
+    def apply_samples(self, samples: list[MeterSample], transaction_id: str | None) -> None:
+        """Meter values, each at its own time."""
+        for sample in samples:
+            self._apply_sample(sample, transaction_id)
+
+    def _apply_sample(self, sample: MeterSample, transaction_id: str | None) -> None:
+        if sample.power_w is not None:
+            self.power_w = sample.power_w
+        if sample.soc is not None:
+            self.soc = sample.soc
+        if sample.phases is not None:
+            self.phases = sample.phases
+        if sample.offered_a is not None:
+            self.offered_a = sample.offered_a
+        transaction = self.transaction
+        energy = None
+        if transaction is not None and transaction_id in (None, transaction.id):
+            if transaction.first_kwh is None and sample.begin_register_kwh is not None:
+                transaction.first_kwh = sample.begin_register_kwh
+            energy = self._register(transaction, sample.register_kwh)
+        self._emit(sample.time, energy)
+
+    def _register(self, transaction: Transaction, register_kwh: float | None) -> float | None:
+        """EV Sessions' register from the charge point's (None: no register in the sample)."""
+        if register_kwh is None:
+            return None
+        self.last_register_kwh = register_kwh
+        if transaction.first_kwh is None:
+            transaction.first_kwh = register_kwh
+        elif transaction.registers == 0 and 0 < register_kwh < transaction.first_kwh - 0.01:
+            # Session energy inside a transaction, lifetime outside (ABB): count from zero.
+            transaction.first_kwh = 0.0
+        transaction.registers += 1
+        self.energy_kwh = transaction.base_kwh + register_kwh - transaction.first_kwh
+        return self.energy_kwh
+
+    def apply_stop(
+        self,
+        transaction_id: str,
+        time: datetime,
+        meter_stop_kwh: float | None,
+        samples: list[MeterSample],
+        reason: str | None = None,
+    ) -> None:
+        """End a transaction (unknown or already ended ones change nothing)."""
+        transaction = self.transaction
+        if transaction is None or transaction.id != transaction_id:
+            _LOGGER.debug("Stop of unknown transaction %s ignored", transaction_id)
+            return
+        self.apply_samples(samples, transaction_id)
+        if reason == "EVDisconnected":
+            # The cable came out with the stop (the status may only tell after a reconnect).
+            self.status = "Available"
+        self._close(transaction, time, self._register(transaction, meter_stop_kwh))
+
+    def _close(self, transaction: Transaction, time: datetime, energy: float | None) -> None:
+        if time < transaction.start:
+            # Stamped before its own start (Grizzl-E): it ended when the message came.
+            time = max(dt_util.utcnow(), transaction.start)
+        self.transaction = None
+        self.ended = [*self.ended[-19:], transaction.id]
+        self.charging_state = None
+        self.power_w = 0.0
+        self.departure = self.energy_wanted_kwh = None
+        self._emit(time, energy)
+
+    def apply_event(  # noqa: PLR0917
+        self,
+        event_type: str,
+        transaction_id: str,
+        seq_no: int,
+        connector: int,
+        id_tag: str | None,
+        charging_state: str | None,
+        time: datetime,
+        samples: list[MeterSample],
+        stopped_reason: str | None = None,
+    ) -> None:
+        """A 2.0.1 TransactionEvent (repeated ones, or ones of ended transactions: nothing)."""
+        if transaction_id in self.ended:
+            return
+        transaction = self.transaction
+        if transaction is None or transaction.id != transaction_id:
+            # Started, or the first event seen of a transaction whose start was lost.
+            transaction = self.start_transaction(transaction_id, connector, id_tag, time)
+            begin = next((s.begin_register_kwh for s in samples if s.begin_register_kwh), None)
+            self.apply_start(transaction, begin)
+        elif seq_no in transaction.seq_nos:
+            return
+        transaction.seq_nos.add(seq_no)
+        if id_tag and transaction.id_tag is None:
+            transaction.id_tag, transaction.user = id_tag, self.user_of(id_tag)
+            self.last_tag = id_tag
+        if charging_state is not None:
+            self.charging_state = charging_state
+        if samples:
+            self.apply_samples(samples, transaction_id)
+        if event_type == "Ended":
+            if stopped_reason == "EVDisconnected":
+                self.status = "Available"
+            self._close(transaction, time, None)
+        elif not samples:
+            self._emit(time)
+
+    def transaction_id_for(
+        self, connector: int, time: datetime, meter_start: float | None
+    ) -> tuple[str, bool]:
+        """The 1.6 transaction id of a start, and whether it is new (ids survive restarts).
+
+        A start the charge point repeats (its answer was lost) gets the id it got before.
+        """
+        key = (connector, time, meter_start)
+        if (known := self._starts.get(key)) is not None:
+            return known, False
+        current = self.transaction
+        if (
+            current is not None
+            and current.connector == connector
+            and current.start == time
+            and current.meter_start_wh == meter_start
+        ):
+            return current.id, False
+        self.transaction_counter += 1
+        self._starts = {key: str(self.transaction_counter)}
+        return str(self.transaction_counter), True
+
+    def on_charging_needs(self, departure: datetime | None, energy_kwh: float | None) -> None:
+        """What the car asks for becomes the session's preferences."""
+        self.departure = departure
+        self.energy_wanted_kwh = energy_kwh
+        self._emit(self.last_time or dt_util.utcnow())
