@@ -1047,7 +1047,11 @@ async def test_201_lost_start_and_repeated_sequence_numbers(
 
 
 async def test_billing_export_per_user_and_month(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    port: int,
+    config_dir: Path,
 ) -> None:
     """Two members charge; the export has one row per member and month, with their cost."""
     hass.config_entries.async_update_entry(
@@ -1087,7 +1091,7 @@ async def test_billing_export_per_user_and_month(
     )
     assert response["sessions"] == 3
     assert response["rows"] == 2
-    text = (Path(hass.config.config_dir) / "billing" / "2026-11.csv").read_text()
+    text = (config_dir / "ev_sessions" / "billing" / "2026-11.csv").read_text()
     assert text.splitlines() == [
         "month,user,sessions,energy_kwh,cost,currency,estimated",
         "2026-11,Anna,2,16.0,32.0,EUR,False",

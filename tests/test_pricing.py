@@ -406,7 +406,7 @@ async def test_hourly_settlement_uses_the_mean_of_the_quarters(
 
 
 async def test_export_carries_cost_and_breakdown(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, config_dir: Path
 ) -> None:
     # 4 kWh x (1.00 + 0.604) x 1.25 = 8.02: energy 4.00, grid 0.976, tax 1.44, VAT 1.604
     freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
@@ -421,9 +421,9 @@ async def test_export_carries_cost_and_breakdown(
         return_response=True,
     )
     assert response is not None
-    target = Path(str(response["path"]))
+    target = config_dir / "ev_sessions" / "sessions.csv"
+    assert response["path"] == str(target)
     rows = list(csv.DictReader(target.read_text(encoding="utf-8").splitlines()))
-    target.unlink()
     assert rows[0]["cost"] == "8.02"
     assert rows[0]["currency"] == "SEK"
     assert rows[0]["energy_cost"] == "4.0"

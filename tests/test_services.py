@@ -5,15 +5,22 @@ from __future__ import annotations
 import csv
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+    UnknownUser,
+)
 
 from custom_components.ev_sessions.const import DOMAIN
+from custom_components.ev_sessions.exports import EXPORTS
 
 from .conftest import setup_entry, wallbox_states
 from .helpers import advance
@@ -81,59 +88,178 @@ async def test_get_sessions_naive_times_are_local(
     assert [s["energy_kwh"] for s in sessions] == [7.0, 0.0]
 
 
+async def _export(
+    hass: HomeAssistant, entry: MockConfigEntry, path: str, context: Context | None = None
+) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN,
+        "export_sessions",
+        {"config_entry_id": entry.entry_id, "path": path},
+        blocking=True,
+        return_response=True,
+        context=context,
+    )
+    assert response is not None
+    return dict(response)
+
+
 async def test_export_sessions(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entities_entry: MockConfigEntry
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entities_entry: MockConfigEntry,
+    config_dir: Path,
 ) -> None:
     freezer.move_to(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
     await setup_entry(hass, entities_entry)
     await _two_sessions(hass, freezer)
-    response = await hass.services.async_call(
-        DOMAIN,
-        "export_sessions",
-        {"config_entry_id": entities_entry.entry_id, "path": "ev/march.csv"},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
-    target = Path(hass.config.path("ev/march.csv"))
+    response = await _export(hass, entities_entry, "2026/march.csv")
+    target = config_dir / "ev_sessions" / "2026" / "march.csv"
     assert response == {"path": str(target), "sessions": 3}
     rows = list(csv.DictReader(target.read_text(encoding="utf-8").splitlines()))
     assert [row["energy_kwh"] for row in rows] == ["5.0", "7.0", "0.0"]
     assert rows[0]["currency"] == hass.config.currency
     assert rows[2]["end"] == ""
-    target.unlink()
+    # The same file again (EV Sessions wrote it), also named as before the export folder was
+    # EV Sessions' own (relative to the configuration folder) or by its absolute path.
+    for path in ("2026/march.csv", "ev_sessions/2026/march.csv", str(target)):
+        assert (await _export(hass, entities_entry, path))["path"] == str(target)
+    assert [p.name for p in target.parent.iterdir()] == ["march.csv"]  # no temporary left
 
 
-@pytest.mark.parametrize("path", ["../outside.csv", "/tmp/elsewhere.csv", "."])
-async def test_export_outside_config_is_refused(
-    hass: HomeAssistant, entities_entry: MockConfigEntry, path: str
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("../configuration.yaml", "export_not_csv"),
+        ("../secrets.yaml", "export_not_csv"),
+        ("../.storage/core.config_entries", "export_not_csv"),
+        ("../home-assistant_v2.db", "export_not_csv"),
+        ("sessions.CSV.yaml", "export_not_csv"),
+        (".", "export_not_csv"),
+        ("../automations.csv", "export_outside_folder"),
+        ("ev_sessions/../automations.csv", "export_outside_folder"),
+        ("/tmp/elsewhere.csv", "export_outside_folder"),
+        ("../../outside.csv", "export_outside_folder"),
+    ],
+)
+async def test_export_never_touches_home_assistants_files(
+    hass: HomeAssistant,
+    entities_entry: MockConfigEntry,
+    config_dir: Path,
+    path: str,
+    reason: str,
 ) -> None:
+    originals = {
+        name: f"{name} as the user wrote it\n"
+        for name in (
+            "configuration.yaml",
+            "secrets.yaml",
+            "home-assistant_v2.db",
+            "automations.csv",
+        )
+    }
+    for name, text in originals.items():
+        (config_dir / name).write_text(text, encoding="utf-8")
     await setup_entry(hass, entities_entry)
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "export_sessions",
-            {"config_entry_id": entities_entry.entry_id, "path": path},
-            blocking=True,
-        )
-    assert err.value.translation_key == "path_outside_config"
+        await _export(hass, entities_entry, path)
+    assert err.value.translation_key == reason
+    assert err.value.translation_placeholders == {
+        "path": path,
+        "folder": str(config_dir / "ev_sessions"),
+    }
+    for name, text in originals.items():
+        assert (config_dir / name).read_text(encoding="utf-8") == text
+    assert not Path("/tmp/elsewhere.csv").exists()
 
 
-async def test_export_write_error(hass: HomeAssistant, entities_entry: MockConfigEntry) -> None:
+async def test_export_never_follows_a_link_out_of_its_folder(
+    hass: HomeAssistant, entities_entry: MockConfigEntry, config_dir: Path
+) -> None:
     await setup_entry(hass, entities_entry)
-    blocker = Path(hass.config.path("not_a_folder"))
-    blocker.write_text("x", encoding="utf-8")
-    try:
-        with pytest.raises(HomeAssistantError) as err:
-            await hass.services.async_call(
-                DOMAIN,
-                "export_sessions",
-                {"config_entry_id": entities_entry.entry_id, "path": "not_a_folder/x.csv"},
-                blocking=True,
-            )
-        assert err.value.translation_key == "export_failed"
-    finally:
-        blocker.unlink()
+    folder = config_dir / "ev_sessions"
+    folder.mkdir()
+    outside = config_dir / "outside"
+    outside.mkdir()
+    secrets = config_dir / "secrets.csv"
+    secrets.write_text("mine", encoding="utf-8")
+    (folder / "link.csv").symlink_to(secrets)
+    (folder / "out").symlink_to(outside)
+    for path in ("link.csv", "out/sessions.csv"):
+        with pytest.raises(ServiceValidationError) as err:
+            await _export(hass, entities_entry, path)
+        assert err.value.translation_key == "export_outside_folder"
+    assert secrets.read_text(encoding="utf-8") == "mine"
+    assert list(outside.iterdir()) == []
+
+    # The export folder itself a link elsewhere: nothing is written through it.
+    (folder / "link.csv").unlink()
+    (folder / "out").unlink()
+    folder.rmdir()
+    folder.symlink_to(outside)
+    with pytest.raises(ServiceValidationError) as err:
+        await _export(hass, entities_entry, "sessions.csv")
+    assert err.value.translation_key == "export_outside_folder"
+    assert list(outside.iterdir()) == []
+
+
+async def test_export_never_overwrites_a_file_it_did_not_write(
+    hass: HomeAssistant,
+    entities_entry: MockConfigEntry,
+    config_dir: Path,
+    hass_storage: dict[str, Any],
+) -> None:
+    await setup_entry(hass, entities_entry)
+    folder = config_dir / "ev_sessions"
+    folder.mkdir()
+    (folder / "theirs.csv").write_text("someone else's", encoding="utf-8")
+    (folder / "a_folder.csv").mkdir()
+    for path in ("theirs.csv", "a_folder.csv"):
+        with pytest.raises(ServiceValidationError) as err:
+            await _export(hass, entities_entry, path)
+        assert err.value.translation_key == "export_not_ours"
+    assert (folder / "theirs.csv").read_text(encoding="utf-8") == "someone else's"
+
+    # EV Sessions' own file may be written again, also after a restart (the list is stored) ...
+    await _export(hass, entities_entry, "mine.csv")
+    assert list(hass_storage["ev_sessions.exports"]["data"]["files"]) == ["mine.csv"]
+    hass.data.pop(EXPORTS)
+    await _export(hass, entities_entry, "mine.csv")
+    # ... but not once someone changed it (their edits are kept).
+    (folder / "mine.csv").write_text("edited by hand", encoding="utf-8")
+    with pytest.raises(ServiceValidationError) as err:
+        await _export(hass, entities_entry, "mine.csv")
+    assert err.value.translation_key == "export_not_ours"
+    assert (folder / "mine.csv").read_text(encoding="utf-8") == "edited by hand"
+
+
+async def test_export_is_for_administrators(
+    hass: HomeAssistant,
+    entities_entry: MockConfigEntry,
+    config_dir: Path,
+    hass_admin_user: MockUser,
+    hass_read_only_user: MockUser,
+) -> None:
+    await setup_entry(hass, entities_entry)
+    with pytest.raises(Unauthorized):
+        await _export(hass, entities_entry, "a.csv", Context(user_id=hass_read_only_user.id))
+    with pytest.raises(UnknownUser):
+        await _export(hass, entities_entry, "a.csv", Context(user_id="no-such-user"))
+    assert not (config_dir / "ev_sessions" / "a.csv").exists()
+    await _export(hass, entities_entry, "a.csv", Context(user_id=hass_admin_user.id))
+    await _export(hass, entities_entry, "b.csv")  # an automation: no user
+    assert sorted(p.name for p in (config_dir / "ev_sessions").iterdir()) == ["a.csv", "b.csv"]
+
+
+async def test_export_write_error(
+    hass: HomeAssistant, entities_entry: MockConfigEntry, config_dir: Path
+) -> None:
+    await setup_entry(hass, entities_entry)
+    (config_dir / "ev_sessions").mkdir()
+    (config_dir / "ev_sessions" / "not_a_folder").write_text("x", encoding="utf-8")
+    with pytest.raises(HomeAssistantError) as err:
+        await _export(hass, entities_entry, "not_a_folder/x.csv")
+    assert err.value.translation_key == "export_failed"
+    assert err.value.translation_placeholders["path"] == "not_a_folder/x.csv"
 
 
 async def test_unknown_and_unloaded_entries(

@@ -1,16 +1,16 @@
-"""Actions of EV Sessions: get and export sessions."""
+"""Actions of EV Sessions: get and export sessions, plan, OCPP commands."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any, cast
 
 import voluptuous as vol
 
+from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
@@ -35,6 +35,7 @@ from .const import (
     SERVICE_PLAN_CHARGING,
 )
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
+from .exports import exports
 from .model.history import session_summary, sessions_csv, user_month_csv, user_month_rows
 from .model.planner import plan_cheapest, plan_slots
 from .model.session import Session
@@ -130,30 +131,22 @@ async def _get_sessions(call: ServiceCall) -> ServiceResponse:
     return cast(ServiceResponse, {"sessions": _summaries(coordinator, call)})
 
 
-def _export_path(hass: HomeAssistant, path: str) -> Path:
-    config_dir = Path(hass.config.config_dir).resolve()
-    target = (config_dir / path).resolve()
-    if not target.is_relative_to(config_dir) or target == config_dir:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="path_outside_config",
-            translation_placeholders={"path": path},
-        )
-    return target
-
-
-def _write(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(target)
+async def _require_admin(call: ServiceCall) -> None:
+    """Only administrators (and automations, which run as no user) may write files."""
+    if call.context.user_id is None:
+        return
+    user = await call.hass.auth.async_get_user(call.context.user_id)
+    if user is None:
+        raise UnknownUser(context=call.context, permission=POLICY_CONTROL)
+    if not user.is_admin:
+        raise Unauthorized(context=call.context)
 
 
 async def _export_sessions(call: ServiceCall) -> ServiceResponse:
+    await _require_admin(call)
     hass = call.hass
-    target = _export_path(hass, call.data[ATTR_PATH])
-    response: dict[str, Any] = {"path": str(target)}
     coordinator = _entry(hass, call).runtime_data
+    response: dict[str, Any] = {}
     if call.data.get(ATTR_REPORT) == REPORT_USER_MONTH:
         sessions = _sessions(coordinator, call)
         rows = user_month_rows(sessions, dt_util.get_default_time_zone())
@@ -163,15 +156,8 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
         summaries = _summaries(coordinator, call)
         text = sessions_csv(summaries)
         response["sessions"] = len(summaries)
-    try:
-        await hass.async_add_executor_job(_write, target, text)
-    except OSError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="export_failed",
-            translation_placeholders={"path": str(target), "error": str(err)},
-        ) from err
-    return response
+    target = await exports(hass).async_write(call.data[ATTR_PATH], text)
+    return {"path": str(target), **response}
 
 
 async def _ocpp_command(call: ServiceCall) -> ServiceResponse:
