@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import json
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -14,7 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from custom_components.ev_sessions.const import (
@@ -206,6 +207,13 @@ async def test_diagnostics(
     assert diagnostics["history"]["recent"][0]["energy_kwh"] == pytest.approx(3.5)
     assert diagnostics["source"]["sensor.charger_power"]["state"] == "0"
     assert diagnostics["tracker"]["register"] == 1003.5
+    # Who changed a wallbox entity (a user's id in the state's context) is not told.
+    hass.states.async_set(
+        "sensor.charger_power", "0", {"unit_of_measurement": "W"}, context=Context(user_id="u-1234")
+    )
+    diagnostics = await async_get_config_entry_diagnostics(hass, entities_entry)
+    assert "u-1234" not in json.dumps(diagnostics)
+    assert diagnostics["source"]["sensor.charger_power"]["context"] == "**REDACTED**"
 
 
 async def test_simulator_diagnostics(hass: HomeAssistant, simulator_entry: MockConfigEntry) -> None:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 from datetime import UTC, datetime, timedelta
+import json
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from custom_components.ev_sessions.const import (
     EVENT_SESSION_ENDED,
     SOURCE_OCPP,
 )
+from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ev_sessions.sources.base import SourceError
 from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
 from custom_components.ev_sessions.sources.ocpp.server import SERVERS
@@ -1340,3 +1342,74 @@ async def test_register_that_only_moves_at_the_end(
     assert session.energy_between(
         T0 + timedelta(hours=1), T0 + timedelta(hours=2)
     ) == pytest.approx(0.0)
+
+
+BOOT_16 = call16.BootNotification(
+    charge_point_vendor="Keba AG",
+    charge_point_model="KC-P30-ES240022-M0R",
+    charge_point_serial_number="17654321",
+    charge_box_serial_number="CB-998877",
+    firmware_version="P30 v 3.10.16",
+    iccid="8946071234567890123",
+    imsi="240071234567890",
+    meter_type="Phoenix Contact EEM-350",
+    meter_serial_number="EEM-5550123",
+)
+BOOT_201 = call201.BootNotification(
+    charging_station={
+        "model": "KC-P30",
+        "vendorName": "Keba AG",
+        "serialNumber": "17654321",
+        "firmwareVersion": "1.2.3",
+        "modem": {"iccid": "8946071234567890123", "imsi": "240071234567890"},
+    },
+    reason="PowerUp",
+)
+SECRETS = (
+    CP,
+    "17654321",
+    "CB-998877",
+    "8946071234567890123",
+    "240071234567890",
+    "EEM-5550123",
+    "DEADBEEF",
+    "Anna",
+)
+
+
+@pytest.mark.parametrize(("protocol", "boot"), [("ocpp1.6", BOOT_16), ("ocpp2.0.1", BOOT_201)])
+async def test_diagnostics_hide_people_sims_and_meters(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    port: int,
+    protocol: str,
+    boot: Any,
+) -> None:
+    """No serial, SIM, meter id, tag or user name in diagnostics, in either OCPP version."""
+    async with connect(port, CP, protocol) as station:
+        await station.call(boot)
+        await settle(hass, freezer)
+        if protocol == "ocpp1.6":
+            await station.call(
+                call16.StartTransaction(
+                    connector_id=1, id_tag="DEADBEEF", meter_start=1000, timestamp=ts(T0)
+                )
+            )
+        else:
+            await event201(station, "Started", ts(T0), 0, id_token="DEADBEEF")
+        await hass.async_block_till_done()
+        diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    text = json.dumps(diagnostics)
+    for secret in SECRETS:
+        assert secret not in text, secret
+    assert diagnostics["source"]["transaction"]["id_tag"] == "**REDACTED**"
+    assert diagnostics["source"]["connected"] is True
+    boot_data = diagnostics["source"]["boot"]
+    assert "Keba AG" in text  # what the box is stays readable
+    if protocol == "ocpp1.6":
+        assert boot_data["iccid"] == boot_data["imsi"] == "**REDACTED**"
+        assert boot_data["meter_serial_number"] == "**REDACTED**"
+    else:
+        assert boot_data["modem"] == {"iccid": "**REDACTED**", "imsi": "**REDACTED**"}
+        assert boot_data["serial_number"] == "**REDACTED**"

@@ -26,6 +26,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
+from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ev_sessions.sources.openevse import status_reading
 
 from .conftest import setup_entry
@@ -213,6 +214,11 @@ async def test_a_session(
     last = entry.runtime_data.history.last
     assert last is not None
     assert last.soc_end == 40  # the car's level, when the OpenEVSE knows it
+    # Diagnostics keep the status but not the box's addresses.
+    diagnostics = json.dumps(await async_get_config_entry_diagnostics(hass, entry))
+    for identifier in (HOST, STATUS["ipaddress"], STATUS["macaddress"]):
+        assert identifier not in diagnostics
+    assert '"total_energy"' in diagnostics
 
 
 async def test_an_outage_keeps_the_session(

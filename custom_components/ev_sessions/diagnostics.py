@@ -8,21 +8,47 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_ID_TAGS
+from .const import CONF_CHARGE_POINT_ID, CONF_ID_TAGS
 from .coordinator import EvSessionsConfigEntry
 
+# Every identifier of a person, a SIM, a meter, a wallbox or a network, whatever the source.
 TO_REDACT = {
+    # Settings and Home Assistant: addresses, logins, who did what.
     CONF_HOST,
     CONF_PASSWORD,
     CONF_USERNAME,
+    CONF_CHARGE_POINT_ID,  # often the box's serial number
     "user",
-    # OCPP: who charges (tags and names) and the box's serials.
+    "user_id",
+    "context",
+    # OCPP: who charges (tags and names), the box's and the meter's serials, the SIM.
     CONF_ID_TAGS,
     "id_tag",
+    "id_token",
     "last_tag",
     "charge_point_serial_number",
     "charge_box_serial_number",
+    "meter_serial_number",
     "serial_number",
+    "iccid",
+    "imsi",
+    # go-e: serial, the name the owner gave it, Wi-Fi.
+    "sse",
+    "fna",
+    "wss",
+    "ccw",
+    "wifis",
+    # OpenEVSE: network, logins and keys of its own integrations.
+    "ipaddress",
+    "macaddress",
+    "hostname",
+    "ssid",
+    "wifi_serial",
+    "evse_serial",
+    # Tesla Wall Connector: network.
+    "wifi_ssid",
+    "wifi_mac",
+    "wifi_ip",
 }
 
 

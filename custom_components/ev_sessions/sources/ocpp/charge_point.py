@@ -220,7 +220,7 @@ class ChargePoint:
 
     def on_boot(self, data: Mapping[str, Any]) -> None:
         """Boot data (a second BootNotification changes nothing)."""
-        self.boot = {k: v for k, v in data.items() if isinstance(v, str | int)}
+        self.boot = {k: v for k, v in data.items() if isinstance(v, str | int | dict)}
         vendor = data.get("charge_point_vendor") or data.get("vendor_name")
         model = data.get("charge_point_model") or data.get("model")
         if vendor or model:
