@@ -467,13 +467,13 @@ async def test_tariff_options_errors_then_saved(
     assert result["errors"] == {
         "vat_percent": "invalid_vat",
         "markup": "negative_fee",
-        "price_entity": "unknown_price_shape",
+        "price_entity": "price_not_energy",
         "high_load_end": "window_end_before_start",
         "low_load_end": "window_end_before_start",
         "power_fee_per_kw": "negative_fee",
         "house_power_entity": "not_power",
     }
-    assert "°C" in result["description_placeholders"]["error"]
+    assert result["description_placeholders"]["unit"] == "°C"  # shown in the field's error
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         _tariff_input(

@@ -214,10 +214,8 @@ async def test_unreadable_price_entity_raises_a_repair_issue(
     issue_id = f"price_shape_unknown_{entry.entry_id}"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
-    assert issue.translation_placeholders == {
-        "entity_id": PRICE,
-        "error": "not a number: 'cheap'",
-    }
+    assert issue.translation_placeholders == {"entity_id": PRICE}
+    assert entry.runtime_data.costs.price_problem == "not a number: 'cheap'"  # for the log
     hass.states.async_set(PRICE, "still cheap", {"unit_of_measurement": "SEK/kWh"})
     await hass.async_block_till_done()
     assert logged(caplog, "cannot be read", logging.WARNING) == 1

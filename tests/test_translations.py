@@ -56,6 +56,21 @@ def test_exceptions_and_flow_errors_are_translated(language: str) -> None:
         assert key in strings["config"]["error"] or key in strings["options"]["error"], key
     for key in aborts:
         assert key in strings["config"]["abort"], key
+    # Reasons carried by exceptions: refused exports, unreadable price entities.
+    refusals = re.findall(r'ExportRefusedError\("([a-z_]+)"\)', source)
+    assert len(refusals) >= 3
+    for key in refusals:
+        assert set(_placeholders(strings["exceptions"][key]["message"])) <= {"path", "folder"}
+    price_reasons = re.findall(r'PriceShapeError\(\s*"([a-z_]+)"', source)
+    assert len(price_reasons) >= 6
+    form_placeholders = {"currency", "unit", "value", "platform", "keys"}
+    for reason in price_reasons:
+        message = strings["options"]["error"][f"price_{reason}"]
+        assert set(_placeholders(message)) <= form_placeholders, reason
+
+
+def _placeholders(text: str) -> list[str]:
+    return re.findall(r"\{([a-z_]+)\}", text)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

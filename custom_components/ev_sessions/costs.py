@@ -161,7 +161,7 @@ class Costs:
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
                 translation_key=ISSUE_PRICE_SHAPE,
-                translation_placeholders={"entity_id": entity_id, "error": error},
+                translation_placeholders={"entity_id": entity_id},
             )
         self.price_problem = error
 

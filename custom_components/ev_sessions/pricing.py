@@ -123,7 +123,9 @@ def read_price_attributes(hass: HomeAssistant, entity_id: str, now: datetime) ->
     try:
         value = float(state.state) * scale
     except ValueError as err:
-        raise PriceShapeError(f"not a number: {state.state!r}") from err
+        raise PriceShapeError(
+            "not_number", f"not a number: {state.state!r}", value=state.state
+        ) from err
     start = datetime.fromtimestamp(interval_start(now), dt_util.UTC)
     return PriceSeries([PriceInterval(start, start + INTERVAL, value)])
 
@@ -144,7 +146,9 @@ async def async_fetch_action_prices(
             return await _nordpool(hass, registry_entry, today, zone)
         return await _tibber(hass, now, zone)
     except (HomeAssistantError, KeyError, TypeError, AttributeError) as err:
-        raise PriceShapeError(f"{platform} prices: {err}") from err
+        raise PriceShapeError(
+            "action_failed", f"{platform} prices: {err}", platform=platform
+        ) from err
 
 
 async def _nordpool(

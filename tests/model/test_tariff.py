@@ -320,8 +320,12 @@ def test_unit_scale(unit: str, attributes: dict[str, object], scale: float) -> N
 
 
 def test_price_shape_errors() -> None:
-    with pytest.raises(PriceShapeError):
+    with pytest.raises(PriceShapeError) as err:
         unit_scale("°C", {})
+    assert (err.value.reason, err.value.details) == ("not_energy", {"unit": "°C"})
+    with pytest.raises(PriceShapeError) as err:
+        parse_price_attributes({"raw_today": [{"when": "x", "cost": 1}]}, "SEK/kWh", STOCKHOLM)
+    assert (err.value.reason, err.value.details) == ("no_start", {"keys": "cost, when"})
     with pytest.raises(PriceShapeError):
         unit_scale("EUR/GJ", {})
     with pytest.raises(PriceShapeError):

@@ -206,7 +206,13 @@ class EvSessionsOptionsFlow(OptionsFlow):
     async def async_step_tariff(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Price source, grid fees, taxes, time of use and power fee."""
         errors: dict[str, str] = {}
-        placeholders = {"currency": self.hass.config.currency, "error": ""}
+        placeholders = {
+            "currency": self.hass.config.currency,
+            "unit": "",
+            "value": "",
+            "platform": "",
+            "keys": "",
+        }
         if user_input is not None:
             values = flatten(user_input)
             errors = validate_tariff(self.hass, values, placeholders)

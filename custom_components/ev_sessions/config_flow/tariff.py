@@ -167,6 +167,6 @@ def validate_tariff(
             try:
                 read_price_attributes(hass, price, dt_util.utcnow())
             except PriceShapeError as err:
-                errors[CONF_PRICE_ENTITY] = "unknown_price_shape"
-                placeholders["error"] = str(err)
+                errors[CONF_PRICE_ENTITY] = f"price_{err.reason}"
+                placeholders.update(err.details)
     return errors

@@ -36,7 +36,17 @@ _SUBUNITS = {"öre", "ore", "øre", "cent", "cents", "c", "ct", "p", "pence", "g
 
 
 class PriceShapeError(ValueError):
-    """The price entity's data has no shape this integration knows."""
+    """The price entity's data has no shape this integration knows.
+
+    ``reason`` names what is wrong (the config flow's error is ``price_<reason>``) and
+    ``details`` are the values its message shows; ``str()`` is for the log.
+    """
+
+    def __init__(self, reason: str, message: str, **details: str) -> None:
+        """Keep the reason and the details."""
+        super().__init__(message)
+        self.reason = reason
+        self.details = details
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +142,13 @@ def unit_scale(unit: str | None, attributes: Mapping[str, Any] | None = None) ->
         # HACS Nord Pool and Energi Data Service: currency as unit, energy in "unit".
         money, energy = (unit or "").strip(), str(attributes["unit"])
     else:
-        raise PriceShapeError(f"not a price per energy: {unit!r}")
+        raise PriceShapeError("not_energy", f"not a price per energy: {unit!r}", unit=str(unit))
     if energy == "MWh":
         scale /= 1000.0
     elif energy == "Wh":
         scale *= 1000.0
     elif energy != "kWh":
-        raise PriceShapeError(f"not a price per energy: {unit!r}")
+        raise PriceShapeError("not_energy", f"not a price per energy: {unit!r}", unit=str(unit))
     if (
         money.lower() in _SUBUNITS
         or attributes.get("price_in_cents") is True
@@ -180,12 +190,14 @@ def parse_price_items(
     rows: list[tuple[datetime, datetime | None, float]] = []
     for item in items:
         if not isinstance(item, Mapping):
-            raise PriceShapeError("price list items are not objects")
+            raise PriceShapeError("list_items", "price list items are not objects")
         start = _time(_first(item, _START_KEYS), zone)
         if start is None:
-            raise PriceShapeError(f"no start time in {sorted(item)}")
+            keys = ", ".join(sorted(map(str, item)))
+            raise PriceShapeError("no_start", f"no start time in {keys}", keys=keys)
         if not any(key in item for key in _VALUE_KEYS):
-            raise PriceShapeError(f"no price in {sorted(item)}")
+            keys = ", ".join(sorted(map(str, item)))
+            raise PriceShapeError("no_value", f"no price in {keys}", keys=keys)
         value = parse_number(_first(item, _VALUE_KEYS))
         if value is None:
             continue
@@ -220,7 +232,7 @@ def parse_price_attributes(
     if not lists:
         if any(isinstance(attributes.get(name), list) for name in PRICE_LIST_ATTRIBUTES):
             return PriceSeries()  # Known lists, all empty (nothing published yet).
-        raise PriceShapeError("no price list attribute")
+        raise PriceShapeError("no_list", "no price list attribute")
     intervals: list[PriceInterval] = []
     for items in lists:
         intervals.extend(parse_price_items(items, zone, scale))
