@@ -30,6 +30,7 @@ from custom_components.ev_sessions.const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
     CONF_CHARGE_POINT_ID,
     CONF_ID_TAGS,
+    CONF_LISTEN_ADDRESS,
     CONF_SOURCE,
     DOMAIN,
     EVENT_SESSION_ENDED,
@@ -1413,3 +1414,80 @@ async def test_diagnostics_hide_people_sims_and_meters(
     else:
         assert boot_data["modem"] == {"iccid": "**REDACTED**", "imsi": "**REDACTED**"}
         assert boot_data["serial_number"] == "**REDACTED**"
+
+
+async def test_wrong_passwords_lock_the_address_out_for_a_minute(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
+) -> None:
+    """Five wrong passwords from an address: HTTP 429 for a minute, even with the right one."""
+    entry = await setup_entry(hass, make_entry(port, **{CONF_PASSWORD: "s3cret"}))
+    statuses = []
+    for password in ["guess"] * 5 + ["s3cret"]:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            async with connect(port, CP, password=password):
+                pass
+        statuses.append(refused.value.status)
+    assert statuses == [401, 401, 401, 401, 401, 429]
+    assert refused.value.headers is not None
+    assert refused.value.headers["Retry-After"] == "60"
+    freezer.tick(timedelta(seconds=61))
+    async with connect(port, CP, password="s3cret") as station:
+        await boot16(station)
+        assert source_of(entry).link is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_strangers_cannot_flood_discovery(
+    hass: HomeAssistant, entry: MockConfigEntry, port: int
+) -> None:
+    """Invented charge point ids start at most three discovery flows at a time."""
+    for n in range(20):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            async with connect(port, f"stranger-{n}"):
+                pass
+        assert refused.value.status == 404
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert len(flows) == 3
+    # Once the user has dealt with them, the next unknown charge point is offered again.
+    for flow in flows:
+        hass.config_entries.flow.async_abort(flow["flow_id"])
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        async with connect(port, "garage-2"):
+            pass
+    await hass.async_block_till_done()
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["context"]["unique_id"] == "ocpp_garage-2"
+
+
+async def test_an_oversized_frame_is_refused_and_the_server_stays_up(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A frame above 256 KiB closes that connection with 1009; the charge point reconnects."""
+    big = json.dumps([2, "1", "DataTransfer", {"vendorId": "x", "data": "A" * 300_000}])
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"ws://127.0.0.1:{port}/ocpp/{CP}", protocols=("ocpp1.6",)) as ws,
+    ):
+        await ws.send_str(big)
+        message = await asyncio.wait_for(ws.receive(), 5)
+        assert message.type is aiohttp.WSMsgType.CLOSE
+        assert message.data == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+    await hass.async_block_till_done()
+    async with connect(port, CP) as station:
+        await boot16(station)
+        assert (await station.call(call16.Heartbeat())).current_time
+
+
+async def test_listen_on_one_address(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
+) -> None:
+    """With a listen address the server is bound to it alone."""
+    entry = await setup_entry(hass, make_entry(port, **{CONF_LISTEN_ADDRESS: "127.0.0.1"}))
+    runner = hass.data[SERVERS][port].runner
+    assert runner is not None
+    assert [tuple(address[:2]) for address in runner.addresses] == [("127.0.0.1", port)]
+    async with connect(port, CP) as station:
+        await boot16(station)
+        assert source_of(entry).link is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)

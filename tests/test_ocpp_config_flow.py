@@ -30,6 +30,7 @@ from custom_components.ev_sessions.const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
     CONF_CHARGE_POINT_ID,
     CONF_ID_TAGS,
+    CONF_LISTEN_ADDRESS,
     CONF_SOURCE,
     CONF_SSL_CERTIFICATE,
     CONF_SSL_KEY,
@@ -106,6 +107,17 @@ async def test_add_with_password_and_tls(hass: HomeAssistant, tmp_path: Path) ->
             CONF_SSL_CERTIFICATE,
             "invalid_certificate",
         ),
+        (
+            {CONF_CHARGE_POINT_ID: "cp1", CONF_LISTEN_ADDRESS: "garage.local"},
+            CONF_LISTEN_ADDRESS,
+            "invalid_listen_address",
+        ),
+        (
+            # TEST-NET-1 (RFC 5737): never an address of this machine.
+            {CONF_CHARGE_POINT_ID: "cp1", CONF_LISTEN_ADDRESS: "192.0.2.1"},
+            CONF_LISTEN_ADDRESS,
+            "address_not_local",
+        ),
     ):
         result = await hass.config_entries.flow.async_configure(
             flow_id, {CONF_PORT: port, **values}
@@ -128,6 +140,7 @@ async def test_add_with_password_and_tls(hass: HomeAssistant, tmp_path: Path) ->
             CONF_PASSWORD: "s3cret",
             CONF_SSL_CERTIFICATE: cert,
             CONF_SSL_KEY: key,
+            CONF_LISTEN_ADDRESS: "127.0.0.1",
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -139,6 +152,7 @@ async def test_add_with_password_and_tls(hass: HomeAssistant, tmp_path: Path) ->
         CONF_PASSWORD: "s3cret",
         CONF_SSL_CERTIFICATE: cert,
         CONF_SSL_KEY: key,
+        CONF_LISTEN_ADDRESS: "127.0.0.1",
     }
     await hass.async_block_till_done()
     entry = result["result"]

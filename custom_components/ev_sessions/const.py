@@ -38,6 +38,7 @@ CONF_ERROR_STATES: Final = "error_states"
 CONF_CHARGE_POINT_ID: Final = "charge_point_id"
 CONF_SSL_CERTIFICATE: Final = "ssl_certificate"
 CONF_SSL_KEY: Final = "ssl_key"
+CONF_LISTEN_ADDRESS: Final = "listen_address"  # OCPP: one local address, or all
 DEFAULT_OCPP_PORT: Final = 9000
 # Options: users of a shared charger (OCPP id tags).
 CONF_ID_TAGS: Final = "id_tags"

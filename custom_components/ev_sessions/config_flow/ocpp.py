@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import errno
+import ipaddress
 import socket
 import ssl
 from typing import Any
@@ -28,6 +30,7 @@ from homeassistant.helpers.selector import (
 
 from ..const import (
     CONF_CHARGE_POINT_ID,
+    CONF_LISTEN_ADDRESS,
     CONF_SOURCE,
     CONF_SSL_CERTIFICATE,
     CONF_SSL_KEY,
@@ -48,19 +51,24 @@ OCPP_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
         vol.Optional(CONF_SSL_KEY): TextSelector(),
+        vol.Optional(CONF_LISTEN_ADDRESS): TextSelector(),
     }
 )
 
 
-def port_free(port: int) -> bool:
-    """Whether nothing listens on a TCP port (blocking: run in the executor)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+def bind_error(address: str, port: int) -> str | None:
+    """Why the server could not listen there (blocking: run in the executor); None: it can.
+
+    ``address_not_local`` when the address is not one of this machine's, else ``port_in_use``.
+    """
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("", port))
-        except OSError:
-            return False
-    return True
+            probe.bind((address, port))
+        except OSError as err:
+            return "address_not_local" if err.errno == errno.EADDRNOTAVAIL else "port_in_use"
+    return None
 
 
 def parse_id_tags(text: str) -> dict[str, str] | None:
@@ -96,7 +104,12 @@ class OcppSteps(FlowBase):
                     CONF_PORT: int(values[CONF_PORT]),
                 } | {
                     key: values[key]
-                    for key in (CONF_PASSWORD, CONF_SSL_CERTIFICATE, CONF_SSL_KEY)
+                    for key in (
+                        CONF_PASSWORD,
+                        CONF_SSL_CERTIFICATE,
+                        CONF_SSL_KEY,
+                        CONF_LISTEN_ADDRESS,
+                    )
                     if values.get(key)
                 }
                 self._title = charge_point_id
@@ -117,6 +130,12 @@ class OcppSteps(FlowBase):
         port = int(values[CONF_PORT])
         if not charge_point_id or "/" in charge_point_id or " " in charge_point_id:
             return {CONF_CHARGE_POINT_ID: "invalid_charge_point_id"}
+        address = values.get(CONF_LISTEN_ADDRESS) or ""
+        if address:
+            try:
+                address = str(ipaddress.ip_address(address))
+            except ValueError:
+                return {CONF_LISTEN_ADDRESS: "invalid_listen_address"}
         if bool(certificate) != bool(key):
             return {CONF_SSL_KEY if certificate else CONF_SSL_CERTIFICATE: "certificate_and_key"}
         if certificate and key:
@@ -129,12 +148,10 @@ class OcppSteps(FlowBase):
             if self.source == SOURCE_RECONFIGURE
             else None
         )
-        if (
-            port not in self.hass.data.get(SERVERS, {})
-            and port != reconfigured
-            and not await self.hass.async_add_executor_job(port_free, port)
-        ):
-            return {CONF_PORT: "port_in_use"}
+        if port in self.hass.data.get(SERVERS, {}) or port == reconfigured:
+            return {}
+        if error := await self.hass.async_add_executor_job(bind_error, address, port):
+            return {CONF_LISTEN_ADDRESS if error == "address_not_local" else CONF_PORT: error}
         return {}
 
     async def async_step_integration_discovery(

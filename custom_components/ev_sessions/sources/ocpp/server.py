@@ -5,6 +5,12 @@ server is started by the first OCPP entry on a port and stopped with the last on
 point that is not configured gets HTTP 404 and a discovered flow, so the user can accept it;
 one with a password gets HTTP 401 unless it sends the right Basic credentials (OCPP security
 profile 1). With a certificate and key the server speaks TLS (profile 2).
+
+Against abuse: the server listens on every interface or on one address; an address that sent
+LOGIN_ATTEMPTS wrong passwords within LOGIN_WINDOW_S gets HTTP 429 for LOGIN_WINDOW_S without
+its credentials being checked; unknown ids start at most MAX_DISCOVERIES discovery flows at a
+time (and are remembered up to MAX_ANNOUNCED); a frame above MAX_FRAME_BYTES closes the
+connection with code 1009 (message too big) as soon as its header is read.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 import hmac
 import logging
 import ssl
+import time
 from typing import Any, Protocol
 from urllib.parse import unquote
 
@@ -26,13 +33,24 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import discovery_flow
 from homeassistant.util.hass_dict import HassKey
 
-from ...const import CONF_CHARGE_POINT_ID, CONF_SSL_CERTIFICATE, CONF_SSL_KEY, DOMAIN
+from ...const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_LISTEN_ADDRESS,
+    CONF_SSL_CERTIFICATE,
+    CONF_SSL_KEY,
+    DOMAIN,
+)
 from ..base import SourceError
 from .const import PROTOCOL_16, PROTOCOLS
 
 _LOGGER = logging.getLogger(__name__)
 
 PING_S = 60.0
+MAX_FRAME_BYTES = 256 * 1024  # OCPP frames are a few kB; DataTransfer may be more
+LOGIN_ATTEMPTS = 5
+LOGIN_WINDOW_S = 60.0
+MAX_DISCOVERIES = 3
+MAX_ANNOUNCED = 256
 SERVERS: HassKey[dict[int, OcppServer]] = HassKey(f"{DOMAIN}_ocpp_servers")
 
 
@@ -119,23 +137,29 @@ class OcppServer:
     port: int
     sources: dict[str, ServedChargePoint] = field(default_factory=dict)
     runner: web.AppRunner | None = None
+    host: str | None = None  # None: every interface
     announced: set[str] = field(default_factory=set)
     refused: set[str] = field(default_factory=set)
+    failures: dict[str, list[float]] = field(default_factory=dict)  # by remote address
 
     async def async_start(self, ssl_context: ssl.SSLContext | None) -> None:
-        """Listen on the port (on every interface)."""
+        """Listen on the port (on every interface, or on the one address given)."""
         app = web.Application()
         app.router.add_get("/{path:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
         await runner.setup()
-        site = web.TCPSite(runner, port=self.port, ssl_context=ssl_context, reuse_address=True)
+        site = web.TCPSite(
+            runner, host=self.host, port=self.port, ssl_context=ssl_context, reuse_address=True
+        )
         try:
             await site.start()
         except OSError as err:
             await runner.cleanup()
             raise SourceError(f"cannot listen on port {self.port}: {err}") from err
         self.runner = runner
-        _LOGGER.info("OCPP central system listening on port %s", self.port)
+        _LOGGER.info(
+            "OCPP central system listening on %s port %s", self.host or "all addresses", self.port
+        )
 
     async def async_stop(self) -> None:
         """Close every connection and stop listening."""
@@ -149,7 +173,10 @@ class OcppServer:
         if source is None:
             self._discovered(charge_point_id)
             return web.Response(status=404, text="Unknown charge point")
+        if source.password and self._locked_out(request.remote):
+            return web.Response(status=429, headers={"Retry-After": str(int(LOGIN_WINDOW_S))})
         if source.password and not _authorized(request, charge_point_id, source.password):
+            self._failed(request.remote)
             if charge_point_id not in self.refused:
                 self.refused.add(charge_point_id)
                 _LOGGER.warning("Charge point %s sent a wrong password", charge_point_id)
@@ -157,7 +184,9 @@ class OcppServer:
                 status=401, headers={"WWW-Authenticate": 'Basic realm="OCPP"'}, text="Unauthorized"
             )
         # Websocket pings find a box that vanished without closing (power cut, network).
-        websocket = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, heartbeat=PING_S)
+        websocket = web.WebSocketResponse(
+            protocols=PROTOCOLS, autoping=True, heartbeat=PING_S, max_msg_size=MAX_FRAME_BYTES
+        )
         await websocket.prepare(request)
         protocol = websocket.ws_protocol or PROTOCOL_16
         await source.async_serve(WebSocketLink(websocket), protocol)
@@ -165,9 +194,37 @@ class OcppServer:
             await websocket.close()
         return websocket
 
+    def _failed(self, address: str | None) -> None:
+        """Count a wrong password from an address."""
+        now = time.monotonic()
+        key = address or ""
+        recent = [t for t in self.failures.get(key, []) if now - t < LOGIN_WINDOW_S]
+        self.failures[key] = [*recent, now]
+        if len(self.failures[key]) == LOGIN_ATTEMPTS:
+            _LOGGER.warning(
+                "%s sent %s wrong OCPP passwords: refused for %s s",
+                key or "An unknown address",
+                LOGIN_ATTEMPTS,
+                int(LOGIN_WINDOW_S),
+            )
+
+    def _locked_out(self, address: str | None) -> bool:
+        """Whether an address sent too many wrong passwords lately."""
+        now = time.monotonic()
+        recent = [t for t in self.failures.get(address or "", []) if now - t < LOGIN_WINDOW_S]
+        if not recent:
+            self.failures.pop(address or "", None)
+        return len(recent) >= LOGIN_ATTEMPTS
+
     def _discovered(self, charge_point_id: str) -> None:
-        """Offer an unknown charge point to the user (once per run)."""
+        """Offer an unknown charge point to the user (once per run, a few at a time)."""
         if charge_point_id in self.announced or not charge_point_id:
+            return
+        pending = self.hass.config_entries.flow.async_progress_by_handler(
+            DOMAIN, match_context={"source": SOURCE_INTEGRATION_DISCOVERY}
+        )
+        if len(pending) >= MAX_DISCOVERIES or len(self.announced) >= MAX_ANNOUNCED:
+            _LOGGER.debug("Unknown charge point %s not offered: too many", charge_point_id)
             return
         self.announced.add(charge_point_id)
         _LOGGER.info("Unknown charge point %s knocked on port %s", charge_point_id, self.port)
@@ -194,7 +251,7 @@ async def async_register(
                 context = await hass.async_add_executor_job(load_ssl_context, certificate, key)
             except (OSError, ssl.SSLError) as err:
                 raise SourceError(f"cannot load the certificate: {err}") from err
-        server = OcppServer(hass, source.port)
+        server = OcppServer(hass, source.port, host=source.data.get(CONF_LISTEN_ADDRESS) or None)
         await server.async_start(context)
         servers[source.port] = server
     if source.charge_point_id in server.sources:
