@@ -86,9 +86,17 @@ async def test_entities_with_binary_plug(
     assert result["title"] == "charger power"
     assert result["data"][CONF_SOURCE] == SOURCE_ENTITIES
     assert result["data"][CONF_CONNECTED_ENTITY] == PLUG
-    assert result["result"].unique_id == f"entities_{POWER}"
+    # The power sensor has no registry entry: no unique id (never an entity id) ...
+    assert result["result"].unique_id is None
     await hass.async_block_till_done()
     assert hass.states.get("sensor.charger_power_status") is not None
+    # ... and the same sensor cannot be added twice.
+    result = await _start(hass, SOURCE_ENTITIES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_ENTITY: POWER, CONF_CONNECTED_ENTITY: PLUG}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
 
 
 async def test_entities_errors_then_recover(
@@ -256,7 +264,7 @@ async def test_reconfigure_entities_to_a_new_power_sensor(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert entities_entry.unique_id == "entities_sensor.new_power"
+    assert entities_entry.unique_id is None  # sensor.new_power has no registry entry
     assert entities_entry.data[CONF_POWER_ENTITY] == "sensor.new_power"
     assert entities_entry.data[CONF_SOURCE] == SOURCE_ENTITIES
     assert CONF_ENERGY_ENTITY not in entities_entry.data

@@ -18,6 +18,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from custom_components.ev_sessions import async_migrate_entry
 from custom_components.ev_sessions.const import (
     CONF_CHARGING_MODE,
     CONF_DEPARTURE_TIME,
@@ -221,3 +222,38 @@ async def test_simulator_diagnostics(hass: HomeAssistant, simulator_entry: MockC
     diagnostics = await async_get_config_entry_diagnostics(hass, simulator_entry)
     assert diagnostics["source"]["max_power_kw"] == 11.0
     assert diagnostics["source"]["time"] is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "unique_id", "migrated"),
+    [
+        ({"source": "openevse", "host": "192.168.21.19"}, "openevse_192.168.21.19", None),
+        ({"source": "openevse", "host": "192.168.21.19"}, "openevse_A1B2C3", "openevse_A1B2C3"),
+        (
+            {"source": "entities", "power_entity": "sensor.charger_power"},
+            "entities_sensor.charger_power",
+            None,
+        ),
+        (
+            {"source": "entities", "power_entity": "sensor.charger_power"},
+            "entities_01JABCDEF",
+            "entities_01JABCDEF",
+        ),
+    ],
+)
+async def test_migration_drops_unique_ids_made_of_addresses_or_entity_ids(
+    hass: HomeAssistant, data: dict[str, str], unique_id: str, migrated: str | None
+) -> None:
+    """Entries of 1.1 with an address or an entity id as unique id lose it (HA's rule)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, version=1, minor_version=1, unique_id=unique_id, data=data
+    )
+    entry.add_to_hass(hass)
+    assert await async_migrate_entry(hass, entry)
+    assert (entry.unique_id, entry.minor_version) == (migrated, 2)
+
+
+async def test_a_newer_entry_is_not_downgraded(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, version=2, data={"source": "simulator"})
+    entry.add_to_hass(hass)
+    assert not await async_migrate_entry(hass, entry)

@@ -157,17 +157,20 @@ async def test_config_flow_with_a_login(
 async def test_config_flow_without_a_login_and_old_firmware(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, auths: list
 ) -> None:
-    # Firmware 2.9 has no wifi_serial: the address identifies it.
+    # Firmware 2.9 has no wifi_serial: no unique id (never the address), one entry per address.
     old = fixture("v2_json_config")
     flow_id = await _menu(hass)
     serve(aioclient_mock, fixture("v2_json_status"), config=old)
     result = await hass.config_entries.flow.async_configure(flow_id, {"host": HOST})
     assert result["data"] == {"source": "openevse", "host": HOST}
     entry = result["result"]
-    assert entry.unique_id == f"openevse_{HOST}"
+    assert entry.unique_id is None
+    flow_id = await _menu(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {"host": HOST})
+    assert result["reason"] == "already_configured"
     assert auths[0] is None
     await hass.async_block_till_done()
-    # It moves; the new address becomes its identity.
+    # It moves; reconfigure follows it.
     new = "192.168.21.44"
     serve(aioclient_mock, fixture("v2_json_status"), host=new, config=old)
     result = await hass.config_entries.flow.async_init(
@@ -176,7 +179,7 @@ async def test_config_flow_without_a_login_and_old_firmware(
     assert result["step_id"] == "openevse"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": new})
     assert result["reason"] == "reconfigure_successful"
-    assert (entry.data["host"], entry.unique_id) == (new, f"openevse_{new}")
+    assert (entry.data["host"], entry.unique_id) == (new, None)
     # Something that is not an OpenEVSE answers JSON at /config.
     flow_id = await _menu(hass)
     aioclient_mock.get("http://192.168.21.50/config", json={"hello": "world"})
@@ -389,6 +392,20 @@ async def test_zeroconf_discovery(hass: HomeAssistant, aioclient_mock: AiohttpCl
     result = await _discover(hass, new)
     assert result["reason"] == "already_configured"
     assert entry.data["host"] == new
+
+
+async def test_zeroconf_discovery_of_old_firmware(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """Firmware without a serial: offered once, added without a unique id."""
+    serve(aioclient_mock, fixture("v2_json_status"), config=fixture("v2_json_config"))
+    result = await _discover(hass)
+    assert result["step_id"] == "discovery_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id is None
+    await hass.async_block_till_done()
+    assert (await _discover(hass))["reason"] == "already_configured"
 
 
 async def test_zeroconf_discovery_of_a_protected_or_silent_openevse(

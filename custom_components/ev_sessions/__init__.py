@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from homeassistant.const import Platform
+from homeassistant.const import CONF_HOST, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
@@ -13,6 +13,8 @@ from homeassistant.helpers.typing import ConfigType
 from .const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
     CONF_ID_TAGS,
+    CONF_POWER_ENTITY,
+    CONF_SOURCE,
     DOMAIN,
     ISSUE_FUSE_INCONSISTENT,
     ISSUE_FUSE_MISSING,
@@ -43,6 +45,18 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> bool:
+    """1.1 → 1.2: drop unique ids made of a host address or an entity id (HA forbids them)."""
+    if entry.version > 1:
+        return False  # a downgrade: this version cannot read it
+    if entry.minor_version < 2:
+        source, data = entry.data.get(CONF_SOURCE), entry.data
+        forbidden = {f"{source}_{data.get(CONF_HOST)}", f"{source}_{data.get(CONF_POWER_ENTITY)}"}
+        unique_id = None if entry.unique_id in forbidden else entry.unique_id
+        hass.config_entries.async_update_entry(entry, unique_id=unique_id, minor_version=2)
     return True
 
 

@@ -25,6 +25,7 @@ class EvSessionsConfigFlow(EntitiesSteps, HttpSteps, OcppSteps, SimulatorSteps, 
     """Add a wallbox: pick the source, then describe it."""
 
     VERSION = 1
+    MINOR_VERSION = 2  # 1.2: no unique id made of an address or an entity id
 
     @staticmethod
     @callback

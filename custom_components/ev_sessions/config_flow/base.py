@@ -26,8 +26,25 @@ class FlowBase(ConfigFlow):
             return self._get_reconfigure_entry().data
         return self._data  # what discovery found, or nothing
 
-    async def _claim(self, unique_id: str) -> None:
-        """Take the unique id; abort if another entry has it."""
+    async def _claim(self, unique_id: str | None, match: Mapping[str, Any] | None = None) -> None:
+        """Take the unique id; abort if another entry has it.
+
+        Without one (the wallbox tells nothing that identifies it; Home Assistant forbids
+        addresses and entity ids as unique ids) the entry has none, and ``match`` (its host
+        or power sensor) keeps it from being added twice.
+        """
+        if unique_id is None:
+            reconfigured = (
+                self._get_reconfigure_entry().entry_id
+                if self.source == SOURCE_RECONFIGURE
+                else None
+            )
+            for entry in self._async_current_entries(include_ignore=False):
+                if entry.entry_id != reconfigured and all(
+                    entry.data.get(key) == value for key, value in (match or {}).items()
+                ):
+                    raise AbortFlow("already_configured")
+            return
         existing = await self.async_set_unique_id(unique_id)
         if existing is not None and (
             self.source != SOURCE_RECONFIGURE

@@ -72,10 +72,10 @@ def _validate_entities(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str
     return errors
 
 
-def _entities_unique_id(hass: HomeAssistant, power_entity: str) -> str:
-    """Stable across entity renames when the power sensor is in the registry."""
+def _entities_unique_id(hass: HomeAssistant, power_entity: str) -> str | None:
+    """The power sensor's registry id (stable across renames); None when it has none."""
     entry = er.async_get(hass).async_get(power_entity)
-    return f"{SOURCE_ENTITIES}_{entry.id if entry else power_entity}"
+    return None if entry is None else f"{SOURCE_ENTITIES}_{entry.id}"
 
 
 def _entities_title(hass: HomeAssistant, power_entity: str) -> str:
@@ -100,7 +100,7 @@ class EntitiesSteps(FlowBase):
             errors = _validate_entities(self.hass, user_input)
             if not errors:
                 power = user_input[CONF_POWER_ENTITY]
-                await self._claim(_entities_unique_id(self.hass, power))
+                await self._claim(_entities_unique_id(self.hass, power), {CONF_POWER_ENTITY: power})
                 self._data = {CONF_SOURCE: SOURCE_ENTITIES, **user_input}
                 self._title = _entities_title(self.hass, power)
                 connected = user_input.get(CONF_CONNECTED_ENTITY)

@@ -68,16 +68,16 @@ class HttpSteps(FlowBase):
         """A go-eCharger with its local HTTP API v2 enabled."""
         return await self._async_step_http(SOURCE_GOE, user_input)
 
-    async def _async_probe(self, source: str, host: str, auth: AuthHeaders | None) -> str:
-        """Ask the wallbox who it is: the unique id, or SourceError if it is not one."""
+    async def _async_probe(self, source: str, host: str, auth: AuthHeaders | None) -> str | None:
+        """Ask the wallbox who it is: the unique id (None: it has no serial), or SourceError."""
         kind = HTTP_WALLBOXES[source]
         answer = await async_get_json(async_get_clientsession(self.hass), host, kind.path, auth)
         serial = answer.get(kind.serial_key)
         if serial not in (None, ""):
             return f"{source}_{serial}"
         if kind.fallback_key is not None and kind.fallback_key in answer:
-            # Old firmware without a serial: the address is all there is.
-            return f"{source}_{host}"
+            # Old firmware without a serial: no unique id (never the address).
+            return None
         raise SourceError(f"{host}{kind.path}: no {kind.serial_key}")
 
     async def _async_step_http(
@@ -96,11 +96,11 @@ class HttpSteps(FlowBase):
             except SourceError:
                 errors[CONF_HOST] = "cannot_connect"
             else:
-                if self.source == SOURCE_RECONFIGURE and not unique_id.endswith(f"_{host}"):
+                if self.source == SOURCE_RECONFIGURE and unique_id is not None:
                     await self.async_set_unique_id(unique_id)
                     self._abort_if_unique_id_mismatch(reason="another_device")
                 else:
-                    await self._claim(unique_id)
+                    await self._claim(unique_id, {CONF_HOST: host})
                 self._data = {CONF_SOURCE: source, CONF_HOST: host}
                 if auth is not None:
                     self._data |= {
@@ -140,8 +140,9 @@ class HttpSteps(FlowBase):
             return await self._async_step_http(source, None)
         except SourceError:
             return self.async_abort(reason="cannot_connect")
-        await self.async_set_unique_id(unique_id)
-        self._abort_if_unique_id_configured(updates={CONF_HOST: host})
+        if unique_id is not None:
+            await self.async_set_unique_id(unique_id)
+            self._abort_if_unique_id_configured(updates={CONF_HOST: host})
         return await self.async_step_discovery_confirm()
 
     async def async_step_discovery_confirm(
