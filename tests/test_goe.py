@@ -24,6 +24,7 @@ from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
 from custom_components.ev_sessions.sources.goe import status_reading
@@ -59,6 +60,7 @@ def charging(amps: float = 16, eto: float = 1_234_000, trx: int | None = 2) -> d
 def serve(aioclient_mock: AiohttpClientMocker, status: dict[str, Any]) -> None:
     aioclient_mock.clear_requests()
     aioclient_mock.get(STATUS, params={"filter": "sse"}, json={"sse": "012345"})
+    aioclient_mock.get(STATUS, params={"filter": "sse,fwv"}, json={"sse": "012345", "fwv": "60.0"})
     aioclient_mock.get(STATUS, params={"filter": FILTER}, json=status)
     aioclient_mock.get(SET, text="{}")
 
@@ -102,6 +104,43 @@ async def test_config_flow(hass: HomeAssistant, aioclient_mock: AiohttpClientMoc
     assert result["step_id"] == "goe"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": HOST})
     assert result["reason"] == "reconfigure_successful"
+
+
+def device_of(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    assert device is not None
+    return device
+
+
+async def test_the_device_is_what_the_charger_says(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """Serial and firmware from the charger; asked again when it comes back after an outage."""
+    serve(aioclient_mock, IDLE)
+    entry = await setup_entry(hass, _entry())
+    device = device_of(hass, entry)
+    assert (device.manufacturer, device.model, device.sw_version, device.serial_number) == (
+        "go-e",
+        "go-eCharger",
+        "60.0",
+        "012345",
+    )
+    assert device.configuration_url == f"http://{HOST}"
+    # Away, then back with new firmware on a model whose filter lacks fwv (HTTP 400):
+    # the serial alone is asked for, and the old firmware is not claimed.
+    aioclient_mock.clear_requests()
+    for keys in ("sse,fwv", "sse", FILTER):
+        aioclient_mock.get(STATUS, params={"filter": keys}, status=500)
+    await advance(hass, freezer, 1)
+    assert state_value(hass, "sensor.go_echarger_power") == "unavailable"
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(STATUS, params={"filter": "sse,fwv"}, status=400)
+    aioclient_mock.get(STATUS, params={"filter": "sse"}, json={"sse": "012345"})
+    aioclient_mock.get(STATUS, params={"filter": FILTER}, json=IDLE)
+    await advance(hass, freezer, 1)
+    assert state_value(hass, "sensor.go_echarger_power") == "0.0"
+    device = device_of(hass, entry)
+    assert (device.serial_number, device.sw_version) == ("012345", None)
 
 
 async def test_a_session_with_an_rfid_card(
@@ -210,6 +249,7 @@ async def test_single_phase_switch_on_models_that_switch_phases(
     serve(aioclient_mock, status)
     aioclient_mock.clear_requests()
     aioclient_mock.get(STATUS, params={"filter": "sse"}, json={"sse": "012345"})
+    aioclient_mock.get(STATUS, params={"filter": "sse,fwv"}, json={"sse": "012345", "fwv": "60.0"})
     aioclient_mock.get(STATUS, params={"filter": FILTER}, side_effect=answer_status)
     aioclient_mock.get(SET, side_effect=answer_set)
     entry = await setup_entry(hass, _entry())

@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from custom_components.ev_sessions import async_migrate_entry
@@ -257,3 +258,47 @@ async def test_a_newer_entry_is_not_downgraded(hass: HomeAssistant) -> None:
     entry = MockConfigEntry(domain=DOMAIN, version=2, data={"source": "simulator"})
     entry.add_to_hass(hass)
     assert not await async_migrate_entry(hass, entry)
+
+
+async def test_an_entities_wallbox_device_is_the_wallbox_s_own(
+    hass: HomeAssistant, entities_entry: MockConfigEntry
+) -> None:
+    """Manufacturer and model come from the device the power sensor belongs to."""
+    charger_entry = MockConfigEntry(domain="easee")
+    charger_entry.add_to_hass(hass)
+    charger = dr.async_get(hass).async_get_or_create(
+        config_entry_id=charger_entry.entry_id,
+        identifiers={("easee", "EH123456")},
+        manufacturer="Easee",
+        model="Charge",
+        sw_version="328",
+        serial_number="EH123456",
+    )
+    hass.states.async_remove("sensor.charger_power")  # the registry gives a free id only
+    power = er.async_get(hass).async_get_or_create(
+        "sensor",
+        "easee",
+        "EH123456_power",
+        suggested_object_id="charger_power",
+        device_id=charger.id,
+    )
+    assert power.entity_id == "sensor.charger_power"
+    wallbox_states(hass)
+    await setup_entry(hass, entities_entry)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entities_entry.entry_id)})
+    assert device is not None
+    assert (device.manufacturer, device.model, device.sw_version, device.serial_number) == (
+        "Easee",
+        "Charge",
+        "328",
+        "EH123456",
+    )
+
+
+async def test_a_simulator_says_it_is_one(
+    hass: HomeAssistant, simulator_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, simulator_entry)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, simulator_entry.entry_id)})
+    assert device is not None
+    assert (device.manufacturer, device.model) == ("EV Sessions", "Simulated wallbox")

@@ -25,6 +25,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 
 from custom_components.ev_sessions.const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
@@ -37,7 +38,7 @@ from custom_components.ev_sessions.const import (
     SOURCE_OCPP,
 )
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
-from custom_components.ev_sessions.sources.base import SourceError
+from custom_components.ev_sessions.sources.base import DeviceFacts, SourceError
 from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
 from custom_components.ev_sessions.sources.ocpp.server import SERVERS
 from custom_components.ev_sessions.sources.ocpp.source import OcppSource
@@ -145,6 +146,17 @@ async def status16(station: Any, status: str, moment: datetime | None = None) ->
             error_code="NoError",
             status=status,
             timestamp=None if moment is None else ts(moment),
+        )
+    )
+
+
+async def status201(station: Any, status: str = "Available") -> None:
+    await station.call(
+        call201.StatusNotification(
+            timestamp=datetime.now(UTC).isoformat(),
+            connector_status=status,
+            evse_id=1,
+            connector_id=1,
         )
     )
 
@@ -489,7 +501,6 @@ async def test_whole_session_201_keba(
         await boot201(station, "Keba AG", "KC-P30")
         await settle(hass, freezer)
         assert source_of(entry).protocol == "ocpp2.0.1"
-        assert entry.runtime_data.source.model == "Keba AG KC-P30"
         freezer.move_to(T0)
         await station.call(
             call201.StatusNotification(
@@ -1376,6 +1387,67 @@ SECRETS = (
     "DEADBEEF",
     "Anna",
 )
+
+
+@pytest.mark.parametrize(("protocol", "boot"), [("ocpp1.6", BOOT_16), ("ocpp2.0.1", BOOT_201)])
+async def test_the_device_is_what_the_charge_point_says(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    port: int,
+    protocol: str,
+    boot: Any,
+) -> None:
+    """Manufacturer, model, firmware and serial from the BootNotification, updated on a new boot."""
+    registry = dr.async_get(hass)
+    device = registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    assert device is not None
+    assert (device.manufacturer, device.model) == (None, "OCPP charge point")
+    async with connect(port, CP, protocol) as station:
+        await station.call(boot)
+        await settle(hass, freezer)
+        await (status16(station, "Available") if protocol == "ocpp1.6" else status201(station))
+        await hass.async_block_till_done()
+        device = registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+        assert device is not None
+        model = "KC-P30-ES240022-M0R" if protocol == "ocpp1.6" else "KC-P30"
+        firmware = "P30 v 3.10.16" if protocol == "ocpp1.6" else "1.2.3"
+        assert (device.manufacturer, device.model, device.sw_version, device.serial_number) == (
+            "Keba AG",
+            model,
+            firmware,
+            "17654321",
+        )
+        # A firmware update: the box boots again and says so.
+        if protocol == "ocpp1.6":
+            await station.call(
+                call16.BootNotification(
+                    charge_point_vendor="Keba AG",
+                    charge_point_model="KC-P30-ES240022-M0R",
+                    charge_point_serial_number="17654321",
+                    firmware_version="P30 v 3.11.2",
+                )
+            )
+            await status16(station, "Available")
+            await hass.async_block_till_done()
+            device = registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+            assert device is not None
+            assert device.sw_version == "P30 v 3.11.2"
+    # Home Assistant restarts; the box does not boot again, but is still what it said.
+    await restart(hass, entry, hass_storage)
+    async with connect(port, CP, protocol) as station:
+        await (status16(station, "Available") if protocol == "ocpp1.6" else status201(station))
+        await hass.async_block_till_done()
+    device = registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    assert device is not None
+    assert (device.manufacturer, device.serial_number) == ("Keba AG", "17654321")
+    assert source_of(entry).device() == DeviceFacts(
+        manufacturer="Keba AG",
+        model=model,
+        sw_version="P30 v 3.11.2" if protocol == "ocpp1.6" else "1.2.3",
+        serial_number="17654321",
+    )
 
 
 @pytest.mark.parametrize(("protocol", "boot"), [("ocpp1.6", BOOT_16), ("ocpp2.0.1", BOOT_201)])

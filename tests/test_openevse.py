@@ -23,6 +23,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
@@ -217,6 +218,15 @@ async def test_a_session(
     last = entry.runtime_data.history.last
     assert last is not None
     assert last.soc_end == 40  # the car's level, when the OpenEVSE knows it
+    # The device is what /config says: gateway version and serial, controller firmware.
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    assert device is not None
+    assert (device.manufacturer, device.sw_version, device.hw_version, device.serial_number) == (
+        "OpenEVSE",
+        "v5.1.2",
+        "EVSE controller 7.1.3",
+        SERIAL,
+    )
     # Diagnostics keep the status but not the box's addresses.
     diagnostics = json.dumps(await async_get_config_entry_diagnostics(hass, entry))
     for identifier in (HOST, STATUS["ipaddress"], STATUS["macaddress"]):

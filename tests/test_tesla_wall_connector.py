@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 from homeassistant.config_entries import SOURCE_DHCP, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
@@ -205,6 +206,24 @@ async def test_read_only_source_and_diagnostics(
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["data"]["host"] == "**REDACTED**"
     assert diagnostics["source"] == {"poll_interval_s": 30.0}
+    # The device is what /api/1/version says.
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    assert device is not None
+    assert (
+        device.manufacturer,
+        device.model,
+        device.sw_version,
+        device.hw_version,
+        device.serial_number,
+        device.configuration_url,
+    ) == (
+        "Tesla",
+        "Wall Connector (gen 3)",
+        "21.29.1+g4152353e50f744",
+        "1529455-02-D",
+        SERIAL,
+        f"http://{HOST}",
+    )
 
 
 async def test_dhcp_discovery(hass: HomeAssistant, aioclient_mock: AiohttpClientMocker) -> None:

@@ -17,7 +17,7 @@ the plan from ``control`` (which starts or stops the wallbox by it).
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_utc_time_change
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -117,6 +118,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             always_update=True,
         )
         self.source = source
+        self._device_facts = source.device()
         self.applied_options: dict[str, Any] = dict(entry.options)
         self.keeper = SessionKeeper(hass, entry, self._tracker_config(), self._state_parts)
         self.costs = Costs(hass, entry, self.keeper)
@@ -139,13 +141,27 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
 
     @property
     def device_info(self) -> DeviceInfo:
-        """The one device of this entry."""
-        return DeviceInfo(
+        """The one device of this entry: the wallbox, as far as it has said what it is."""
+        facts = self.source.device()
+        info = DeviceInfo(
             identifiers={(DOMAIN, self.config_entry.entry_id)},
             name=self.config_entry.title,
-            manufacturer="EV Sessions",
-            model=self.source.model,
         )
+        for key, value in asdict(facts).items():
+            if value is not None:
+                info[key] = value  # type: ignore[literal-required]
+        return info
+
+    def _sync_device(self) -> None:
+        """Update the device when the wallbox said more (a boot, a firmware update)."""
+        facts = self.source.device()
+        if facts == self._device_facts:
+            return
+        self._device_facts = facts
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, self.config_entry.entry_id)})
+        if device is not None:
+            registry.async_update_device(device.id, **asdict(facts))
 
     @property
     def tracker(self) -> SessionTracker:
@@ -234,6 +250,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
                 translation_placeholders={"error": str(err)},
             ) from err
         self._process(reading)
+        self._sync_device()
         # Sources may poll faster while charging.
         self.update_interval = self.source.poll_interval
         return self._snapshot(now)
@@ -242,6 +259,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
     def handle_reading(self, reading: Reading) -> None:
         """Take a reading the source pushed."""
         self._process(reading)
+        self._sync_device()
         self.async_set_updated_data(self._snapshot(reading.time))
 
     def _process(self, reading: Reading) -> None:

@@ -9,6 +9,7 @@ platform ever imports a concrete source.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -19,6 +20,25 @@ from ..const import DOMAIN
 from ..model.reading import Reading
 
 type PushCallback = Callable[[Reading], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFacts:
+    """What a wallbox says about itself, for its device (None: it has not said)."""
+
+    manufacturer: str | None = None
+    model: str | None = None
+    sw_version: str | None = None
+    hw_version: str | None = None
+    serial_number: str | None = None
+    configuration_url: str | None = None
+
+
+def text(value: Any) -> str | None:
+    """A reported value as text for a device field (None when empty or not a scalar)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value).strip() or None
 
 
 class SourceError(Exception):
@@ -54,9 +74,8 @@ class Source(Protocol):
     has_soc: bool
     plausible_power_w: float
 
-    @property
-    def model(self) -> str:
-        """What the wallbox is (may change once it has said so)."""
+    def device(self) -> DeviceFacts:
+        """What the wallbox is, as far as it has said (may change when it says more)."""
 
     @property
     def capabilities(self) -> frozenset[Capability]:

@@ -16,6 +16,7 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import HomeAssistant, State, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from ..bursts import async_track_state_bursts
@@ -33,7 +34,7 @@ from ..const import (
 )
 from ..model.reading import Reading
 from ..model.units import energy_to_kwh, parse_number, power_to_w
-from .base import Capability, PushCallback
+from .base import Capability, DeviceFacts, PushCallback
 
 PLAUSIBLE_POWER_W = 100_000.0
 _UNKNOWN = (STATE_UNAVAILABLE, STATE_UNKNOWN)
@@ -46,12 +47,30 @@ def _known(state: State | None) -> State | None:
 class EntitiesSource:
     """Readings from the wallbox's own entities; control through its switch and number."""
 
-    model = "Wallbox in Home Assistant"
     poll_interval = TICK_INTERVAL
     has_register: bool
     plausible_power_w = PLAUSIBLE_POWER_W
     charger_phases: int | None = None
     max_power_w: float | None = None
+
+    def device(self) -> DeviceFacts:
+        """The wallbox's own device in Home Assistant (the power sensor's), when it has one."""
+        entity = er.async_get(self._hass).async_get(self._power)
+        device = (
+            None
+            if entity is None or entity.device_id is None
+            else dr.async_get(self._hass).async_get(entity.device_id)
+        )
+        if device is None:
+            return DeviceFacts(model="Wallbox in Home Assistant")
+        return DeviceFacts(
+            manufacturer=device.manufacturer,
+            model=device.model,
+            sw_version=device.sw_version,
+            hw_version=device.hw_version,
+            serial_number=device.serial_number,
+            configuration_url=device.configuration_url,
+        )
 
     def __init__(self, hass: HomeAssistant, data: Mapping[str, Any]) -> None:
         """Remember which entities to read."""

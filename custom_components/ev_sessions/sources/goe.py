@@ -26,8 +26,8 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from ..model.load_guard import VOLTAGE
 from ..model.reading import Reading
 from ..model.units import parse_number
-from .base import Capability, PushCallback, SourceError
-from .http import TIMEOUT, async_get_json
+from .base import Capability, DeviceFacts, PushCallback, SourceError, text
+from .http import TIMEOUT, Identity, SourceAuthError, async_get_json
 
 STATUS_KEYS = "car,nrg,eto,amp,ama,frc,alw,trx,err,pnp,fsp"
 CONNECTED = {2, 3, 4}
@@ -66,10 +66,20 @@ def status_reading(now: datetime, status: Mapping[str, Any]) -> Reading:
 _CONTROLS = frozenset({Capability.START_STOP, Capability.CURRENT_LIMIT})
 
 
+def identity_facts(host: str, status: Mapping[str, Any]) -> DeviceFacts:
+    """The device from the ``sse`` (serial) and ``fwv`` (firmware) keys."""
+    return DeviceFacts(
+        manufacturer="go-e",
+        model="go-eCharger",
+        sw_version=text(status.get("fwv")),
+        serial_number=text(status.get("sse")),
+        configuration_url=f"http://{host}",
+    )
+
+
 class GoeSource:
     """Polled every 5 s while charging, every 30 s otherwise; controls force state and amps."""
 
-    model = "go-eCharger (API v2)"
     uses_connection = True
     has_register = True
     has_soc = False
@@ -81,6 +91,20 @@ class GoeSource:
         self.host = str(data[CONF_HOST])
         self.poll_interval = timedelta(seconds=30)
         self._status: dict[str, Any] = {}
+        self._identity = Identity(identity_facts(self.host, {}))
+
+    def device(self) -> DeviceFacts:
+        """The go-eCharger, with the serial and firmware it reports."""
+        return self._identity.facts
+
+    async def _identify(self) -> dict[str, Any]:
+        try:
+            return await async_get_json(self._session, self.host, "/api/status?filter=sse,fwv")
+        except SourceAuthError:
+            raise
+        except SourceError:
+            # Firmware without one of the keys answers 400 for the whole filter.
+            return await async_get_json(self._session, self.host, "/api/status?filter=sse")
 
     @property
     def charger_phases(self) -> int | None:
@@ -103,10 +127,17 @@ class GoeSource:
         """Nothing to stop."""
 
     async def async_poll(self, now: datetime) -> Reading:
-        """Read the status keys EV Sessions uses."""
-        self._status = await async_get_json(
-            self._session, self.host, f"/api/status?filter={STATUS_KEYS}"
+        """Read the status keys EV Sessions uses (and, when due, who the charger is)."""
+        await self._identity.async_refresh(
+            self._identify, lambda status: identity_facts(self.host, status)
         )
+        try:
+            self._status = await async_get_json(
+                self._session, self.host, f"/api/status?filter={STATUS_KEYS}"
+            )
+        except SourceError:
+            self._identity.lost()
+            raise
         reading = status_reading(now, self._status)
         self.poll_interval = timedelta(seconds=5 if reading.charging else 30)
         return reading

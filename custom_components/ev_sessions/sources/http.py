@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 import json
+import logging
 from typing import Any
 
 import aiohttp
 
 from ..const import SOURCE_GOE, SOURCE_OPENEVSE, SOURCE_TESLA_WALL_CONNECTOR
-from .base import SourceError
+from .base import DeviceFacts, SourceError
+
+_LOGGER = logging.getLogger(__name__)
 
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 
@@ -38,6 +42,37 @@ HTTP_WALLBOXES: dict[str, HttpWallbox] = {
 
 
 type AuthHeaders = dict[str, str]
+
+
+class Identity:
+    """What an HTTP wallbox says about itself: asked at start and after each reconnect.
+
+    A wallbox that cannot say (old firmware, an error) keeps what is known; the readings do
+    not wait for it.
+    """
+
+    def __init__(self, facts: DeviceFacts) -> None:
+        """Start from what the kind of wallbox tells by itself."""
+        self.facts = facts
+        self._due = True
+
+    def lost(self) -> None:
+        """The wallbox could not be read: ask again once it answers."""
+        self._due = True
+
+    async def async_refresh(
+        self,
+        fetch: Callable[[], Awaitable[Mapping[str, Any]]],
+        parse: Callable[[Mapping[str, Any]], DeviceFacts],
+    ) -> None:
+        """Ask the wallbox, if it is due."""
+        if not self._due:
+            return
+        self._due = False
+        try:
+            self.facts = parse(await fetch())
+        except SourceError as err:
+            _LOGGER.debug("Wallbox did not say what it is: %s", err)
 
 
 class SourceAuthError(SourceError):

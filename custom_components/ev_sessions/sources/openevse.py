@@ -20,8 +20,8 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..model.reading import Reading
 from ..model.units import parse_number
-from .base import Capability, PushCallback
-from .http import AuthHeaders, async_get_json, async_request_json, basic_auth
+from .base import Capability, DeviceFacts, PushCallback, SourceError, text
+from .http import AuthHeaders, Identity, async_get_json, async_request_json, basic_auth
 
 CLAIM_CLIENT = 65540
 STATE_CHARGING = 3
@@ -68,10 +68,22 @@ def status_reading(now: datetime, status: Mapping[str, Any]) -> Reading:
     )
 
 
+def config_facts(host: str, config: Mapping[str, Any]) -> DeviceFacts:
+    """The device from /config: the Wi-Fi gateway's version and serial, the EVSE firmware."""
+    controller = text(config.get("firmware"))
+    return DeviceFacts(
+        manufacturer="OpenEVSE",
+        model="OpenEVSE",
+        sw_version=text(config.get("version")),
+        hw_version=None if controller is None else f"EVSE controller {controller}",
+        serial_number=text(config.get("wifi_serial")),
+        configuration_url=f"http://{host}",
+    )
+
+
 class OpenEvseSource:
     """Polled every 5 s while charging, every 30 s otherwise; controlled by one claim."""
 
-    model = "OpenEVSE"
     uses_connection = True
     has_register = True
     has_soc = False
@@ -87,6 +99,11 @@ class OpenEvseSource:
         self.poll_interval = timedelta(seconds=30)
         self._status: dict[str, Any] = {}
         self._claim_props: dict[str, Any] = {}
+        self._identity = Identity(config_facts(self.host, {}))
+
+    def device(self) -> DeviceFacts:
+        """The OpenEVSE, with the versions and serial its /config reports."""
+        return self._identity.facts
 
     @property
     def max_power_w(self) -> float | None:
@@ -102,8 +119,16 @@ class OpenEvseSource:
         """Nothing to stop."""
 
     async def async_poll(self, now: datetime) -> Reading:
-        """Read ``/status``."""
-        self._status = await async_get_json(self._session, self.host, "/status", self._auth)
+        """Read ``/status`` (and, when due, ``/config`` for the device)."""
+        await self._identity.async_refresh(
+            lambda: async_get_json(self._session, self.host, "/config", self._auth),
+            lambda config: config_facts(self.host, config),
+        )
+        try:
+            self._status = await async_get_json(self._session, self.host, "/status", self._auth)
+        except SourceError:
+            self._identity.lost()
+            raise
         reading = status_reading(now, self._status)
         self.poll_interval = timedelta(seconds=5 if reading.charging else 30)
         return reading

@@ -19,7 +19,7 @@ from ..const import (
 )
 from ..model.reading import Reading
 from ..model.simulator import SimulatedWallbox
-from .base import Capability, PushCallback
+from .base import Capability, DeviceFacts, PushCallback
 
 _KEPT = (
     "current_limit_a",
@@ -35,7 +35,6 @@ _KEPT = (
 class SimulatorSource:
     """The simulated wallbox, polled every 10 seconds, plugged and unplugged from the UI."""
 
-    model = "Simulated wallbox"
     poll_interval = timedelta(seconds=10)
     uses_connection = True
     has_register = True
@@ -43,6 +42,10 @@ class SimulatorSource:
     capabilities = frozenset(
         {Capability.START_STOP, Capability.CURRENT_LIMIT, Capability.SIMULATED_PLUG}
     )
+
+    def device(self) -> DeviceFacts:
+        """EV Sessions' own simulated wallbox."""
+        return DeviceFacts(manufacturer="EV Sessions", model="Simulated wallbox")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         """Build the wallbox from the entry's settings."""

@@ -18,8 +18,8 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..model.reading import Reading
 from ..model.units import parse_number
-from .base import Capability, PushCallback
-from .http import async_get_json
+from .base import Capability, DeviceFacts, PushCallback, SourceError, text
+from .http import Identity, async_get_json
 
 PHASES = ("A", "B", "C")
 MIN_PHASE_CURRENT_A = 1.0
@@ -56,10 +56,21 @@ def vitals_reading(
     )
 
 
+def version_facts(host: str, version: Mapping[str, Any]) -> DeviceFacts:
+    """The device from /api/1/version."""
+    return DeviceFacts(
+        manufacturer="Tesla",
+        model="Wall Connector (gen 3)",
+        sw_version=text(version.get("firmware_version")),
+        hw_version=text(version.get("part_number")),
+        serial_number=text(version.get("serial_number")),
+        configuration_url=f"http://{host}",
+    )
+
+
 class TeslaWallConnectorSource:
     """Polled every 10 s while charging, every 30 s otherwise."""
 
-    model = "Tesla Wall Connector (gen 3)"
     uses_connection = True
     has_register = True
     has_soc = False
@@ -73,6 +84,11 @@ class TeslaWallConnectorSource:
         self._session = async_get_clientsession(hass)
         self.host = str(data[CONF_HOST])
         self.poll_interval = timedelta(seconds=30)
+        self._identity = Identity(version_facts(self.host, {}))
+
+    def device(self) -> DeviceFacts:
+        """Tesla's Wall Connector, with the firmware, part and serial it reports."""
+        return self._identity.facts
 
     async def async_start(self, push: PushCallback) -> None:
         """Nothing to start: the wall connector is polled."""
@@ -81,9 +97,17 @@ class TeslaWallConnectorSource:
         """Nothing to stop."""
 
     async def async_poll(self, now: datetime) -> Reading:
-        """Read vitals and the lifetime energy register."""
-        vitals = await async_get_json(self._session, self.host, "/api/1/vitals")
-        lifetime = await async_get_json(self._session, self.host, "/api/1/lifetime")
+        """Read vitals and the lifetime energy register (and, when due, the version)."""
+        await self._identity.async_refresh(
+            lambda: async_get_json(self._session, self.host, "/api/1/version"),
+            lambda version: version_facts(self.host, version),
+        )
+        try:
+            vitals = await async_get_json(self._session, self.host, "/api/1/vitals")
+            lifetime = await async_get_json(self._session, self.host, "/api/1/lifetime")
+        except SourceError:
+            self._identity.lost()
+            raise
         reading = vitals_reading(now, vitals, lifetime)
         self.poll_interval = timedelta(seconds=10 if reading.charging else 30)
         return reading

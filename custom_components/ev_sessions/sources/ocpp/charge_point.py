@@ -29,7 +29,7 @@ from homeassistant.util import dt as dt_util
 from ...const import CONF_ACCEPT_UNKNOWN_TAGS, CONF_ID_TAGS
 from ...model.ocpp_meter import MeterSample
 from ...model.reading import Reading
-from ..base import PushCallback
+from ..base import DeviceFacts, PushCallback, text
 from .const import PLUGGED_16, REMOTE_ID_TAG
 from .window import ReorderWindow
 
@@ -74,7 +74,7 @@ class ChargePoint:
         self._names: dict[str, str] = {}
         self.accept_unknown = True
         self.connector: int | None = None
-        self.model = "OCPP charge point"
+        self.device = DeviceFacts(model="OCPP charge point")
         self.boot: dict[str, Any] = {}
         self.transaction: Transaction | None = None
         self.transaction_counter = 0
@@ -117,6 +117,7 @@ class ChargePoint:
             "status": self.status,
             "last_tag": self.last_tag,
             "ended": self.ended,
+            "boot": self.boot,
             "last_time": None if self.last_time is None else self.last_time.isoformat(),
         }
 
@@ -130,6 +131,8 @@ class ChargePoint:
         self.status = data.get("status")
         self.last_tag = data.get("last_tag")
         self.ended = list(data.get("ended", []))
+        if isinstance(data.get("boot"), dict):
+            self.on_boot(data["boot"])  # who it is, until it boots again
         if data.get("last_time"):
             self.last_time = datetime.fromisoformat(data["last_time"])
 
@@ -221,10 +224,17 @@ class ChargePoint:
     def on_boot(self, data: Mapping[str, Any]) -> None:
         """Boot data (a second BootNotification changes nothing)."""
         self.boot = {k: v for k, v in data.items() if isinstance(v, str | int | dict)}
-        vendor = data.get("charge_point_vendor") or data.get("vendor_name")
-        model = data.get("charge_point_model") or data.get("model")
-        if vendor or model:
-            self.model = " ".join(str(part) for part in (vendor, model) if part)
+        serial = (
+            data.get("charge_point_serial_number")
+            or data.get("charge_box_serial_number")
+            or data.get("serial_number")
+        )
+        self.device = DeviceFacts(
+            manufacturer=text(data.get("charge_point_vendor") or data.get("vendor_name")),
+            model=text(data.get("charge_point_model") or data.get("model")) or self.device.model,
+            sw_version=text(data.get("firmware_version")),
+            serial_number=text(serial),
+        )
 
     def on_status(
         self, connector: int, status: str, error_code: str | None, time: datetime

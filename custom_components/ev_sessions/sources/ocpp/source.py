@@ -21,7 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from ...const import CONF_CHARGE_POINT_ID, DEFAULT_OCPP_PORT
 from ...model.reading import Reading
-from ..base import Capability, PushCallback, SourceError
+from ..base import Capability, DeviceFacts, PushCallback, SourceError
 from .charge_point import ChargePoint
 from .const import DISCONNECT_GRACE, PROTOCOL_201, REMOTE_ID_TAG, OcppCommandError
 from .link import OcppLink
@@ -63,10 +63,9 @@ class OcppSource:
         self._disconnected_at = dt_util.utcnow()
         self._server_release: Callable[[], Any] | None = None
 
-    @property
-    def model(self) -> str:
-        """Vendor and model, as the charge point booted."""
-        return self.state.model
+    def device(self) -> DeviceFacts:
+        """Vendor, model, firmware and serial, as the charge point booted."""
+        return self.state.device
 
     def set_users(self, options: Mapping[str, Any]) -> None:
         """Id tags and their names; whether unknown tags may charge."""
