@@ -266,7 +266,9 @@ async def test_single_phase_switch_on_models_that_switch_phases(
     aioclient_mock.get(SET, status=500)
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
-    assert err.value.translation_key == "command_failed"
+    assert err.value.translation_key == "command_unreachable"
+    assert err.value.translation_placeholders["name"] == HOST
+    assert str(err.value) == f"{HOST} cannot be reached; the command was not sent"
     assert entry.runtime_data.source.single_phase() is False
 
 

@@ -40,7 +40,9 @@ async def test_wallbox_away_and_back(
         await advance(hass, freezer, 16, step_s=10)
         assert state_value(hass, STATUS) == "unavailable"
     assert state_value(hass, STATUS) == "unavailable"
-    assert logged(caplog, "The wallbox cannot be read: timeout", logging.ERROR) == 1
+    # Once each: the translated error, and what exactly went wrong.
+    assert logged(caplog, "Simulated wallbox cannot be reached", logging.ERROR) == 1
+    assert logged(caplog, "Simulated wallbox cannot be read: timeout", logging.INFO) == 1
     await advance(hass, freezer, 1, step_s=10)
     assert state_value(hass, STATUS) == "charging"
     assert logged(caplog, "data recovered") == 1

@@ -15,6 +15,8 @@ import yaml
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 
+from custom_components.ev_sessions.sources.base import SOURCE_ERROR_REASONS
+
 from .conftest import setup_entry
 
 PACKAGE = Path(__file__).parent.parent / "custom_components" / "ev_sessions"
@@ -131,3 +133,38 @@ def test_every_string_passes_home_assistants_rules(language: str) -> None:
             assert field is None or field.isidentifier(), key
         assert value == value.strip(), key
         assert not url.search(value), key
+
+
+def test_placeholders_match_between_languages_and_braces_balance() -> None:
+    """Every Swedish string has the English string's placeholders, and braces pair up.
+
+    Home Assistant's frontend formats strings as ICU messages: an unpaired brace is a
+    syntax error and the user sees the raw key instead of the text.
+    """
+    english = dict(_values(_load("en")))
+    swedish = dict(_values(_load("sv")))
+    for key, value in english.items():
+        assert set(re.findall(r"{(\w+)}", value)) == set(re.findall(r"{(\w+)}", swedish[key])), key
+    for key, value in [*english.items(), *swedish.items()]:
+        depth = 0
+        for char in value:
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            assert 0 <= depth <= 1, key  # no stray closing brace, no nesting (no ICU plurals)
+        assert depth == 0, key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_wallbox_error_reason_is_translated(language: str) -> None:
+    """A wallbox that cannot be read or refuses a command is told in the user's language."""
+    exceptions = _load(language)["exceptions"]
+    source = _source()
+    used = set(
+        re.findall(r'(?:SourceError|SourceAuthError|OcppCommandError)\([^()]*?"([a-z_]+)",', source)
+    )
+    used |= set(re.findall(r'\n\s+"([a-z_]+)",\n\s+(?:name|answer|port)=', source))
+    assert used <= set(SOURCE_ERROR_REASONS), used - set(SOURCE_ERROR_REASONS)
+    assert len(used) >= 8
+    for reason in SOURCE_ERROR_REASONS:
+        for prefix in ("source", "command"):
+            message = exceptions[f"{prefix}_{reason}"]["message"]
+            assert set(_placeholders(message)) <= {"name", "answer", "port"}, reason

@@ -73,8 +73,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -
     except SourceError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
-            translation_key="source_unavailable",
-            translation_placeholders={"error": str(err)},
+            translation_key=f"source_{err.reason}",
+            translation_placeholders=err.placeholders(entry.title),
         ) from err
     # Run in reverse order on unload: stop the source, then write everything.
     entry.async_on_unload(coordinator.async_save_now)

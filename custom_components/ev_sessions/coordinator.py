@@ -240,14 +240,17 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN,
                 translation_key="source_auth_failed",
-                translation_placeholders={"error": str(err)},
+                translation_placeholders=err.placeholders(self.config_entry.title),
             ) from err
         except SourceError as err:
-            # The base class logs the first failure and the recovery, once each.
+            # The base class logs the first failure (translated) and the recovery, once each;
+            # what exactly went wrong is logged here, once per outage.
+            if self.last_update_success:
+                _LOGGER.info("%s cannot be read: %s", self.config_entry.title, err)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
-                translation_key="source_unavailable",
-                translation_placeholders={"error": str(err)},
+                translation_key=f"source_{err.reason}",
+                translation_placeholders=err.placeholders(self.config_entry.title),
             ) from err
         self._process(reading)
         self._sync_device()

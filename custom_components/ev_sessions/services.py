@@ -161,14 +161,15 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
 
 
 async def _ocpp_command(call: ServiceCall) -> ServiceResponse:
-    source = _entry(call.hass, call).runtime_data.source
+    entry = _entry(call.hass, call)
+    source = entry.runtime_data.source
     if Capability.COMMANDS not in source.capabilities:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_ocpp")
     try:
         commands = cast(ChargePointCommands, source)
         status = await commands.async_command(call.data[ATTR_COMMAND], call.data.get(ATTR_ID_TAG))
     except SourceError as err:
-        raise command_failed(err) from err
+        raise command_failed(err, entry.title) from err
     return {"status": status}
 
 

@@ -83,7 +83,7 @@ class SinglePhaseSwitch(EvSessionsEntity, SwitchEntity):
         try:
             await self._source.async_set_single_phase(single)
         except SourceError as err:
-            raise command_failed(err) from err
+            raise command_failed(err, self.coordinator.config_entry.title) from err
         self.async_write_ha_state()  # the charger took it; the next poll confirms it
         await self.coordinator.async_request_refresh()
 

@@ -41,16 +41,45 @@ def text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
+SOURCE_ERROR_REASONS = (
+    "unreachable",
+    "invalid_answer",
+    "auth_failed",
+    "not_connected",
+    "no_answer",
+    "refused",
+    "no_transaction",
+    "port_in_use",
+    "certificate",
+    "already_served",
+)
+
+
 class SourceError(Exception):
-    """The wallbox could not be read."""
+    """The wallbox could not be read or did not do what it was asked.
+
+    ``reason`` (one of SOURCE_ERROR_REASONS) picks the translated message, ``details`` fill
+    its placeholders (``name``: the host or charge point id; ``answer``; ``port``); the text
+    is for the log.
+    """
+
+    def __init__(self, message: str, reason: str = "unreachable", **details: str) -> None:
+        """Keep the reason and the details."""
+        super().__init__(message)
+        self.reason = reason
+        self.details = details
+
+    def placeholders(self, name: str) -> dict[str, str]:
+        """The message's placeholders; ``name`` (the entry's title) unless the error has one."""
+        return {"name": name, "answer": "", "port": "", **self.details}
 
 
-def command_failed(err: SourceError) -> HomeAssistantError:
+def command_failed(err: SourceError, name: str) -> HomeAssistantError:
     """The translated error for a command the wallbox refused or did not answer."""
     return HomeAssistantError(
         translation_domain=DOMAIN,
-        translation_key="command_failed",
-        translation_placeholders={"error": str(err)},
+        translation_key=f"command_{err.reason}",
+        translation_placeholders=err.placeholders(name),
     )
 
 

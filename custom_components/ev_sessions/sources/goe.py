@@ -179,7 +179,7 @@ class GoeSource:
             async with self._session.get(url, timeout=TIMEOUT) as response:
                 response.raise_for_status()
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise SourceError(f"{self.host}: {key}={text}: {err}") from err
+            raise SourceError(f"{self.host}: {key}={text}: {err}", name=self.host) from err
         self._status[key] = value
 
     async def async_set_charging(self, enabled: bool) -> None:

@@ -104,11 +104,13 @@ async def async_request_json(
             method, f"http://{host}{path}", json=payload, headers=auth, timeout=TIMEOUT
         ) as response:
             if response.status == 401:
-                raise SourceAuthError(f"{host}{path}: credentials refused")
+                raise SourceAuthError(
+                    f"{host}{path}: credentials refused", "auth_failed", name=host
+                )
             response.raise_for_status()
             text = await response.text()
     except (aiohttp.ClientError, TimeoutError) as err:
-        raise SourceError(f"{host}{path}: {err}") from err
+        raise SourceError(f"{host}{path}: {err}", name=host) from err
     return _parse(host, path, text)
 
 
@@ -126,9 +128,11 @@ def _parse(host: str, path: str, text: str) -> dict[str, Any]:
     try:
         data = json.loads(text, parse_constant=_reject)
     except ValueError as err:
-        raise SourceError(f"{host}{path}: invalid JSON ({err})") from err
+        raise SourceError(
+            f"{host}{path}: invalid JSON ({err})", "invalid_answer", name=host
+        ) from err
     if not isinstance(data, dict):
-        raise SourceError(f"{host}{path}: not a JSON object")
+        raise SourceError(f"{host}{path}: not a JSON object", "invalid_answer", name=host)
     return data
 
 

@@ -102,9 +102,11 @@ class ProtocolMixin:
         try:
             return call.result()
         except TimeoutError as err:
-            raise OcppCommandError(f"{self.charge_point.charge_point_id} did not answer") from err
+            name = self.charge_point.charge_point_id
+            raise OcppCommandError(f"{name} did not answer", "no_answer", name=name) from err
         except (ConnectionError, asyncio.CancelledError) as err:
-            raise OcppCommandError(f"{self.charge_point.charge_point_id} is not connected") from err
+            name = self.charge_point.charge_point_id
+            raise OcppCommandError(f"{name} is not connected", "not_connected", name=name) from err
 
     async def route_message(self, raw_msg: str) -> None:
         """Answer malformed frames with a CALLERROR, repeated message ids with the same answer."""
@@ -159,5 +161,7 @@ def message_id(raw: str) -> str:
 def answer_status(answer: Any) -> str:
     """The status of a command's answer (None: the charge point answered with an error)."""
     if answer is None:
-        raise OcppCommandError("the charge point answered with an error")
+        raise OcppCommandError(
+            "the charge point answered with an error", "refused", answer="CallError"
+        )
     return str(answer.status)

@@ -155,7 +155,9 @@ class OcppServer:
             await site.start()
         except OSError as err:
             await runner.cleanup()
-            raise SourceError(f"cannot listen on port {self.port}: {err}") from err
+            raise SourceError(
+                f"cannot listen on port {self.port}: {err}", "port_in_use", port=str(self.port)
+            ) from err
         self.runner = runner
         _LOGGER.info(
             "OCPP central system listening on %s port %s", self.host or "all addresses", self.port
@@ -250,12 +252,16 @@ async def async_register(
             try:
                 context = await hass.async_add_executor_job(load_ssl_context, certificate, key)
             except (OSError, ssl.SSLError) as err:
-                raise SourceError(f"cannot load the certificate: {err}") from err
+                raise SourceError(f"cannot load the certificate: {err}", "certificate") from err
         server = OcppServer(hass, source.port, host=source.data.get(CONF_LISTEN_ADDRESS) or None)
         await server.async_start(context)
         servers[source.port] = server
     if source.charge_point_id in server.sources:
-        raise SourceError(f"charge point {source.charge_point_id} is already served")
+        raise SourceError(
+            f"charge point {source.charge_point_id} is already served",
+            "already_served",
+            name=source.charge_point_id,
+        )
     server.sources[source.charge_point_id] = source
 
     async def release() -> None:

@@ -100,7 +100,11 @@ class OcppSource:
     async def async_poll(self, now: datetime) -> Reading:
         """The charge point's state now; SourceError once it has been away too long."""
         if self.link is None and now - self._disconnected_at > DISCONNECT_GRACE:
-            raise SourceError(f"charge point {self.charge_point_id} is not connected")
+            raise SourceError(
+                f"charge point {self.charge_point_id} is not connected",
+                "not_connected",
+                name=self.charge_point_id,
+            )
         return self.state.poll(now)
 
     async def async_set_charging(self, enabled: bool) -> None:
@@ -182,7 +186,11 @@ class OcppSource:
 
     def _connected_link(self) -> OcppLink:
         if self.link is None:
-            raise SourceError(f"charge point {self.charge_point_id} is not connected")
+            raise SourceError(
+                f"charge point {self.charge_point_id} is not connected",
+                "not_connected",
+                name=self.charge_point_id,
+            )
         return self.link
 
     async def async_command(self, command: str, id_tag: str | None = None) -> str:
@@ -192,7 +200,11 @@ class OcppSource:
             return await link.remote_start(id_tag or self.state.last_tag or REMOTE_ID_TAG)
         if command == "stop_transaction":
             if self.state.transaction is None:
-                raise OcppCommandError(f"{self.charge_point_id} has no transaction to stop")
+                raise OcppCommandError(
+                    f"{self.charge_point_id} has no transaction to stop",
+                    "no_transaction",
+                    name=self.charge_point_id,
+                )
             return await link.remote_stop(self.state.transaction.id)
         if command in ("soft_reset", "hard_reset"):
             return await link.reset(hard=command == "hard_reset")

@@ -53,7 +53,9 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
             )
         )
         if answer_status(answer) != "Accepted":
-            raise OcppCommandError(f"charging profile {answer.status}")
+            raise OcppCommandError(
+                f"charging profile {answer.status}", "refused", answer=str(answer.status)
+            )
 
     async def remote_start(self, id_tag: str) -> str:
         """RemoteStartTransaction on connector 1."""

@@ -65,7 +65,9 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
             )
         )
         if answer_status(answer) != "Accepted":
-            raise OcppCommandError(f"charging profile {answer.status}")
+            raise OcppCommandError(
+                f"charging profile {answer.status}", "refused", answer=str(answer.status)
+            )
 
     async def remote_start(self, id_tag: str) -> str:
         """RequestStartTransaction on EVSE 1."""
