@@ -7,13 +7,17 @@ items, short ``nrg`` arrays, ``trx`` as card index + 1.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
     AiohttpClientMockResponse,
@@ -216,6 +220,34 @@ async def test_load_guard_and_smart_charging_drive_the_charger(
     await source.async_set_charging(True)
     assert (sets(aioclient_mock)[-1], source.charging_enabled()) == ("frc=2", True)
     assert source.diagnostics()["status"]["frc"] == 2
+
+
+def polls(aioclient_mock: AiohttpClientMocker) -> int:
+    """How many times the status was read."""
+    return sum(
+        1 for _method, url, *_ in aioclient_mock.mock_calls if url.query.get("filter") == FILTER
+    )
+
+
+async def test_a_chatty_household_meter_never_delays_a_poll(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A P1 meter every 2 s, a price and quarter ticks: the charger is still read every 5 s."""
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    house = "sensor.p1_power"
+    hass.states.async_set(house, "1200", {"unit_of_measurement": "W"})
+    serve(aioclient_mock, charging())
+    entry = await setup_entry(hass, _entry(house_power_entity=house))
+    await advance(hass, freezer, 1 / 12, step_s=5)  # the first poll sees it charging: 5 s
+    before = polls(aioclient_mock)
+    for second in range(1, 61):
+        freezer.tick(timedelta(seconds=1))
+        if second % 2 == 0:
+            hass.states.async_set(house, str(1200 + second), {"unit_of_measurement": "W"})
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert polls(aioclient_mock) - before >= 11  # 60 s at one poll per 5 s
+    assert entry.runtime_data.source.poll_interval.total_seconds() == 5
 
 
 async def test_a_refused_command_is_logged_not_raised(

@@ -260,10 +260,11 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
 
     @callback
     def handle_reading(self, reading: Reading) -> None:
-        """Take a reading the source pushed."""
+        """Take a reading the source pushed (the next poll stays where it is)."""
         self._process(reading)
         self._sync_device()
-        self.async_set_updated_data(self._snapshot(reading.time))
+        self.last_update_success = True
+        self._show(self._snapshot(reading.time))
 
     def _process(self, reading: Reading) -> None:
         self.costs.meter_house(reading.time, self.power.house_power_w())
@@ -384,7 +385,16 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
     def _publish(self, now: datetime) -> None:
         """Show new prices and costs, unless the wallbox itself cannot be read now."""
         if self.last_update_success:
-            self.async_set_updated_data(self._snapshot(now))
+            self._show(self._snapshot(now))
+
+    def _show(self, data: EvSessionsData) -> None:
+        """Give the entities new data without moving the next poll.
+
+        ``async_set_updated_data`` would restart the poll timer: with a household meter
+        reporting every few seconds, a polled wallbox would never be read again.
+        """
+        self.data = data
+        self.async_update_listeners()
 
     @callback
     def refresh_from_options(self) -> None:

@@ -142,9 +142,13 @@ class ChargePoint:
         """Apply now, or after the reorder window when it is open."""
         self.window.schedule(time, apply)
 
-    def poll(self, now: datetime) -> Reading:
-        """The state now (while queued messages are sorted, at the last time applied)."""
-        if self.window.holding:
+    def poll(self, now: datetime, *, connected: bool = True) -> Reading:
+        """The state now, or at the last time applied while the box is away or sorting.
+
+        What a box queued while away comes after its reconnect, with its own older times:
+        neither a poll during the outage nor one inside the reorder window runs ahead of it.
+        """
+        if self.window.holding or not connected:
             return self.reading(self.last_time or now)
         self.last_time = max(now, self.last_time or now)
         return self.reading(self.last_time)

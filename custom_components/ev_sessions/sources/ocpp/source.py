@@ -105,7 +105,7 @@ class OcppSource:
                 "not_connected",
                 name=self.charge_point_id,
             )
-        return self.state.poll(now)
+        return self.state.poll(now, connected=self.link is not None)
 
     async def async_set_charging(self, enabled: bool) -> None:
         """Pause (a 0 A profile) or resume (the last limit); start a transaction if none."""
@@ -164,6 +164,9 @@ class OcppSource:
 
     async def async_serve(self, websocket: WebSocketLink, protocol: str) -> None:
         """Talk to the charge point until the websocket closes."""
+        # The reorder window opens first: nothing may run ahead of what the box queued,
+        # not even a poll while the old link is still being closed.
+        self.state.window.open()
         if self.link is not None:
             _LOGGER.info(
                 "Charge point %s connected again: closing the old link", self.charge_point_id
@@ -173,7 +176,6 @@ class OcppSource:
         link = link_class(self.state, websocket)
         self.link, self.protocol = link, protocol
         _LOGGER.info("Charge point %s connected (%s)", self.charge_point_id, protocol)
-        self.state.window.open()
         try:
             with contextlib.suppress(ConnectionError):
                 await link.start()

@@ -36,8 +36,12 @@ class ReorderWindow:
 
     @property
     def holding(self) -> bool:
-        """Whether messages are waiting to be applied."""
-        return bool(self._pending)
+        """Whether the window is open: what the box queued may still come, with older times.
+
+        Until it closes, nothing may run ahead of the last time applied (a poll in the gap
+        between the connect and the first queued message would push the clock past them).
+        """
+        return self._unsub is not None or bool(self._pending)
 
     def open(self) -> None:
         """Open (again) for REORDER_WINDOW from now."""
