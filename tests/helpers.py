@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import copy
 from datetime import timedelta
 import logging
@@ -56,7 +57,45 @@ async def restart(
     Only what the final write of a shutdown saved survives: the unload's own save is
     thrown away, so a test passes only if the shutdown path alone keeps the session.
     """
-    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await _stop_and_start(hass, entry, hass_storage, downtime=downtime, freezer=freezer, clean=True)
+
+
+async def crash(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    *,
+    downtime: timedelta = timedelta(0),
+    freezer: FrozenDateTimeFactory | None = None,
+    while_down: Callable[[], None] | None = None,
+) -> None:
+    """Kill -9, then start the entry from storage: only what was already written survives.
+
+    ``while_down`` changes the world while Home Assistant is down (the wallbox charges on).
+    """
+    await _stop_and_start(
+        hass,
+        entry,
+        hass_storage,
+        downtime=downtime,
+        freezer=freezer,
+        clean=False,
+        while_down=while_down,
+    )
+
+
+async def _stop_and_start(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    *,
+    downtime: timedelta,
+    freezer: FrozenDateTimeFactory | None,
+    clean: bool,
+    while_down: Callable[[], None] | None = None,
+) -> None:
+    if clean:
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await hass.async_block_till_done()
     saved = copy.deepcopy(hass_storage)
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -65,6 +104,8 @@ async def restart(
     hass_storage.update(saved)
     if freezer is not None:
         freezer.tick(downtime)
+    if while_down is not None:
+        while_down()
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 

@@ -27,7 +27,7 @@ from custom_components.ev_sessions.const import (
 )
 
 from .conftest import ENERGY, PLUG, POWER, setup_entry, wallbox_states
-from .helpers import advance, number, restart, state_value
+from .helpers import advance, crash, number, restart, state_value
 
 WB = "wallbox"
 
@@ -164,6 +164,36 @@ async def test_reload_mid_session_keeps_energy_exact(
     wallbox_states(hass, plug="off", power="0", energy="1007.0")
     await hass.async_block_till_done()
     assert [e.data["energy_kwh"] for e in ended] == [pytest.approx(7.0)]
+
+
+async def test_a_kill_right_after_plug_in_loses_nothing(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    wb_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Killed 20 s after plug-in (before any throttled save): the session and its start
+    register were written at once, so the energy charged while down lands in it."""
+    started = async_capture_events(hass, EVENT_SESSION_STARTED)
+    await setup_entry(hass, wb_entry)
+    wallbox_states(hass, plug="on", power="11000", energy="1000.0")
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=20))
+    wallbox_states(hass, plug="on", power="11000", energy="1000.06")
+    await hass.async_block_till_done()
+    await crash(
+        hass,
+        wb_entry,
+        hass_storage,
+        downtime=timedelta(minutes=10),
+        freezer=freezer,
+        while_down=lambda: wallbox_states(hass, plug="on", power="11000", energy="1001.9"),
+    )
+    session = wb_entry.runtime_data.tracker.active
+    assert session is not None
+    assert session.energy_kwh == pytest.approx(1.9)
+    assert session.id == started[0].data["session_id"]
+    assert len(started) == 1
 
 
 async def test_restart_mid_session_counts_downtime_energy_once(

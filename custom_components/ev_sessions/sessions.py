@@ -66,8 +66,30 @@ class SessionKeeper:
         return state
 
     def update(self, reading: Reading) -> list[TrackerEvent]:
-        """Feed a reading to the tracker."""
-        return self.tracker.update(reading)
+        """Feed a reading to the tracker; a new session is written at once.
+
+        What a restart needs to carry a session on (its start, its first register, its
+        user) is written when it appears, not after the throttled save: a kill right after
+        plug-in must not lose what the wallbox charges meanwhile.
+        """
+        before = self._essentials()
+        events = self.tracker.update(reading)
+        if self._essentials() != before:
+            self.save_state_now()
+        return events
+
+    def _essentials(self) -> tuple[object, ...]:
+        active = self.tracker.active
+        if active is None:
+            return (None,)
+        return (active.id, active.user, self.tracker.has_register)
+
+    def save_state_now(self) -> None:
+        """Write the state in the background, now."""
+        self._state_due = None
+        self._hass.async_create_task(
+            self._state_store.async_save(self._state_data()), f"{DOMAIN} save state"
+        )
 
     def finish(self, session: Session) -> None:
         """Keep a session that ended (or was corrected after its end)."""

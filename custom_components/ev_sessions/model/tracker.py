@@ -337,6 +337,11 @@ class SessionTracker:
 
     # -- persistence ------------------------------------------------------------
 
+    @property
+    def has_register(self) -> bool:
+        """Whether an energy register value is known (the session's energy counts from it)."""
+        return self._register is not None
+
     def as_dict(self) -> dict[str, Any]:
         """Everything needed to carry on after a restart."""
         return {
