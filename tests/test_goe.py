@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 )
 from yarl import URL
 
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
@@ -34,7 +34,7 @@ from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
 from custom_components.ev_sessions.sources.goe import status_reading
 
 from .conftest import setup_entry
-from .helpers import advance, number, state_value
+from .helpers import advance, number, restart, state_value
 
 HOST = "192.168.0.75"
 STATUS = f"http://{HOST}/api/status"
@@ -248,6 +248,33 @@ async def test_a_chatty_household_meter_never_delays_a_poll(
         await hass.async_block_till_done()
     assert polls(aioclient_mock) - before >= 11  # 60 s at one poll per 5 s
     assert entry.runtime_data.source.poll_interval.total_seconds() == 5
+
+
+async def test_a_charger_that_refuses_an_optional_key_is_read_without_it(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    aioclient_mock: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Firmware without ``fsp`` answers HTTP 400 to the whole filter: read without it, remember."""
+    required = FILTER.removesuffix(",fsp")
+    serve(aioclient_mock, IDLE)
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(STATUS, params={"filter": "sse,fwv"}, json={"sse": "012345", "fwv": "40.0"})
+    aioclient_mock.get(STATUS, params={"filter": FILTER}, status=400)
+    aioclient_mock.get(STATUS, params={"filter": required}, json=charging())
+    entry = await setup_entry(hass, _entry())
+    assert entry.state is ConfigEntryState.LOADED
+    assert number(hass, "sensor.go_echarger_power") == pytest.approx(3 * 16 * 230)
+    assert hass.states.get("switch.go_echarger_charge_on_one_phase") is None
+    asked = [url.query.get("filter") for _m, url, *_ in aioclient_mock.mock_calls]
+    assert asked.count(FILTER) == 1
+    # After a restart it is not asked for again.
+    await restart(hass, entry, hass_storage)
+    await advance(hass, freezer, 1, step_s=5)
+    asked = [url.query.get("filter") for _m, url, *_ in aioclient_mock.mock_calls]
+    assert asked.count(FILTER) == 1
+    assert asked.count(required) > 3
 
 
 async def test_a_refused_command_is_logged_not_raised(

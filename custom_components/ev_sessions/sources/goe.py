@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 import json
+import logging
 import math
 from typing import Any
 
@@ -27,9 +28,12 @@ from ..model.load_guard import VOLTAGE
 from ..model.reading import Reading
 from ..model.units import parse_number
 from .base import Capability, DeviceFacts, PushCallback, SourceError, text
-from .http import TIMEOUT, Identity, SourceAuthError, async_get_json
+from .http import TIMEOUT, Identity, SourceAuthError, async_get_json, http_status
 
-STATUS_KEYS = "car,nrg,eto,amp,ama,frc,alw,trx,err,pnp,fsp"
+REQUIRED_KEYS = ("car", "nrg", "eto", "amp", "ama", "frc", "alw", "trx", "err", "pnp")
+OPTIONAL_KEYS = ("fsp",)  # models without phase switching answer HTTP 400 to the filter
+_LOGGER = logging.getLogger(__name__)
+STATUS_KEYS = ",".join((*REQUIRED_KEYS, *OPTIONAL_KEYS))
 CONNECTED = {2, 3, 4}
 FORCE_OFF = 1
 FORCE_ON = 2
@@ -91,6 +95,7 @@ class GoeSource:
         self.host = str(data[CONF_HOST])
         self.poll_interval = timedelta(seconds=30)
         self._status: dict[str, Any] = {}
+        self._keys: tuple[str, ...] = (*REQUIRED_KEYS, *OPTIONAL_KEYS)
         self._identity = Identity(identity_facts(self.host, {}))
 
     def device(self) -> DeviceFacts:
@@ -132,9 +137,7 @@ class GoeSource:
             self._identify, lambda status: identity_facts(self.host, status)
         )
         try:
-            self._status = await async_get_json(
-                self._session, self.host, f"/api/status?filter={STATUS_KEYS}"
-            )
+            self._status = await self._read_status()
         except SourceError:
             self._identity.lost()
             raise
@@ -193,12 +196,34 @@ class GoeSource:
             return
         await self._set("amp", math.floor(amps))
 
+    async def _read_status(self) -> dict[str, Any]:
+        """The status keys; without the optional ones if the charger refuses them (HTTP 400)."""
+        try:
+            return await self._get_status()
+        except SourceError as err:
+            if http_status(err) != 400 or self._keys == REQUIRED_KEYS:
+                raise
+        _LOGGER.info(
+            "go-eCharger at %s refuses the keys %s: reading without them",
+            self.host,
+            ", ".join(OPTIONAL_KEYS),
+        )
+        self._keys = REQUIRED_KEYS
+        return await self._get_status()
+
+    async def _get_status(self) -> dict[str, Any]:
+        keys = ",".join(self._keys)
+        return await async_get_json(self._session, self.host, f"/api/status?filter={keys}")
+
     def as_dict(self) -> dict[str, Any]:
-        """Nothing to keep: the charger holds the state."""
-        return {}
+        """The status keys the charger accepts (what the model lacks is remembered)."""
+        return {"keys": list(self._keys)}
 
     def restore(self, data: Mapping[str, Any]) -> None:
-        """Nothing to take back."""
+        """Take back the keys the charger accepts."""
+        keys = data.get("keys")
+        if isinstance(keys, list) and set(REQUIRED_KEYS) <= set(keys):
+            self._keys = tuple(str(key) for key in keys)
 
     def diagnostics(self) -> dict[str, Any]:
         """The last status read."""

@@ -44,6 +44,12 @@ HTTP_WALLBOXES: dict[str, HttpWallbox] = {
 type AuthHeaders = dict[str, str]
 
 
+def http_status(err: SourceError) -> int | None:
+    """The HTTP status the wallbox answered with, when that is what went wrong."""
+    cause = err.__cause__
+    return cause.status if isinstance(cause, aiohttp.ClientResponseError) else None
+
+
 class Identity:
     """What an HTTP wallbox says about itself: asked at start and after each reconnect.
 
