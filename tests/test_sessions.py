@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
+from homeassistant.util.file import WriteError
 
 from custom_components.ev_sessions.const import (
     CONF_CHARGING_STATES,
@@ -194,6 +198,47 @@ async def test_a_kill_right_after_plug_in_loses_nothing(
     assert session.energy_kwh == pytest.approx(1.9)
     assert session.id == started[0].data["session_id"]
     assert len(started) == 1
+
+
+async def test_a_failed_history_write_is_retried_until_the_disk_takes_it(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    wb_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Disk full when the session ends: a repair issue, retries; the disk recovers, the
+    history is written, the issue goes; a kill later loses nothing."""
+    await setup_entry(hass, wb_entry)
+    history_key = f"ev_sessions.{wb_entry.entry_id}.history"
+    mocked = Store._async_write_data  # the test harness's in-memory disk
+    disk_full = True
+
+    async def write(store: Store[Any], *args: Any) -> None:
+        if disk_full:
+            raise WriteError("No space left on device")
+        await mocked(store, *args)
+
+    with patch.object(Store, "_async_write_data", new=write):
+        await _plug_in_and_charge(hass)
+        await advance(hass, freezer, 90)
+        wallbox_states(hass, plug="off", power="0", energy="1011.0")
+        await hass.async_block_till_done()
+        await advance(hass, freezer, 1 / 6, step_s=5)
+        issue_id = f"storage_write_failed_{wb_entry.entry_id}"
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+        assert issue is not None
+        assert issue.translation_placeholders == {"title": wb_entry.title}
+        assert history_key not in hass_storage
+        await advance(hass, freezer, 5)  # retries back off; still full
+        assert history_key not in hass_storage
+        disk_full = False
+        await advance(hass, freezer, 6)  # the next retry (at most 5 minutes later) writes
+        assert [s["energy_kwh"] for s in hass_storage[history_key]["data"]["sessions"]] == [
+            pytest.approx(11.0)
+        ]
+        assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    await crash(hass, wb_entry, hass_storage)
+    assert [s.energy_kwh for s in wb_entry.runtime_data.history.sessions] == [pytest.approx(11.0)]
 
 
 async def test_restart_mid_session_counts_downtime_energy_once(

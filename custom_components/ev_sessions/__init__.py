@@ -19,6 +19,7 @@ from .const import (
     ISSUE_FUSE_INCONSISTENT,
     ISSUE_FUSE_MISSING,
     ISSUE_PRICE_SHAPE,
+    ISSUE_STORAGE_WRITE,
     PREFERENCE_KEYS,
 )
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
@@ -111,5 +112,10 @@ async def async_remove_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) 
     """Delete the stored sessions and the repair issues of a removed wallbox."""
     for store in session_stores(hass, entry.entry_id):
         await store.async_remove()
-    for key in (ISSUE_PRICE_SHAPE, ISSUE_FUSE_MISSING, ISSUE_FUSE_INCONSISTENT):
+    for key in (
+        ISSUE_PRICE_SHAPE,
+        ISSUE_FUSE_MISSING,
+        ISSUE_FUSE_INCONSISTENT,
+        ISSUE_STORAGE_WRITE,
+    ):
         ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")

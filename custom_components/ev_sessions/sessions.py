@@ -3,26 +3,61 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
+from homeassistant.util.file import WriteError
+from homeassistant.util.json import SerializationError
 
-from .const import DOMAIN, STORAGE_VERSION
+from .const import DOMAIN, ISSUE_STORAGE_WRITE, STORAGE_VERSION
 from .model.history import SessionHistory, session_summary
 from .model.reading import Reading
 from .model.session import Session
 from .model.tracker import SessionTracker, TrackerConfig, TrackerEvent
 
+_LOGGER = logging.getLogger(__name__)
 
-def session_stores(
-    hass: HomeAssistant, entry_id: str
-) -> tuple[Store[dict[str, Any]], Store[dict[str, Any]]]:
+RETRY_FIRST_S = 5.0
+RETRY_MAX_S = 300.0
+
+type WriteReport = Callable[[bool], None]
+
+
+class CheckedStore(Store[dict[str, Any]]):
+    """A Store that tells whether each write reached the disk.
+
+    Home Assistant's Store logs a failed write and forgets it; EV Sessions retries until the
+    disk takes it (see SessionKeeper), so a finished session is never lost to a full disk
+    that recovers later.
+    """
+
+    def __init__(self, hass: HomeAssistant, key: str) -> None:
+        """An atomic store of EV Sessions' storage version."""
+        super().__init__(hass, STORAGE_VERSION, key, atomic_writes=True)
+        self.report: WriteReport | None = None
+
+    async def _async_write_data(self, *args: Any) -> None:
+        try:
+            await super()._async_write_data(*args)
+        except (SerializationError, WriteError):
+            if self.report is not None:
+                self.report(False)
+            raise
+        if self.report is not None:
+            self.report(True)
+
+
+def session_stores(hass: HomeAssistant, entry_id: str) -> tuple[CheckedStore, CheckedStore]:
     """The tracker-state store (small, saved often) and the history store (on session end)."""
     return (
-        Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.state", atomic_writes=True),
-        Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.history", atomic_writes=True),
+        CheckedStore(hass, f"{DOMAIN}.{entry_id}.state"),
+        CheckedStore(hass, f"{DOMAIN}.{entry_id}.history"),
     )
 
 
@@ -49,6 +84,11 @@ class SessionKeeper:
         self.history = SessionHistory()
         self._state_store, self._history_store = session_stores(hass, entry.entry_id)
         self._state_due: float | None = None
+        self._failing: set[str] = set()  # the stores whose last write failed
+        self._retry_s = RETRY_FIRST_S
+        self._unsub_retry: CALLBACK_TYPE | None = None
+        self._state_store.report = lambda ok: self._written("state", ok)
+        self._history_store.report = lambda ok: self._written("history", ok)
 
     async def async_load(self) -> dict[str, Any] | None:
         """Restore the history and the tracker; return the rest of the saved state."""
@@ -124,8 +164,56 @@ class SessionKeeper:
 
     async def async_save_now(self) -> None:
         """Write everything at once (unload)."""
+        self.stop_retrying()
         await self._history_store.async_save(self._history_data())
         await self._state_store.async_save(self._state_data())
+
+    @callback
+    def _written(self, store: str, ok: bool) -> None:
+        """A write succeeded or failed: retry with back-off, and tell the user while failing."""
+        issue_id = f"{ISSUE_STORAGE_WRITE}_{self._entry.entry_id}"
+        if ok:
+            self._failing.discard(store)
+            if not self._failing:
+                self._retry_s = RETRY_FIRST_S
+                if self._unsub_retry is not None:
+                    self._unsub_retry()
+                    self._unsub_retry = None
+                ir.async_delete_issue(self._hass, DOMAIN, issue_id)
+            return
+        if not self._failing:
+            ir.async_create_issue(
+                self._hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_STORAGE_WRITE,
+                translation_placeholders={"title": self._entry.title},
+            )
+        self._failing.add(store)
+        if self._unsub_retry is None:
+            _LOGGER.warning(
+                "Sessions of %s could not be written; trying again in %.0f s",
+                self._entry.title,
+                self._retry_s,
+            )
+            self._unsub_retry = async_call_later(self._hass, self._retry_s, self._retry)
+            self._retry_s = min(self._retry_s * 2, RETRY_MAX_S)
+
+    @callback
+    def _retry(self, _now: datetime) -> None:
+        self._unsub_retry = None
+        if "history" in self._failing:
+            self._history_store.async_delay_save(self._history_data, 0)
+        if "state" in self._failing:
+            self.save_state_now()
+
+    def stop_retrying(self) -> None:
+        """The entry unloads: no more retries (its final write is the last try)."""
+        if self._unsub_retry is not None:
+            self._unsub_retry()
+            self._unsub_retry = None
 
     def fire(self, event_type: str, session: Session) -> None:
         """Tell the bus a session started or ended."""
