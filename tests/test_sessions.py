@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -10,6 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
@@ -473,3 +475,88 @@ async def test_negative_power_reads_as_zero(
     await hass.async_block_till_done()
     assert number(hass, sensor("power")) == 0
     assert state_value(hass, sensor("status")) == "connected"
+
+
+GOOD = {
+    "id": "20260301T180000-1",
+    "start": "2026-03-01T18:00:00+00:00",
+    "end": "2026-03-01T19:00:00+00:00",
+    "energy_kwh": 5.0,
+}
+
+
+def _stored(key: str, data: Any) -> dict[str, Any]:
+    return {"version": 1, "minor_version": 1, "key": key, "data": data}
+
+
+@pytest.mark.parametrize(
+    ("history", "state", "kept", "lost", "total"),
+    [
+        # The shapes seen after partial writes and hand edits.
+        ({}, None, [], 0, None),
+        ({"sessions": [GOOD, {"id": "no-start", "energy_kwh": 3.0}]}, None, [5.0], 1, None),
+        (
+            {"sessions": [GOOD | {"energy_kwh": None, "periods": "?", "phases": "three"}]},
+            None,
+            [0.0],
+            0,
+            None,
+        ),
+        ({"sessions": [GOOD]}, [], [5.0], 0, 5.0),
+        (
+            {"sessions": [GOOD]},
+            {"tracker": {"energy_total_kwh": None, "active": {"id": "x"}}, "prices": 7},
+            [5.0],
+            0,
+            5.0,
+        ),
+        (
+            {"sessions": [GOOD]},
+            {"tracker": {"energy_total_kwh": 9.0}, "house": "?", "guard": [1], "source": 3},
+            [5.0],
+            0,
+            9.0,
+        ),
+    ],
+)
+async def test_damaged_storage_never_keeps_the_wallbox_from_starting(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    config_dir: Path,
+    wb_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    history: Any,
+    state: Any,
+    kept: list[float],
+    lost: int,
+    total: float | None,
+) -> None:
+    """Kept field by field where possible, else set aside in a .corrupt file, with an issue."""
+    history_key = f"ev_sessions.{wb_entry.entry_id}.history"
+    state_key = f"ev_sessions.{wb_entry.entry_id}.state"
+    hass_storage[history_key] = _stored(history_key, history)
+    if state is not None:
+        hass_storage[state_key] = _stored(state_key, state)
+    await setup_entry(hass, wb_entry)
+    assert wb_entry.state is ConfigEntryState.LOADED
+    runtime = wb_entry.runtime_data
+    assert [s.energy_kwh for s in runtime.history.sessions] == kept
+    if total is not None:
+        assert runtime.tracker.energy_total_kwh == pytest.approx(total)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"storage_damaged_{wb_entry.entry_id}")
+    set_aside = sorted((config_dir / ".storage").glob("*.corrupt.*"))
+    if lost or history == {} or state == []:
+        assert issue is not None
+        assert issue.translation_placeholders["lost"] == str(lost)
+        assert [path.name.split(".corrupt")[0] for path in set_aside]
+        assert str(set_aside[0]) == issue.translation_placeholders["path"]
+    else:
+        assert issue is None
+        assert set_aside == []
+    # It works as before: a session is measured and kept.
+    await _plug_in_and_charge(hass)
+    await advance(hass, freezer, 10)
+    wallbox_states(hass, plug="off", power="0", energy="1001.0")
+    await hass.async_block_till_done()
+    energies = sorted(s.energy_kwh for s in runtime.history.sessions)
+    assert energies == pytest.approx(sorted([*kept, 1.0]))

@@ -19,6 +19,7 @@ from .const import (
     ISSUE_FUSE_INCONSISTENT,
     ISSUE_FUSE_MISSING,
     ISSUE_PRICE_SHAPE,
+    ISSUE_STORAGE_DAMAGED,
     ISSUE_STORAGE_WRITE,
     PREFERENCE_KEYS,
 )
@@ -117,5 +118,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) 
         ISSUE_FUSE_MISSING,
         ISSUE_FUSE_INCONSISTENT,
         ISSUE_STORAGE_WRITE,
+        ISSUE_STORAGE_DAMAGED,
     ):
         ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")

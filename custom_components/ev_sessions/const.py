@@ -141,6 +141,7 @@ DEFAULT_SAFETY_MARGIN_A: Final = 1.0
 ISSUE_FUSE_MISSING: Final = "fuse_missing"
 ISSUE_FUSE_INCONSISTENT: Final = "fuse_inconsistent"
 ISSUE_STORAGE_WRITE: Final = "storage_write_failed"
+ISSUE_STORAGE_DAMAGED: Final = "storage_damaged"
 UNDER_DELIVERY_REASONS: Final = ("fewer_phases", "battery_nearly_full", "car_or_cable_limit")
 
 PREFERENCE_KEYS: Final = frozenset(

@@ -16,7 +16,7 @@ the plan from ``control`` (which starts or stops the wallbox by it).
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 import logging
@@ -219,9 +219,17 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.control.relearn()
         if state is None:
             return
-        self.source.restore(state.get("source", {}))
-        self.costs.restore(state)
-        self.power.restore(state)
+        parts: list[tuple[str, Callable[[], None]]] = [
+            ("source", lambda: self.source.restore(state.get("source") or {})),
+            ("prices and household", lambda: self.costs.restore(state)),
+            ("load guard", lambda: self.power.restore(state)),
+        ]
+        for name, restore in parts:
+            try:
+                restore()
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                # Damaged: that part starts afresh (the sessions are kept).
+                _LOGGER.warning("Stored %s of %s is damaged: starting afresh", name, self.name)
 
     def _state_parts(self) -> dict[str, Any]:
         return {"source": self.source.as_dict(), **self.costs.state(), **self.power.state()}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import contextlib
 from datetime import datetime
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -12,16 +15,23 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 from homeassistant.util.file import WriteError
 from homeassistant.util.json import SerializationError
 
-from .const import DOMAIN, ISSUE_STORAGE_WRITE, STORAGE_VERSION
+from .const import DOMAIN, ISSUE_STORAGE_DAMAGED, ISSUE_STORAGE_WRITE, STORAGE_VERSION
 from .model.history import SessionHistory, session_summary
 from .model.reading import Reading
-from .model.session import Session
+from .model.session import Session, number_or_none
 from .model.tracker import SessionTracker, TrackerConfig, TrackerEvent
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def _write_json(path: str, data: Any) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, default=str, indent=1), encoding="utf-8")
+
 
 RETRY_FIRST_S = 5.0
 RETRY_MAX_S = 300.0
@@ -91,19 +101,72 @@ class SessionKeeper:
         self._history_store.report = lambda ok: self._written("history", ok)
 
     async def async_load(self) -> dict[str, Any] | None:
-        """Restore the history and the tracker; return the rest of the saved state."""
+        """Restore the history and the tracker; return the rest of the saved state.
+
+        Damaged data never keeps the entry from setting up: what can be read is kept (field
+        by field), what cannot is set aside in a ``.corrupt`` file beside the store, and a
+        repair issue says what was lost.
+        """
         history = await self._history_store.async_load()
         if history is not None:
-            self.history = SessionHistory.from_list(history["sessions"])
+            items = history.get("sessions") if isinstance(history, dict) else None
+            sessions, lost = [], []
+            for item in items if isinstance(items, list) else []:
+                try:
+                    sessions.append(Session.from_dict(item))
+                except ValueError:
+                    lost.append(item)
+            self.history = SessionHistory(sessions)
+            if lost or not isinstance(items, list):
+                await self.async_set_aside(self._history_store, history, len(lost))
         state = await self._state_store.async_load()
         if state is None:
             return None
-        self.tracker = SessionTracker.from_dict(self._config, state["tracker"])
+        try:
+            if not isinstance(state, dict):
+                raise ValueError("the state is not an object")
+            saved = state.get("tracker")
+            self.tracker = SessionTracker.from_dict(self._config, saved)
+            if number_or_none(saved.get("energy_total_kwh")) is None:
+                # The lifetime total is damaged: what the sessions add up to, never less.
+                active = self.tracker.active
+                self.tracker.energy_total_kwh = sum(
+                    s.energy_kwh for s in self.history.sessions
+                ) + (0.0 if active is None else active.energy_kwh)
+        except ValueError:
+            await self.async_set_aside(self._state_store, state, 0)
+            self.tracker.energy_total_kwh = sum(s.energy_kwh for s in self.history.sessions)
+            return None
         active = self.tracker.active
         if active is not None and active.id in {s.id for s in self.history.between(active.start)}:
             # Stopped between saving the ended session and the tracker: it did end.
             self.tracker.active = None
         return state
+
+    async def async_set_aside(self, store: Store[Any], data: Any, lost: int) -> None:
+        """Keep damaged data in a ``.corrupt`` file beside the store, and tell the user."""
+        path = f"{store.path}.corrupt.{dt_util.utcnow():%Y%m%dT%H%M%S}"
+        _LOGGER.error(
+            "Stored data of %s is damaged (%s sessions unreadable); set aside in %s",
+            self._entry.title,
+            lost,
+            path,
+        )
+        with contextlib.suppress(OSError, TypeError, ValueError):
+            await self._hass.async_add_executor_job(_write_json, path, data)
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            f"{ISSUE_STORAGE_DAMAGED}_{self._entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_STORAGE_DAMAGED,
+            translation_placeholders={
+                "title": self._entry.title,
+                "lost": str(lost),
+                "path": path,
+            },
+        )
 
     def update(self, reading: Reading) -> list[TrackerEvent]:
         """Feed a reading to the tracker; a new session is written at once.

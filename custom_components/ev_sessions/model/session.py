@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+import math
 from typing import Any
 
 INTERVAL = timedelta(minutes=15)
@@ -36,6 +38,38 @@ def spread_like(kwh: float, shape: dict[int, float]) -> dict[int, float]:
     """Split energy over intervals in proportion to a shape (e.g. integrated power)."""
     total = sum(shape.values())
     return {key: kwh * weight / total for key, weight in shape.items()}
+
+
+def time_or_none(value: Any) -> datetime | None:
+    """A stored time; None when missing or unreadable (always with a time zone)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def number_or_none(value: Any) -> float | None:
+    """A stored number; None when missing, not a number or not finite."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def int_or_none(value: Any) -> int | None:
+    """A stored whole number; None when missing or not a number."""
+    number = number_or_none(value)
+    return None if number is None else int(number)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -157,27 +191,52 @@ class Session:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Session:
-        """Restore from storage."""
-        start = _dt(data["start"])
-        assert start is not None
+        """Restore from storage, repairing what can be repaired field by field.
+
+        A damaged field gets its default (a partial write or a hand edit must not cost the
+        session); only a session without a readable start cannot be restored (ValueError).
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a session is not an object")
+        start = time_or_none(data.get("start"))
+        if start is None:
+            raise ValueError(f"a session without a start: {data.get('id')!r}")
+        intervals: dict[int, float] = {}
+        for item in _list(data.get("intervals")):
+            with contextlib.suppress(TypeError, ValueError, IndexError):
+                intervals[int(item[0])] = float(item[1])
+        periods = []
+        for item in _list(data.get("periods")):
+            with contextlib.suppress(TypeError, ValueError, IndexError):
+                periods.append(
+                    ChargingPeriod(
+                        time_or_none(item[0]) or start, time_or_none(item[1]), float(item[2])
+                    )
+                )
         return cls(
-            id=data["id"],
+            id=str(data.get("id") or f"{start:%Y%m%dT%H%M%S}-restored"),
             start=start,
-            end=_dt(data["end"]),
-            user=data["user"],
-            energy_kwh=data["energy_kwh"],
-            peak_power_w=data["peak_power_w"],
-            phases=data["phases"],
-            soc_start=data["soc_start"],
-            soc_end=data["soc_end"],
-            energy_method=data["energy_method"],
-            periods=[ChargingPeriod(_dt(p[0]) or start, _dt(p[1]), p[2]) for p in data["periods"]],
-            intervals={int(key): kwh for key, kwh in data["intervals"]},
-            target_energy_kwh=data.get("target_energy_kwh"),
-            departure=_dt(data.get("departure")),
-            charging_mode=data.get("charging_mode"),
-            cost=data.get("cost"),
-            cost_breakdown=data.get("cost_breakdown", {}),
-            cost_estimated=data.get("cost_estimated", False),
-            power_fee_provisional=data.get("power_fee_provisional", False),
+            end=time_or_none(data.get("end")),
+            user=_text(data.get("user")),
+            energy_kwh=number_or_none(data.get("energy_kwh")) or 0.0,
+            peak_power_w=number_or_none(data.get("peak_power_w")) or 0.0,
+            phases=int_or_none(data.get("phases")),
+            soc_start=number_or_none(data.get("soc_start")),
+            soc_end=number_or_none(data.get("soc_end")),
+            energy_method=str(data.get("energy_method") or "register"),
+            periods=periods,
+            intervals=intervals,
+            target_energy_kwh=number_or_none(data.get("target_energy_kwh")),
+            departure=time_or_none(data.get("departure")),
+            charging_mode=_text(data.get("charging_mode")),
+            cost=number_or_none(data.get("cost")),
+            cost_breakdown={
+                str(key): value
+                for key, value in (data.get("cost_breakdown") or {}).items()
+                if number_or_none(value) is not None
+            }
+            if isinstance(data.get("cost_breakdown"), dict)
+            else {},
+            cost_estimated=data.get("cost_estimated") is True,
+            power_fee_provisional=data.get("power_fee_provisional") is True,
         )

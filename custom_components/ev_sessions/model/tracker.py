@@ -19,12 +19,21 @@ Rules (see the README, *How sessions are measured*):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from .reading import Reading
-from .session import ChargingPeriod, Session, spread_evenly, spread_like
+from .session import (
+    ChargingPeriod,
+    Session,
+    int_or_none as _int,
+    number_or_none as _number,
+    spread_evenly,
+    spread_like,
+    time_or_none as _safe_dt,
+)
 
 _H = 3600.0
 
@@ -365,28 +374,39 @@ class SessionTracker:
         }
 
     @classmethod
-    def from_dict(cls, config: TrackerConfig, data: dict[str, Any]) -> SessionTracker:
-        """Carry on from a saved state."""
+    def from_dict(cls, config: TrackerConfig, data: Any) -> SessionTracker:
+        """Carry on from a saved state; a damaged field gets its default.
+
+        Raises ValueError when the state is not an object at all.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("the tracker state is not an object")
         tracker = cls(config)
         active = data.get("active")
         last_ended = data.get("last_ended")
-        tracker.active = None if active is None else Session.from_dict(active)
-        tracker.last_ended = None if last_ended is None else Session.from_dict(last_ended)
-        tracker.energy_total_kwh = data.get("energy_total_kwh", 0.0)
-        tracker.session_count = data.get("session_count", 0)
-        tracker.ignored_readings = data.get("ignored_readings", 0)
-        tracker.power_w = data.get("power_w")
-        tracker.soc = data.get("soc")
-        tracker.connected = data.get("connected")
-        tracker.charging = data.get("charging", False)
-        tracker.error = data.get("error", False)
-        tracker._time = _dt(data.get("time"))
-        tracker._register = data.get("register")
-        tracker._register_time = _dt(data.get("register_time"))
+        with contextlib.suppress(ValueError):
+            tracker.active = None if active is None else Session.from_dict(active)
+        with contextlib.suppress(ValueError):
+            tracker.last_ended = None if last_ended is None else Session.from_dict(last_ended)
+        tracker.energy_total_kwh = _number(data.get("energy_total_kwh")) or 0.0
+        tracker.session_count = _int(data.get("session_count")) or 0
+        tracker.ignored_readings = _int(data.get("ignored_readings")) or 0
+        tracker.power_w = _number(data.get("power_w"))
+        tracker.soc = _number(data.get("soc"))
+        connected = data.get("connected")
+        tracker.connected = connected if isinstance(connected, bool) else None
+        tracker.charging = data.get("charging") is True
+        tracker.error = data.get("error") is True
+        tracker._time = _safe_dt(data.get("time"))
+        tracker._register = _number(data.get("register"))
+        tracker._register_time = _safe_dt(data.get("register_time"))
         tracker._dropped_from = _held(data.get("dropped_from"))
         tracker._jump = _held(data.get("jump"))
-        tracker._below_since = _dt(data.get("below_since"))
-        tracker._shape = {int(key): kwh for key, kwh in data.get("shape", [])}
+        tracker._below_since = _safe_dt(data.get("below_since"))
+        shape = data.get("shape")
+        for item in shape if isinstance(shape, list) else []:
+            with contextlib.suppress(TypeError, ValueError, IndexError):
+                tracker._shape[int(item[0])] = float(item[1])
         return tracker
 
 
@@ -394,5 +414,8 @@ def _held_dict(held: _Held | None) -> list[Any] | None:
     return None if held is None else [held.value, held.time.isoformat()]
 
 
-def _held(data: list[Any] | None) -> _Held | None:
-    return None if data is None else _Held(data[0], datetime.fromisoformat(data[1]))
+def _held(data: Any) -> _Held | None:
+    if not isinstance(data, list) or len(data) != 2:
+        return None
+    value, time = _number(data[0]), _safe_dt(data[1])
+    return None if value is None or time is None else _Held(value, time)
