@@ -429,3 +429,44 @@ async def test_export_carries_cost_and_breakdown(
     assert rows[0]["energy_tax"] == "1.44"
     assert rows[0]["vat"] == "1.604"
     assert rows[0]["estimated"] == "False"
+
+
+async def test_the_running_session_in_reports_is_priced_and_estimated(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, config_dir: Path
+) -> None:
+    """get_sessions, export_sessions and the cost sensor agree on the session in progress."""
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry(fixed_price=1.0))
+    register = await _charge_hour(hass, freezer, 4, 0.0)  # finished: 8.02
+    wallbox_states(hass, plug="on", power="4000", energy=str(register))
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 30)
+    wallbox_states(hass, plug="on", power="4000", energy=str(register + 2))
+    await hass.async_block_till_done()
+    live = number(hass, "sensor.wallbox_session_cost")
+    assert live == pytest.approx(4.01)  # 2 kWh x 1.604 x 1.25
+    response = await hass.services.async_call(
+        DOMAIN,
+        "get_sessions",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    finished, running = response["sessions"]  # type: ignore[misc]
+    assert (finished["cost"], finished["estimated"]) == (pytest.approx(8.02), False)
+    assert running["end"] is None
+    assert (running["cost"], running["estimated"]) == (pytest.approx(live), True)
+    assert entry.runtime_data.tracker.active.cost is None  # the session itself is not touched
+    await hass.services.async_call(
+        DOMAIN,
+        "export_sessions",
+        {"config_entry_id": entry.entry_id, "path": "bill.csv", "report": "user_month"},
+        blocking=True,
+        return_response=True,
+    )
+    rows = list(csv.DictReader((config_dir / "ev_sessions" / "bill.csv").read_text().splitlines()))
+    assert [(r["energy_kwh"], r["cost"], r["estimated"]) for r in rows] == [
+        ("6.0", str(round(8.02 + live, 4)), "True")
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -122,8 +123,22 @@ def _sessions(coordinator: EvSessionsCoordinator, call: ServiceCall) -> list[Ses
         and (end is None or active.start < end)
         and (user is None or active.user == user)
     ):
-        sessions.append(active)
+        sessions.append(_priced_so_far(coordinator, active))
     return sessions
+
+
+def _priced_so_far(coordinator: EvSessionsCoordinator, active: Session) -> Session:
+    """The session in progress with its cost so far, as the cost sensors show it: estimated.
+
+    A copy: the session itself is priced once, when it ends.
+    """
+    running = replace(active, periods=list(active.periods), intervals=dict(active.intervals))
+    cost = coordinator.costs.session_cost(running, dt_util.utcnow())
+    running.cost = None if cost is None else cost.total
+    running.cost_breakdown = {} if cost is None else dict(cost.breakdown)
+    running.cost_estimated = True
+    running.power_fee_provisional = cost is not None and cost.power_fee_provisional
+    return running
 
 
 async def _get_sessions(call: ServiceCall) -> ServiceResponse:

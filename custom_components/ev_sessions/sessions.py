@@ -127,12 +127,15 @@ class SessionKeeper:
                 raise ValueError("the state is not an object")
             saved = state.get("tracker")
             self.tracker = SessionTracker.from_dict(self._config, saved)
-            if number_or_none(saved.get("energy_total_kwh")) is None:
+            if (
+                number_or_none(saved.get("energy_total_kwh") if isinstance(saved, dict) else None)
+                is None
+            ):
                 # The lifetime total is damaged: what the sessions add up to, never less.
                 active = self.tracker.active
-                self.tracker.energy_total_kwh = sum(
-                    s.energy_kwh for s in self.history.sessions
-                ) + (0.0 if active is None else active.energy_kwh)
+                self.tracker.energy_total_kwh = sum(s.energy_kwh for s in self.history.sessions) + (
+                    0.0 if active is None else active.energy_kwh
+                )
         except ValueError:
             await self.async_set_aside(self._state_store, state, 0)
             self.tracker.energy_total_kwh = sum(s.energy_kwh for s in self.history.sessions)
