@@ -277,6 +277,54 @@ async def test_a_charger_that_refuses_an_optional_key_is_read_without_it(
     assert asked.count(required) > 3
 
 
+async def test_a_one_phase_car_at_fuse_minus_margin_charges_untouched(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A car at 16 A on L1 of a three-phase go-e, 3 A of other load there, fuse 20 A, margin
+    1 A: exactly at fuse - margin, it charges on untouched. (Spread over three phases, the
+    car's current left 5.3 A of room: paused, resumed, limits rewritten again and again.)"""
+    freezer.move_to(datetime(2026, 2, 10, 17, 0, tzinfo=UTC))
+    status: dict[str, Any] = IDLE | {"car": 2, "amp": 16, "frc": 0}
+
+    def drawn() -> int:
+        return 0 if status["frc"] == 1 else int(status["amp"])
+
+    def measured() -> dict[str, Any]:
+        amps = drawn()
+        nrg = [230, 230, 230, 0, amps, 0, 0, amps * 230, 0, 0, 0, amps * 230, 1, 0, 0, 0]
+        return status | {"nrg": nrg, "pnp": 3}
+
+    async def answer_status(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
+        return AiohttpClientMockResponse(method, url, json=measured())
+
+    async def answer_set(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
+        for key, value in url.query.items():
+            status[key] = json.loads(value)
+        return AiohttpClientMockResponse(method, url, json=dict.fromkeys(url.query, True))
+
+    def house() -> None:  # the car's current is on L1, with 3 A of other load there
+        for phase, amps in zip(HOUSE, (3 + drawn(), 2, 2), strict=True):
+            hass.states.async_set(phase, str(amps), {"unit_of_measurement": "A"})
+
+    house()
+    serve(aioclient_mock, measured())
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(STATUS, params={"filter": "sse,fwv"}, json={"sse": "012345", "fwv": "60.0"})
+    aioclient_mock.get(STATUS, params={"filter": FILTER}, side_effect=answer_status)
+    aioclient_mock.get(SET, side_effect=answer_set)
+    await setup_entry(
+        hass, _entry(main_fuse_a=20, phases=3, house_current_entities=HOUSE, safety_margin_a=1)
+    )
+    for _ in range(12 * 10):  # ten minutes, the house meter following the car
+        freezer.tick(timedelta(seconds=5))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        house()
+        await hass.async_block_till_done()
+    assert sets(aioclient_mock) == []
+    assert number(hass, "sensor.go_echarger_power") == pytest.approx(16 * 230)
+
+
 async def test_a_refused_command_is_logged_not_raised(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -288,7 +288,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             if isinstance(event, SessionEnded):
                 self.keeper.fire(EVENT_SESSION_ENDED, session)
         self.control.car_request(reading)
-        self.power.step(reading.time, self.tracker)
+        self.power.step(reading.time, self.tracker, reading)
         self.power.check_delivery(reading, self.tracker)
         self.keeper.save_state_soon(STATE_SAVE_DELAY)
 

@@ -29,6 +29,7 @@ from .const import (
 from .model.load_guard import (
     MIN_CURRENT_A,
     VOLTAGE,
+    CarDraw,
     DeliveryCheck,
     DeliveryMonitor,
     GuardConfig,
@@ -61,6 +62,7 @@ class PowerGuard:
         self.monitor = DeliveryMonitor()
         self.decision: GuardDecision | None = None
         self.delivery = DeliveryCheck(False, None, 0.0)
+        self._last_reading: Reading | None = None
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back the guard's saved limit."""
@@ -127,8 +129,26 @@ class PowerGuard:
             currents.append(None if state is None else parse_number(state.state))
         return phase_loads(currents or None, self.house_power_w(), int(options.get(CONF_PHASES, 3)))
 
-    def step(self, now: datetime, tracker: SessionTracker) -> None:
+    def _car_draw(self, tracker: SessionTracker) -> CarDraw:
+        """How the car draws now: measured per phase, else its power and phase count."""
+        if not tracker.charging:
+            return CarDraw(per_phase_a=())
+        total = (tracker.power_w or 0.0) / VOLTAGE
+        reading = self._last_reading
+        if reading is not None and reading.currents_a is not None:
+            return CarDraw(per_phase_a=reading.currents_a)
+        if self.guard is not None and self.guard.config.charger_phases == 1:
+            return CarDraw(per_phase_a=(total,))  # a one-phase charger is on L1
+        active = tracker.active
+        phases = (reading.phases if reading is not None else None) or (
+            active.phases if active is not None else None
+        )
+        return CarDraw(total_a=total, phases=phases)
+
+    def step(self, now: datetime, tracker: SessionTracker, reading: Reading | None = None) -> None:
         """Let the guard decide the charger current from the household's load."""
+        if reading is not None:
+            self._last_reading = reading
         if self.guard is None or (loads := self._house_loads()) is None:
             return
         # Polled chargers tell their maximum only once read: follow it.
@@ -136,12 +156,7 @@ class PowerGuard:
         if max_current != self.guard.config.max_current_a:
             self.guard.config = replace(self.guard.config, max_current_a=max_current)
             self.guard.limit_a = min(self.guard.limit_a, max_current)
-        charger_a = (
-            (tracker.power_w or 0.0) / VOLTAGE / self.guard.config.charger_phases
-            if tracker.charging
-            else 0.0
-        )
-        decision = self.guard.update(now, loads, charger_a)
+        decision = self.guard.update_car(now, loads, self._car_draw(tracker))
         self.decision = decision
         if (
             decision.changed

@@ -9,6 +9,7 @@ import pytest
 
 from custom_components.ev_sessions.model.classify import fill, most_common, power_class
 from custom_components.ev_sessions.model.load_guard import (
+    CarDraw,
     DeliveryMonitor,
     GuardConfig,
     LoadGuard,
@@ -161,3 +162,55 @@ def test_charging_types() -> None:
     assert fill(_session(0, None, 0)) is None
     assert most_common(["three_phase", None, "one_phase", "three_phase"]) == "three_phase"
     assert most_common([None]) is None
+
+
+FUSE_20_32 = GuardConfig(fuse_a=20, margin_a=1, max_current_a=32)
+
+
+def test_a_one_phase_car_measured_per_phase_is_not_spread_over_three() -> None:
+    """go-e reports the car's current per phase: 16 A on L1, the house 3 A more there."""
+    guard = LoadGuard(FUSE_20_32)
+    car = CarDraw(per_phase_a=(16.0, 0.0, 0.0))
+    assert guard.room_a([19, 2, 2], car) == pytest.approx(16)  # 20 - 1 - 3
+    # Spread over three phases (what the guard did) the room was 19 - 13.67 = 5.33: a pause.
+    assert guard.room_a([19, 2, 2], CarDraw(per_phase_a=(16 / 3,) * 3)) < 6
+
+
+def test_a_one_phase_car_at_fuse_minus_margin_keeps_charging_without_phase_data() -> None:
+    """The entities source: only the car's power is known; 16 A on one phase fits."""
+    guard = LoadGuard(FUSE_20)
+    guard.limit_a = 16
+    decision = guard.update_car(at(0), [19, 3, 3], CarDraw(total_a=16.0))
+    assert decision.limit_a == 16
+    assert not decision.changed
+    # Known to charge on one phase: the same.
+    assert guard.room_a([19, 3, 3], CarDraw(total_a=16.0, phases=1)) == pytest.approx(16)
+
+
+def test_an_ambiguous_draw_is_judged_by_the_worst_plausible_case() -> None:
+    """20/10/10 A with the car at 16 A: on L1 alone (room 15) or on all three (room 4.3)."""
+    guard = LoadGuard(FUSE_20_32)
+    assert guard.room_a([20, 10, 10], CarDraw(total_a=16.0)) == pytest.approx(19 - (20 - 16 / 3))
+    # Meters out of step with the car (no phase carries it): the car counts as other load.
+    assert guard.room_a([4, 4, 4], CarDraw(total_a=16.0, phases=1)) == pytest.approx(15)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    other=st.lists(st.floats(0, 25), min_size=3, max_size=3),
+    current=st.floats(0, 32),
+    phase=st.integers(0, 2),
+    three=st.booleans(),
+    known=st.booleans(),
+)
+def test_the_room_never_lets_a_phase_exceed_fuse_minus_margin(
+    other: list[float], current: float, phase: int, three: bool, known: bool
+) -> None:
+    """Whatever the car really does, drawing the room on its phases stays under the cap."""
+    guard = LoadGuard(FUSE_20_32)
+    used = [0, 1, 2] if three else [phase]
+    house = [other[i] + (current if i in used else 0.0) for i in range(3)]
+    car = CarDraw(total_a=current * len(used), phases=len(used) if known else None)
+    room = guard.room_a(house, car)
+    for i in used:
+        assert other[i] + room <= 19 + 1e-9

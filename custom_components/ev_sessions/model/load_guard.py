@@ -15,6 +15,8 @@ from typing import Any
 
 VOLTAGE = 230.0
 MIN_CURRENT_A = 6.0
+DRAWING_A = 0.5  # a phase carrying less than this is not one the car charges on
+TOLERANCE_A = 1.0  # meters read at slightly different moments
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,6 +30,18 @@ class GuardConfig:
     max_current_a: float = 32.0
     raise_after: timedelta = timedelta(minutes=1)
     raise_step_a: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class CarDraw:
+    """How the car draws its current, as far as it is known."""
+
+    per_phase_a: tuple[float, ...] | None = None
+    """Measured current per house phase (L1, L2, L3), when the wallbox reports it."""
+    total_a: float = 0.0
+    """The car's power at 230 V, when the split over the phases is not measured."""
+    phases: int | None = None
+    """The phases the car uses, when known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +84,47 @@ class LoadGuard:
         The charger draws ``charger_a`` on each of its phases (L1 for a 1-phase charger,
         L1-L3 for a 3-phase one); the rest of each phase is the household's other load.
         """
+        phases = min(self.config.charger_phases, len(house_a))
+        draw = tuple(charger_a if index < phases else 0.0 for index in range(len(house_a)))
+        return self.update_car(now, house_a, CarDraw(per_phase_a=draw))
+
+    def room_a(self, house_a: list[float], car: CarDraw) -> float:
+        """The current per phase the car may draw, whatever is known of how it draws.
+
+        Measured per-phase currents of the car give each phase's other load exactly. Without
+        them, every way the car could be drawing what it draws (one phase, any of them; or
+        all of the charger's phases) that the household currents allow is considered, and
+        the room must be safe for each: a car on one phase at exactly fuse - margin keeps
+        charging, and a guess never lets a phase exceed the fuse.
+        """
+        config = self.config
+        cap = config.fuse_a - config.margin_a
+        count = len(house_a)
+        charger = list(range(min(config.charger_phases, count)))
+        if car.per_phase_a is not None:
+            draw = list(car.per_phase_a) + [0.0] * (count - len(car.per_phase_a))
+            used = [i for i in charger if draw[i] >= DRAWING_A] or charger
+            return min(cap - max(0.0, house_a[i] - draw[i]) for i in used)
+        rooms: list[float] = []
+        if car.phases in (None, 1):
+            for i in charger:
+                if house_a[i] >= car.total_a - TOLERANCE_A:
+                    rooms.append(cap - max(0.0, house_a[i] - car.total_a))
+        if car.phases != 1 and len(charger) > 1:
+            spread = charger[: car.phases or len(charger)]
+            each = car.total_a / len(spread)
+            if car.phases is not None or all(house_a[i] >= each - TOLERANCE_A for i in spread):
+                rooms.append(min(cap - max(0.0, house_a[i] - each) for i in spread))
+        if not rooms:
+            # The meters and the car disagree for a moment: count the car as other load.
+            rooms.append(min(cap - house_a[i] for i in charger))
+        return min(rooms)
+
+    def update_car(self, now: datetime, house_a: list[float], car: CarDraw) -> GuardDecision:
+        """Take the household's per-phase currents (the car included) and how the car draws."""
         config = self.config
         overload = any(current > config.fuse_a for current in house_a)
-        room = []
-        for index, current in enumerate(house_a):
-            other = current - (charger_a if index < config.charger_phases else 0.0)
-            if index < config.charger_phases:
-                room.append(config.fuse_a - config.margin_a - max(0.0, other))
-        allowed = max(0.0, min([*room, config.max_current_a]))
+        allowed = max(0.0, min(self.room_a(house_a, car), config.max_current_a))
         previous = self.limit_a
         if allowed < self.limit_a:
             # React at once: never above what the fuse allows.
@@ -94,7 +141,8 @@ class LoadGuard:
                     self._room_since = now
             else:
                 self._room_since = None
-        available = allowed * VOLTAGE * config.charger_phases if allowed >= MIN_CURRENT_A else 0.0
+        phases = car.phases or config.charger_phases
+        available = allowed * VOLTAGE * phases if allowed >= MIN_CURRENT_A else 0.0
         return GuardDecision(
             limit_a=self.limit_a,
             available_w=available,

@@ -22,6 +22,8 @@ class Reading:
     error: bool | None = None
     soc: float | None = None
     phases: int | None = None
+    # The car's current per phase (L1, L2, L3), when the wallbox measures it.
+    currents_a: tuple[float, ...] | None = None
     user: str | None = None
     # What the car asks for (OCPP 2.0.1 NotifyEVChargingNeeds): it overrides the preferences.
     departure: datetime | None = None

@@ -63,6 +63,9 @@ def status_reading(now: datetime, status: Mapping[str, Any]) -> Reading:
         charging=None if car not in (1, *CONNECTED) else car == 2,
         error=car == 5 or (isinstance(err, int) and err != 0),
         phases=phases or None,
+        currents_a=None
+        if any(current is None for current in currents)
+        else tuple(max(0.0, current or 0.0) for current in currents),
         user=f"card {trx - 1}" if isinstance(trx, int) and trx > 0 else None,
     )
 

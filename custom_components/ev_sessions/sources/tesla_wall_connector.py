@@ -53,6 +53,9 @@ def vitals_reading(
         connected=connected if isinstance(connected, bool) else None,
         charging=None if power is None else power > 0,
         phases=phases,
+        currents_a=None
+        if contactor is not True or any(c is None for c in currents)
+        else tuple(max(0.0, c or 0.0) for c in currents),
     )
 
 
