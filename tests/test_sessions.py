@@ -243,6 +243,31 @@ async def test_a_failed_history_write_is_retried_until_the_disk_takes_it(
     assert [s.energy_kwh for s in wb_entry.runtime_data.history.sessions] == [pytest.approx(11.0)]
 
 
+async def test_a_register_away_at_the_unplug_is_credited_when_it_comes_back(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, wb_entry: MockConfigEntry
+) -> None:
+    """The wallbox's energy entity is unavailable while the car leaves; 40 min later it is
+    back 7 kWh higher: the session and the lifetime total get them."""
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await setup_entry(hass, wb_entry)
+    await _plug_in_and_charge(hass)
+    await advance(hass, freezer, 30)
+    wallbox_states(hass, plug="on", power="7000", energy="unavailable")
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 30)
+    wallbox_states(hass, plug="off", power="0", energy="unavailable")
+    await hass.async_block_till_done()
+    assert [e.data["energy_kwh"] for e in ended] == [pytest.approx(0.0)]
+    await advance(hass, freezer, 40)
+    wallbox_states(hass, plug="off", power="0", energy="1007.0")
+    await hass.async_block_till_done()
+    last = wb_entry.runtime_data.history.last
+    assert last is not None
+    assert last.energy_kwh == pytest.approx(7.0)
+    assert number(hass, sensor("last_session_energy")) == pytest.approx(7.0)
+    assert number(hass, sensor("energy_total")) == pytest.approx(7.0)
+
+
 async def test_restart_mid_session_counts_downtime_energy_once(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -229,6 +229,63 @@ def test_late_register_update_after_unplug_is_added_to_the_session() -> None:
     assert tracker.energy_total_kwh == pytest.approx(7.0)
 
 
+def test_a_register_away_at_the_unplug_counts_for_that_session_however_late() -> None:
+    """The energy entity was unavailable while the car left; it comes back 3 h later."""
+    tracker = SessionTracker(CONN_REG)
+    events = feed(
+        tracker,
+        [
+            Reading(time=at(0), power_w=7000, energy_kwh=10.0, connected=True),
+            *(
+                Reading(time=at(minute), power_w=7000, energy_kwh=None, connected=True)
+                for minute in range(5, 60, 5)
+            ),
+            Reading(time=at(60), power_w=0, energy_kwh=None, connected=False),
+            Reading(time=at(240), power_w=0, energy_kwh=17.0, connected=False),
+            # Energy counted once the register had been seen after the unplug is not the car's.
+            Reading(time=at(300), power_w=0, energy_kwh=17.5, connected=False),
+        ],
+    )
+    assert [type(e) for e in events] == [SessionStarted, SessionEnded, SessionCorrected]
+    session = events[2].session
+    assert session.energy_kwh == pytest.approx(7.0)
+    # Split as the power was measured: all of it while the car charged (18:00-19:00).
+    assert session.energy_between(at(0), at(60)) == pytest.approx(7.0)
+    assert session.energy_between(at(0), at(15)) == pytest.approx(1.75)
+
+
+def test_a_late_register_without_power_is_kept_inside_the_session() -> None:
+    """No power measured either: the late energy is spread over the session, not after it."""
+    tracker = SessionTracker(CONN_REG)
+    events = feed(
+        tracker,
+        [
+            Reading(time=at(0), energy_kwh=10.0, connected=True),
+            Reading(time=at(60), energy_kwh=None, connected=False),
+            Reading(time=at(240), energy_kwh=17.0, connected=False),
+        ],
+    )
+    session = events[-1].session
+    assert session.energy_between(at(0), at(60)) == pytest.approx(7.0)
+    assert tracker.energy_total_kwh == pytest.approx(7.0)
+
+
+def test_a_register_away_at_the_unplug_waits_for_no_new_session() -> None:
+    """Once a new session has started, a late register counts for the new one only."""
+    tracker = SessionTracker(CONN_REG)
+    events = feed(
+        tracker,
+        [
+            Reading(time=at(0), power_w=7000, energy_kwh=10.0, connected=True),
+            Reading(time=at(60), power_w=0, energy_kwh=None, connected=False),
+            Reading(time=at(120), power_w=7000, energy_kwh=None, connected=True),
+            Reading(time=at(180), power_w=0, energy_kwh=24.0, connected=False),
+        ],
+    )
+    first, second = ended(events)
+    assert (first.energy_kwh, second.energy_kwh) == (0.0, pytest.approx(14.0))
+
+
 def test_power_integration_holds_the_last_value() -> None:
     tracker = SessionTracker(CONN_POWER)
     events = feed(

@@ -112,6 +112,7 @@ class SessionTracker:
         self._dropped_from: _Held | None = None
         self._jump: _Held | None = None
         self._below_since: datetime | None = None
+        self._delta_from: datetime | None = None  # when the register last moved before now
         # Power-integrated kWh per interval since the register last moved.
         self._shape: dict[int, float] = {}
 
@@ -178,6 +179,7 @@ class SessionTracker:
         delta = self._register_delta(reading.energy_kwh, reading.time)
         parts: dict[int, float] = {}
         if delta > 0:
+            self._delta_from = changed_at
             # Spread the register's step like the power measured since it last moved.
             if sum(self._shape.values()) > 0:
                 parts = spread_like(delta, self._shape)
@@ -261,12 +263,31 @@ class SessionTracker:
             and self.config.uses_connection
             and ended is not None
             and ended.end is not None
-            and until - ended.end <= self.config.tail
+            and (
+                until - ended.end <= self.config.tail
+                or (self._delta_from is not None and self._delta_from <= ended.end)
+            )
         ):
-            # The register's last update arrived just after the unplug.
-            ended.add_energy(parts)
+            # The register's last update arrived just after the unplug, or the register was
+            # away when the session ended and came back higher (however much later; no new
+            # session has started): what it counted since it last moved was delivered
+            # while the car was plugged in.
+            ended.add_energy(self._within(parts, ended))
             self.energy_total_kwh += kwh
             events.append(SessionCorrected(ended))
+
+    def _within(self, parts: dict[int, float], session: Session) -> dict[int, float]:
+        """Energy credited late to an ended session, moved inside the session's time."""
+        assert session.end is not None
+        end = session.end.timestamp()
+        inside = {key: kwh for key, kwh in parts.items() if key < end}
+        outside = sum(kwh for key, kwh in parts.items() if key >= end)
+        if outside <= 0:
+            return parts
+        if sum(inside.values()) > 0:
+            return spread_like(sum(parts.values()), inside)
+        since = max(self._delta_from or session.start, session.start)
+        return spread_evenly(sum(parts.values()), since, session.end)
 
     # -- state ------------------------------------------------------------------
 
