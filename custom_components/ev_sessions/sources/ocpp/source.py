@@ -88,8 +88,8 @@ class OcppSource:
 
     async def async_stop(self) -> None:
         """Drop the connection and unregister."""
+        self.state.window.flush()  # what the box said is applied before the state is saved
         self.state.push = None
-        self.state.window.cancel()
         if self.link is not None:
             await self.link.close()
             self.link = None

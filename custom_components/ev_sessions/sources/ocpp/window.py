@@ -3,6 +3,11 @@
 Messages a charge point queued while offline arrive after a reconnect with old timestamps,
 behind the live status it sends first. While the window is open, what each message says is
 held and then applied sorted by the charge point's time (arrival order breaks ties).
+
+The window is bounded: a reconnect while it is open does not push its deadline back (a box
+that reconnects every few seconds still gets its messages applied), it holds at most
+MAX_PENDING messages (more: they are applied at once), it is applied, not dropped, when the
+source stops, and a message that fails to apply never keeps the others from applying.
 """
 
 from __future__ import annotations
@@ -10,11 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+import logging
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
 from .const import REORDER_WINDOW
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_PENDING = 500
 
 
 @dataclass(slots=True)
@@ -44,9 +54,9 @@ class ReorderWindow:
         return self._unsub is not None or bool(self._pending)
 
     def open(self) -> None:
-        """Open (again) for REORDER_WINDOW from now."""
-        self.cancel()
-        self._unsub = async_call_later(self._hass, REORDER_WINDOW, self._flush)
+        """Open for REORDER_WINDOW from now; already open, it keeps its first deadline."""
+        if self._unsub is None:
+            self._unsub = async_call_later(self._hass, REORDER_WINDOW, self._flush)
 
     def cancel(self) -> None:
         """Stop the timer (the source stops)."""
@@ -61,10 +71,20 @@ class ReorderWindow:
             return
         self._order += 1
         self._pending.append(_Pending(time, self._order, apply))
+        if len(self._pending) >= MAX_PENDING:
+            self.flush()
+
+    def flush(self) -> None:
+        """Close the window and apply what it holds, in timestamp order."""
+        self.cancel()
+        self._flush()
 
     @callback
     def _flush(self, _now: datetime | None = None) -> None:
         self._unsub = None
         pending, self._pending = self._pending, []
         for item in sorted(pending, key=lambda p: (p.time, p.order)):
-            item.apply()
+            try:
+                item.apply()
+            except Exception:  # one bad message must not cost the others
+                _LOGGER.exception("A queued OCPP message of %s could not be applied", item.time)
