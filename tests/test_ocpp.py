@@ -434,6 +434,18 @@ async def test_unknown_tag_refused_by_option(
         member = await station.call(call16.Authorize(id_tag="04D5E6F7"))
     assert stranger.id_tag_info["status"] == "Invalid"
     assert member.id_tag_info["status"] == "Accepted"
+    # KEBA sends a card with a suffix of its serial: the registered card, not a stranger.
+    async with connect(port, CP) as station:
+        keba = await station.call(call16.Authorize(id_tag="04d5e6f7_cc8b4f"))
+        other = await station.call(call16.Authorize(id_tag="DEADBEEF_cc8b4f"))
+        await boot16(station)
+        await settle(hass, freezer)
+        await start16(station, "04D5E6F7_cc8b4f", 0, T0)
+        await hass.async_block_till_done()
+    assert (keba.id_tag_info["status"], other.id_tag_info["status"]) == ("Accepted", "Invalid")
+    active = entry.runtime_data.tracker.active
+    assert active is not None
+    assert active.user == "Bo"
     # Changing the users applies without a reconnect.
     hass.config_entries.async_update_entry(
         entry, options={CONF_ID_TAGS: {"DEADBEEF": "Cay"}, CONF_ACCEPT_UNKNOWN_TAGS: False}

@@ -196,15 +196,27 @@ class ChargePoint:
 
     # -- what messages say -------------------------------------------------------
 
+    def _name(self, id_tag: str) -> str | None:
+        """The registered name of a tag; tags ignore case, and a KEBA suffix is ignored.
+
+        KEBA sends a card as ``12345678_<suffix>`` (the suffix from its serial number): a card
+        registered as ``12345678`` is that card.
+        """
+        key = id_tag.casefold()
+        if (name := self._names.get(key)) is not None:
+            return name
+        base, separator, _suffix = key.rpartition("_")
+        return self._names.get(base) if separator and base else None
+
     def user_of(self, id_tag: str | None) -> str | None:
-        """The name an id tag maps to (the tag itself when it has none); tags ignore case."""
+        """The name an id tag maps to (the tag itself when it has none)."""
         if not id_tag:
             return None
-        return self._names.get(id_tag.casefold(), id_tag)
+        return self._name(id_tag) or id_tag
 
     def authorize(self, id_tag: str | None) -> str:
         """Accepted or Invalid, by the users' option."""
-        known = id_tag is None or id_tag == REMOTE_ID_TAG or id_tag.casefold() in self._names
+        known = id_tag is None or id_tag == REMOTE_ID_TAG or self._name(id_tag) is not None
         return "Accepted" if known or self.accept_unknown else "Invalid"
 
     def follows(self, connector: int) -> bool:
