@@ -17,6 +17,9 @@ from pytest_homeassistant_custom_component.common import (
 
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+
+from custom_components.ev_sessions.const import DOMAIN
 
 
 async def advance(
@@ -119,3 +122,13 @@ def logged(caplog: pytest.LogCaptureFixture, text: str, level: int = logging.INF
     return sum(
         1 for record in caplog.records if record.levelno >= level and text in record.getMessage()
     )
+
+
+def device_of(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
+    """The wallbox's device (found by config entry: async_get_device is deprecated)."""
+    (device,) = [
+        device
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if (DOMAIN, entry.entry_id) in device.identifiers
+    ]
+    return device

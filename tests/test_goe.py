@@ -28,13 +28,12 @@ from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, Config
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
 
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
 from custom_components.ev_sessions.sources.goe import status_reading
 
 from .conftest import setup_entry
-from .helpers import advance, number, restart, state_value
+from .helpers import advance, device_of, number, restart, state_value
 
 HOST = "192.168.0.75"
 STATUS = f"http://{HOST}/api/status"
@@ -108,12 +107,6 @@ async def test_config_flow(hass: HomeAssistant, aioclient_mock: AiohttpClientMoc
     assert result["step_id"] == "goe"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": HOST})
     assert result["reason"] == "reconfigure_successful"
-
-
-def device_of(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
-    assert device is not None
-    return device
 
 
 async def test_the_device_is_what_the_charger_says(

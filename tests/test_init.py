@@ -34,7 +34,7 @@ from custom_components.ev_sessions.sources.base import Capability
 from custom_components.ev_sessions.time_util import next_departure
 
 from .conftest import CURRENT, SWITCH, setup_entry, wallbox_states
-from .helpers import advance, number, state_value
+from .helpers import advance, device_of, number, state_value
 
 
 async def test_preferences_as_entities_apply_without_a_reload(
@@ -285,7 +285,7 @@ async def test_an_entities_wallbox_device_is_the_wallbox_s_own(
     assert power.entity_id == "sensor.charger_power"
     wallbox_states(hass)
     await setup_entry(hass, entities_entry)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entities_entry.entry_id)})
+    device = device_of(hass, entities_entry)
     assert device is not None
     assert (device.manufacturer, device.model, device.sw_version, device.serial_number) == (
         "Easee",
@@ -299,6 +299,6 @@ async def test_a_simulator_says_it_is_one(
     hass: HomeAssistant, simulator_entry: MockConfigEntry
 ) -> None:
     await setup_entry(hass, simulator_entry)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, simulator_entry.entry_id)})
+    device = device_of(hass, simulator_entry)
     assert device is not None
     assert (device.manufacturer, device.model) == ("EV Sessions", "Simulated wallbox")

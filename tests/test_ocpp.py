@@ -25,7 +25,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 
 from custom_components.ev_sessions.const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
@@ -44,7 +43,7 @@ from custom_components.ev_sessions.sources.ocpp.server import SERVERS
 from custom_components.ev_sessions.sources.ocpp.source import OcppSource
 
 from .conftest import setup_entry
-from .helpers import number, restart, state_value
+from .helpers import device_of, number, restart, state_value
 from .ocpp_client import connect, free_port, raw_call
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -391,6 +390,56 @@ async def test_stop_stamped_before_start_and_repeated_messages(
     assert session.user == "Bo"
     assert session.energy_kwh == pytest.approx(3.0)
     assert session.end == T0 + timedelta(minutes=40)
+
+
+async def test_no_frame_drops_the_connection(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """Frames that used to drop the link or pile up: each answered as OCPP says, link up."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        # An object where the action belongs (a TypeError and code 1006 before).
+        answer = await raw_call(station, '[2,"a",{"a":1},{}]')
+        assert answer[:3] == [4, "a", "FormationViolation"]
+        # JSON nested 10,000 deep (a RecursionError before): no usable id, so "-1".
+        answer = await raw_call(station, "[" * 10_000 + "]" * 10_000)
+        assert answer[:3] == [4, "-1", "FormationViolation"]
+        # A message id longer than 36 characters.
+        answer = await raw_call(station, f'[2,"{"x" * 37}","Heartbeat",{{}}]')
+        assert answer[:3] == [4, "-1", "FormationViolation"]
+        # A timestamp past year 9999 in UTC (InternalError before): the arrival time.
+        status = await station.call(
+            call16.StatusNotification(
+                connector_id=1,
+                error_code="NoError",
+                status="Preparing",
+                timestamp="9999-12-31T23:59:59-01:00",
+            )
+        )
+        assert status is not None
+        await hass.async_block_till_done()
+        assert state_value(hass, "sensor.garage_1_status") != "disconnected"
+        # 5,000 answers to no command (they piled up; the next command hit a RecursionError).
+        websocket: aiohttp.ClientWebSocketResponse = station.websocket
+        for n in range(5_000):
+            await websocket.send_str(f'[3,"stray-{n}",{{"status":"Accepted"}}]')
+        beat = await station.call(call16.Heartbeat())
+        assert beat.current_time
+        await source_of(entry).async_set_current_limit(10)
+        assert station.received.calls[-1][0] == "SetChargingProfile"
+        # A power of 10^12 W is a broken value, not the session's peak.
+        freezer.move_to(T0)
+        await start16(station, "04A1B2C3", 0, T0)
+        await status16(station, "Charging", T0)
+        await meter16(station, T0, register(0), power(1e12))
+        freezer.move_to(T0 + timedelta(minutes=1))
+        await meter16(station, T0 + timedelta(minutes=1), register(100), power(6_000))
+        await hass.async_block_till_done()
+        assert source_of(entry).link is not None
+    active = entry.runtime_data.tracker.active
+    assert active is not None
+    assert active.peak_power_w == 6_000
 
 
 async def test_malformed_frames_get_callerror_and_connection_stays(
@@ -1412,8 +1461,7 @@ async def test_the_device_is_what_the_charge_point_says(
     boot: Any,
 ) -> None:
     """Manufacturer, model, firmware and serial from the BootNotification, updated on a new boot."""
-    registry = dr.async_get(hass)
-    device = registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    device = device_of(hass, entry)
     assert device is not None
     assert (device.manufacturer, device.model) == (None, "OCPP charge point")
     async with connect(port, CP, protocol) as station:
@@ -1421,7 +1469,7 @@ async def test_the_device_is_what_the_charge_point_says(
         await settle(hass, freezer)
         await (status16(station, "Available") if protocol == "ocpp1.6" else status201(station))
         await hass.async_block_till_done()
-        device = registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+        device = device_of(hass, entry)
         assert device is not None
         model = "KC-P30-ES240022-M0R" if protocol == "ocpp1.6" else "KC-P30"
         firmware = "P30 v 3.10.16" if protocol == "ocpp1.6" else "1.2.3"
@@ -1443,7 +1491,7 @@ async def test_the_device_is_what_the_charge_point_says(
             )
             await status16(station, "Available")
             await hass.async_block_till_done()
-            device = registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+            device = device_of(hass, entry)
             assert device is not None
             assert device.sw_version == "P30 v 3.11.2"
     # Home Assistant restarts; the box does not boot again, but is still what it said.
@@ -1451,7 +1499,7 @@ async def test_the_device_is_what_the_charge_point_says(
     async with connect(port, CP, protocol) as station:
         await (status16(station, "Available") if protocol == "ocpp1.6" else status201(station))
         await hass.async_block_till_done()
-    device = registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    device = device_of(hass, entry)
     assert device is not None
     assert (device.manufacturer, device.serial_number) == ("Keba AG", "17654321")
     assert source_of(entry).device() == DeviceFacts(

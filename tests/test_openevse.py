@@ -23,7 +23,6 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
@@ -31,7 +30,7 @@ from custom_components.ev_sessions.diagnostics import async_get_config_entry_dia
 from custom_components.ev_sessions.sources.openevse import status_reading
 
 from .conftest import setup_entry
-from .helpers import advance, logged, number, state_value
+from .helpers import advance, device_of, logged, number, state_value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openevse"
 HOST = "192.168.21.19"
@@ -219,7 +218,7 @@ async def test_a_session(
     assert last is not None
     assert last.soc_end == 40  # the car's level, when the OpenEVSE knows it
     # The device is what /config says: gateway version and serial, controller firmware.
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    device = device_of(hass, entry)
     assert device is not None
     assert (device.manufacturer, device.sw_version, device.hw_version, device.serial_number) == (
         "OpenEVSE",

@@ -15,7 +15,6 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 from homeassistant.config_entries import SOURCE_DHCP, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
@@ -23,7 +22,7 @@ from custom_components.ev_sessions.diagnostics import async_get_config_entry_dia
 from custom_components.ev_sessions.sources.tesla_wall_connector import vitals_reading
 
 from .conftest import setup_entry
-from .helpers import advance, number, state_value
+from .helpers import advance, device_of, number, state_value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tesla_wall_connector"
 HOST = "192.168.1.50"
@@ -207,7 +206,7 @@ async def test_read_only_source_and_diagnostics(
     assert diagnostics["data"]["host"] == "**REDACTED**"
     assert diagnostics["source"] == {"poll_interval_s": 30.0}
     # The device is what /api/1/version says.
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    device = device_of(hass, entry)
     assert device is not None
     assert (
         device.manufacturer,

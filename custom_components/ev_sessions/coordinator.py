@@ -159,9 +159,11 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             return
         self._device_facts = facts
         registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, self.config_entry.entry_id)})
-        if device is not None:
-            registry.async_update_device(device.id, **asdict(facts))
+        ours = (DOMAIN, self.config_entry.entry_id)
+        # By config entry: async_get_device is deprecated from Home Assistant 2026.x on.
+        for device in dr.async_entries_for_config_entry(registry, self.config_entry.entry_id):
+            if ours in device.identifiers:
+                registry.async_update_device(device.id, **asdict(facts))
 
     @property
     def tracker(self) -> SessionTracker:

@@ -42,6 +42,8 @@ CHARGING_CURRENT_A = 1.0
 
 _ENERGY_KWH = {"Wh": 0.001, "kWh": 1.0}
 _POWER_W = {"W": 1.0, "kW": 1000.0}
+MAX_POWER_W = 1_000_000.0  # 1 MW: above every charge point there is
+MAX_CURRENT_A = 1_000.0
 _COMPACT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
 
 
@@ -52,11 +54,11 @@ def parse_moment(value: object) -> datetime | None:
     text = _COMPACT_OFFSET.sub(r"\1:\2", value.strip())
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def parse_time(value: object, received: datetime) -> datetime:
@@ -137,13 +139,15 @@ def _sample(time: datetime, collector: _Collector) -> MeterSample:
     currents = collector.phases.get(CURRENT, {})
     charging_phases = sum(1 for amps in currents.values() if amps >= CHARGING_CURRENT_A)
     power = collector.value(POWER)
+    offered = collector.value(CURRENT_OFFERED)
     return MeterSample(
         time=time,
         register_kwh=collector.value(REGISTER),
         begin_register_kwh=collector.begin,
-        power_w=None if power is None else max(0.0, power),
+        # Beyond what any charge point delivers: a broken value, not a reading.
+        power_w=None if power is None or power > MAX_POWER_W else max(0.0, power),
         phases=charging_phases or None,
-        offered_a=collector.value(CURRENT_OFFERED),
+        offered_a=None if offered is None or not 0 <= offered <= MAX_CURRENT_A else offered,
         soc=soc if soc is not None and 0 < soc <= 100 else None,
     )
 

@@ -17,6 +17,21 @@ from .const import MESSAGE_ID_MEMORY, OcppCommandError
 from .server import WebSocketLink
 
 _LOGGER = logging.getLogger(__name__)
+LOG_EXCERPT = 500
+
+
+class _Excerpt(logging.Filter):
+    """The ocpp package logs whole frames: never more than an excerpt of one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if len(message) > LOG_EXCERPT:
+            record.msg = f"{message[:LOG_EXCERPT]}… ({len(message)} characters)"
+            record.args = ()
+        return True
+
+
+logging.getLogger("ocpp").addFilter(_Excerpt())
 
 
 def handles[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
@@ -109,17 +124,35 @@ class ProtocolMixin:
             raise OcppCommandError(f"{name} is not connected", "not_connected", name=name) from err
 
     async def route_message(self, raw_msg: str) -> None:
-        """Answer malformed frames with a CALLERROR, repeated message ids with the same answer."""
-        try:
-            msg = unpack(raw_msg)
-        except OCPPError as err:
+        """Answer malformed frames with a CALLERROR, repeated message ids with the same answer.
+
+        No frame drops the connection: a frame that is not a well-formed OCPP message (not
+        JSON, nested too deep, an object where the action belongs, a message id that is not
+        a string of 1-36 characters) gets a CALLERROR; an answer to no command of ours is
+        dropped (the ocpp package would queue it for ever).
+        """
+        problem = frame_problem(raw_msg)
+        if problem is None:
+            try:
+                msg = unpack(raw_msg)
+            except OCPPError as err:
+                problem = str(err.description)
+        if problem is not None:
             self.charge_point.rejected_messages += 1
-            unique_id = message_id(raw_msg)
+            _LOGGER.debug("Malformed frame (%s): %.200s", problem, raw_msg)
             await self._send(
-                json.dumps([4, unique_id, self.format_violation, str(err.description), {}])
+                json.dumps([4, message_id(raw_msg), self.format_violation, problem, {}])
             )
             return
+        if not isinstance(msg, Call):
+            call_lock: asyncio.Lock = self._call_lock  # type: ignore[attr-defined]
+            if not call_lock.locked():
+                _LOGGER.debug("Answer to no command dropped: %.200s", raw_msg)
+                return
         if isinstance(msg, Call):
+            if msg.action == "BootNotification":
+                # A reboot restarts the box's message ids: nothing before it is a repeat.
+                self.charge_point.answers.clear()
             if (answer := self.charge_point.answers.get(raw_msg)) is not None:
                 self.charge_point.repeated_messages += 1
                 await super()._send(answer)  # type: ignore[misc]
@@ -147,13 +180,39 @@ class ProtocolMixin:
         await super()._send(message)  # type: ignore[misc]
 
 
-def message_id(raw: str) -> str:
-    """The message id of a frame that could not be read, when there is one."""
+MAX_ID_LENGTH = 36  # OCPP-J: a message id is a string of at most 36 characters
+
+
+def frame_problem(raw: str) -> str | None:
+    """What makes a frame not an OCPP-J message (None: nothing)."""
     try:
         frame = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
+        return "not JSON"
+    if not isinstance(frame, list) or len(frame) < 3 or frame[0] not in (2, 3, 4):
+        return "not an OCPP message"
+    unique_id = frame[1]
+    if not isinstance(unique_id, str) or not 0 < len(unique_id) <= MAX_ID_LENGTH:
+        return "the message id is not a string of 1 to 36 characters"
+    if frame[0] == 2 and (
+        len(frame) != 4 or not isinstance(frame[2], str) or not isinstance(frame[3], dict)
+    ):
+        return "a CALL is [2, id, action, payload]"
+    return None
+
+
+def message_id(raw: str) -> str:
+    """The message id of a frame that could not be read, when there is a usable one."""
+    try:
+        frame = json.loads(raw)
+    except (ValueError, RecursionError):
         return "-1"
-    if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str):
+    if (
+        isinstance(frame, list)
+        and len(frame) > 1
+        and isinstance(frame[1], str)
+        and 0 < len(frame[1]) <= MAX_ID_LENGTH
+    ):
         return frame[1]
     return "-1"
 
