@@ -1623,3 +1623,55 @@ async def test_listen_on_one_address(
         await boot16(station)
         assert source_of(entry).link is not None
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_transaction_delivered_in_one_burst_keeps_its_energy(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A 1.6J box whose clock runs an hour ahead flushes a whole transaction within a second:
+    start 1000 Wh, three meter values, stop 12000 Wh. The session gets its 11 kWh (it got 0:
+    every step looked like 11 kWh in no time)."""
+    ahead = T0 + timedelta(hours=1)
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04A1B2C3", 1000, ahead)
+        for n, wh in enumerate((4666.7, 8333.4, 12000.1), start=1):
+            await meter16(
+                station,
+                ahead + timedelta(minutes=20 * n),
+                register(wh),
+                power(11_000),
+                transaction_id=transaction_id,
+            )
+        await stop16(station, transaction_id, 12000, ahead + timedelta(hours=1), "EVDisconnected")
+        await hass.async_block_till_done()
+    (session,) = sessions(entry)
+    # 0.1 Wh of rounding between the last meter value and the stop is register noise.
+    assert session.energy_kwh == pytest.approx(11.0, abs=1e-3)
+    assert entry.runtime_data.tracker.energy_total_kwh == pytest.approx(11.0, abs=1e-3)
+
+
+async def test_abb_lifetime_stop_meter_counts_the_tail(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """ABB: lifetime meterStart/meterStop, session energy in the meter values. The energy after
+    the last meter values (to the stop) belongs to the session too."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04A1B2C3", 5_000_000, T0)
+        await status16(station, "Charging", T0)
+        freezer.move_to(T0 + timedelta(minutes=30))
+        await meter16(
+            station, T0 + timedelta(minutes=30), register(1750), transaction_id=transaction_id
+        )
+        freezer.move_to(T0 + timedelta(minutes=35))
+        await stop16(
+            station, transaction_id, 5_002_000, T0 + timedelta(minutes=35), "EVDisconnected"
+        )
+        await hass.async_block_till_done()
+    (session,) = sessions(entry)
+    assert session.energy_kwh == pytest.approx(2.0)

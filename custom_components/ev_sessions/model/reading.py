@@ -25,6 +25,9 @@ class Reading:
     # The car's current per phase (L1, L2, L3), when the wallbox measures it.
     currents_a: tuple[float, ...] | None = None
     user: str | None = None
+    # The energy comes from a transaction's own register (OCPP): its steps are the
+    # transaction's, whatever the timing of the messages, so no plausibility rule applies.
+    energy_vouched: bool = False
     # What the car asks for (OCPP 2.0.1 NotifyEVChargingNeeds): it overrides the preferences.
     departure: datetime | None = None
     energy_wanted_kwh: float | None = None

@@ -50,6 +50,7 @@ class TrackerConfig:
     plausible_power_w: float = 100_000.0
     register_noise_kwh: float = 0.01
     tail: timedelta = timedelta(minutes=2)
+    max_vouched_kwh: float = 500.0  # more than any car takes in one step: a broken value
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,16 @@ class SessionTracker:
         if reading.energy_kwh is None:
             return {}
         changed_at = self._register_time
-        delta = self._register_delta(reading.energy_kwh, reading.time)
+        if (
+            reading.energy_vouched
+            and self._register is not None
+            and 0 < reading.energy_kwh - self._register <= self.config.max_vouched_kwh
+        ):
+            # A transaction vouches for the step, however fast its messages came.
+            delta = reading.energy_kwh - self._register
+            self._accept(reading.energy_kwh, reading.time)
+        else:
+            delta = self._register_delta(reading.energy_kwh, reading.time)
         parts: dict[int, float] = {}
         if delta > 0:
             self._delta_from = changed_at

@@ -49,6 +49,7 @@ class Transaction:
     first_kwh: float | None = None  # the charge point's register when it began
     meter_start_wh: float | None = None
     registers: int = 0  # registers seen after the start meter
+    lifetime_start_kwh: float | None = None  # ABB: the lifetime start, when inside is per session
     seq_nos: set[int] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
@@ -168,6 +169,7 @@ class ChargePoint:
             time=time,
             power_w=self.power_w,
             energy_kwh=energy_kwh,
+            energy_vouched=energy_kwh is not None,
             connected=self._plugged(),
             charging=self._charging(),
             error=self.status == "Faulted",
@@ -332,6 +334,7 @@ class ChargePoint:
             transaction.first_kwh = register_kwh
         elif transaction.registers == 0 and 0 < register_kwh < transaction.first_kwh - 0.01:
             # Session energy inside a transaction, lifetime outside (ABB): count from zero.
+            transaction.lifetime_start_kwh = transaction.first_kwh
             transaction.first_kwh = 0.0
         transaction.registers += 1
         self.energy_kwh = transaction.base_kwh + register_kwh - transaction.first_kwh
@@ -354,6 +357,11 @@ class ChargePoint:
         if reason == "EVDisconnected":
             # The cable came out with the stop (the status may only tell after a reconnect).
             self.status = "Available"
+        lifetime = transaction.lifetime_start_kwh
+        if lifetime is not None and meter_stop_kwh is not None and meter_stop_kwh >= lifetime:
+            # ABB: the stop meter is the lifetime counter again; the transaction's energy is
+            # stop minus start, including what came after the last meter values.
+            meter_stop_kwh -= lifetime
         self._close(transaction, time, self._register(transaction, meter_stop_kwh))
 
     def _close(self, transaction: Transaction, time: datetime, energy: float | None) -> None:
