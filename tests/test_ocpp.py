@@ -1675,3 +1675,32 @@ async def test_abb_lifetime_stop_meter_counts_the_tail(
         await hass.async_block_till_done()
     (session,) = sessions(entry)
     assert session.energy_kwh == pytest.approx(2.0)
+
+
+async def test_a_transaction_never_seen_is_taken_up(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """1.6: meter values and the stop of transaction 57, which this (new) entry never saw
+    start, make a session from the first meter value on; the next id is 58."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        await status16(station, "Charging", T0)
+        await meter16(station, T0, register(10_000), power(7_000), transaction_id=57)
+        freezer.move_to(T0 + timedelta(minutes=20))
+        await meter16(
+            station, T0 + timedelta(minutes=20), register(12_000), power(7_000), transaction_id=57
+        )
+        freezer.move_to(T0 + timedelta(minutes=40))
+        await stop16(station, 57, 15_000, T0 + timedelta(minutes=40), "EVDisconnected")
+        await hass.async_block_till_done()
+        (session,) = sessions(entry)
+        assert session.energy_kwh == pytest.approx(5.0)
+        assert session.end == T0 + timedelta(minutes=40)
+        # A stop repeated, or of a transaction nothing ties to this connector: nothing.
+        await stop16(station, 57, 15_000, T0 + timedelta(minutes=40), "EVDisconnected")
+        await stop16(station, 99, 20_000, T0 + timedelta(minutes=41))
+        await hass.async_block_till_done()
+        assert len(sessions(entry)) == 1
+        assert await start16(station, "04A1B2C3", 15_000, T0 + timedelta(minutes=45)) == 58

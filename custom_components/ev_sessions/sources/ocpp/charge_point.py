@@ -98,6 +98,7 @@ class ChargePoint:
         self.last_register_kwh: float | None = None
         self._starts: dict[tuple[int, datetime, float | None], str] = {}
         self.ended: list[str] = []  # the last transactions ended, newest last
+        self.others: set[str] = set()  # transactions of connectors not followed (this run)
         self.push: PushCallback | None = None
         self.last_time: datetime | None = None
         self.window = ReorderWindow(hass)
@@ -304,9 +305,37 @@ class ChargePoint:
         self._emit(transaction.start, self.energy_kwh if meter_start_kwh is not None else None)
 
     def apply_samples(self, samples: list[MeterSample], transaction_id: str | None) -> None:
-        """Meter values, each at its own time."""
+        """Meter values, each at its own time (of a transaction never seen: adopted)."""
+        if transaction_id is not None and samples:
+            self._adopt(transaction_id, samples[0].time)
         for sample in samples:
             self._apply_sample(sample, transaction_id)
+
+    def _adopt(self, transaction_id: str, time: datetime) -> None:
+        """Take up a transaction this entry never saw start.
+
+        Home Assistant restarted before it was saved, or the entry was added again: its
+        energy counts from its first meter value on, and the session goes on or begins.
+        Transactions of connectors this entry does not follow are never taken up.
+        """
+        current = self.transaction
+        if (
+            transaction_id in self.ended
+            or transaction_id in self.others
+            or (current is not None and current.id == transaction_id)
+        ):
+            return
+        _LOGGER.info(
+            "Charge point %s: transaction %s was not known here; taking it up",
+            self.charge_point_id,
+            transaction_id,
+        )
+        if transaction_id.isdigit():
+            # 1.6 ids are ours: never hand this one out again.
+            self.transaction_counter = max(self.transaction_counter, int(transaction_id))
+        self.apply_start(
+            self.start_transaction(transaction_id, self.connector or 1, None, time), None
+        )
 
     def _apply_sample(self, sample: MeterSample, transaction_id: str | None) -> None:
         if sample.power_w is not None:
@@ -351,8 +380,14 @@ class ChargePoint:
         """End a transaction (unknown or already ended ones change nothing)."""
         transaction = self.transaction
         if transaction is None or transaction.id != transaction_id:
-            _LOGGER.debug("Stop of unknown transaction %s ignored", transaction_id)
-            return
+            if transaction_id in self.ended or not (samples or self.status in PLUGGED_16):
+                # Ended already, or nothing says it was this connector's: ignored.
+                _LOGGER.debug("Stop of unknown transaction %s ignored", transaction_id)
+                return
+            self._adopt(transaction_id, samples[0].time if samples else time)
+            transaction = self.transaction
+            if transaction is None or transaction.id != transaction_id:
+                return
         self.apply_samples(samples, transaction_id)
         if reason == "EVDisconnected":
             # The cable came out with the stop (the status may only tell after a reconnect).

@@ -132,6 +132,8 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
                 time,
                 lambda: charge_point.apply_start(transaction, wh_to_kwh(meter_start)),
             )
+        elif new:
+            charge_point.others.add(transaction_id)
         return call16_result.StartTransaction(
             transaction_id=int(transaction_id),
             id_tag_info={"status": charge_point.authorize(id_tag)},
