@@ -1704,3 +1704,51 @@ async def test_a_transaction_never_seen_is_taken_up(
         await hass.async_block_till_done()
         assert len(sessions(entry)) == 1
         assert await start16(station, "04A1B2C3", 15_000, T0 + timedelta(minutes=45)) == 58
+
+
+async def test_a_multi_connector_box_is_followed_where_the_first_transaction_is(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A KEBA P30 master with four connectors reports them all; the car is on connector 4."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        for connector in (1, 2, 3, 4):
+            await station.call(
+                call16.StatusNotification(
+                    connector_id=connector, error_code="NoError", status="Available"
+                )
+            )
+        freezer.move_to(T0)
+        answer = await station.call(
+            call16.StartTransaction(
+                connector_id=4, id_tag="04A1B2C3", meter_start=1000, timestamp=ts(T0)
+            )
+        )
+        await station.call(
+            call16.StatusNotification(
+                connector_id=4, error_code="NoError", status="Charging", timestamp=ts(T0)
+            )
+        )
+        # Connector 1 changing now is another car's business.
+        await station.call(
+            call16.StatusNotification(connector_id=1, error_code="NoError", status="Preparing")
+        )
+        freezer.move_to(T0 + timedelta(minutes=30))
+        await station.call(
+            call16.MeterValues(
+                connector_id=4,
+                transaction_id=answer.transaction_id,
+                meter_value=[
+                    {"timestamp": ts(T0 + timedelta(minutes=30)), "sampledValue": [register(4500)]}
+                ],
+            )
+        )
+        await stop16(
+            station, answer.transaction_id, 5000, T0 + timedelta(minutes=31), "EVDisconnected"
+        )
+        await hass.async_block_till_done()
+    (session,) = sessions(entry)
+    assert session.energy_kwh == pytest.approx(4.0)
+    assert session.user == "Anna"
+    assert source_of(entry).state.connector == 4

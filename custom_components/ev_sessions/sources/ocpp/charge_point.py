@@ -75,6 +75,7 @@ class ChargePoint:
         self._names: dict[str, str] = {}
         self.accept_unknown = True
         self.connector: int | None = None
+        self.connector_settled = False  # a transaction was seen on self.connector
         self.device = DeviceFacts(model="OCPP charge point")
         self.boot: dict[str, Any] = {}
         self.transaction: Transaction | None = None
@@ -115,6 +116,7 @@ class ChargePoint:
             "transaction": None if self.transaction is None else self.transaction.as_dict(),
             "transaction_counter": self.transaction_counter,
             "connector": self.connector,
+            "connector_settled": self.connector_settled,
             "energy_kwh": self.energy_kwh,
             "status": self.status,
             "last_tag": self.last_tag,
@@ -129,6 +131,9 @@ class ChargePoint:
             self.transaction = Transaction.from_dict(data["transaction"])
         self.transaction_counter = int(data.get("transaction_counter", 0))
         self.connector = data.get("connector")
+        self.connector_settled = data.get("connector_settled") is True or bool(
+            data.get("transaction")
+        )
         self.energy_kwh = float(data.get("energy_kwh", 0.0))
         self.status = data.get("status")
         self.last_tag = data.get("last_tag")
@@ -222,15 +227,27 @@ class ChargePoint:
         known = id_tag is None or id_tag == REMOTE_ID_TAG or self._name(id_tag) is not None
         return "Accepted" if known or self.accept_unknown else "Invalid"
 
-    def follows(self, connector: int) -> bool:
-        """Whether a connector is the one this entry follows: the first one that reports.
+    def follows(self, connector: int, *, transaction: bool = False) -> bool:
+        """Whether a connector is the one this entry follows: that of the first transaction.
 
-        Connector (EVSE) 0 is the whole station, never a session.
+        Until a transaction has been seen, the first connector that reports is followed; the
+        first transaction (on any connector, while the followed one has none) settles it for
+        good. Connector (EVSE) 0 is the whole station, never a session.
         """
         if connector <= 0:
             return False
         if self.connector is None:
             self.connector = connector
+        if transaction and not self.connector_settled:
+            if connector != self.connector and self.transaction is None:
+                _LOGGER.info(
+                    "Charge point %s: following connector %s, where the first transaction is",
+                    self.charge_point_id,
+                    connector,
+                )
+                self.connector = connector
+                self.status = self.error_code = None
+            self.connector_settled = connector == self.connector
         return connector == self.connector
 
     def received(self) -> datetime:

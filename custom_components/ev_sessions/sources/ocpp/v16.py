@@ -125,7 +125,7 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         received = charge_point.received()
         time = parse_time(timestamp, received)
         transaction_id, new = charge_point.transaction_id_for(connector_id, time, meter_start)
-        if new and charge_point.follows(connector_id):
+        if new and charge_point.follows(connector_id, transaction=True):
             transaction = charge_point.start_transaction(transaction_id, connector_id, id_tag, time)
             transaction.meter_start_wh = meter_start
             charge_point.schedule(

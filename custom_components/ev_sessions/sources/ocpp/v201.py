@@ -162,7 +162,7 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
             payload.get("meter_value") or [], received, charge_point.last_register_kwh
         )
         charging_state = transaction_info.get("charging_state")
-        if charge_point.follows(connector):
+        if charge_point.follows(connector, transaction=True):
             charge_point.schedule(
                 time,
                 lambda: charge_point.apply_event(
