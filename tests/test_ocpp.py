@@ -1752,3 +1752,66 @@ async def test_a_multi_connector_box_is_followed_where_the_first_transaction_is(
     assert session.energy_kwh == pytest.approx(4.0)
     assert session.user == "Anna"
     assert source_of(entry).state.connector == 4
+
+
+async def test_keba_signed_kwh_after_a_restart_is_still_kwh(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    port: int,
+) -> None:
+    """The last register is saved: a unit-less signed KEBA kWh value after a restart is not
+    taken for Wh (it was: 2125.1 Wh, and the session's energy was lost)."""
+    async with connect(port, CP, "ocpp2.0.1") as station:
+        await boot201(station, "Keba AG", "KC-P30")
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        begin = [
+            {
+                "timestamp": ts(T0),
+                "sampledValue": [{"value": 2114135.6, "context": "Transaction.Begin"}],
+            }
+        ]
+        await event201(station, "Started", ts(T0), 0, charging_state="Charging", meter_value=begin)
+        freezer.move_to(T0 + timedelta(minutes=30))
+        periodic = [
+            {
+                "timestamp": ts(T0 + timedelta(minutes=30)),
+                "sampledValue": [{"value": 2119635.6, "unitOfMeasure": {"unit": "Wh"}}],
+            }
+        ]
+        await event201(station, "Updated", ts(T0 + timedelta(minutes=30)), 1, meter_value=periodic)
+        await hass.async_block_till_done()
+    await restart(hass, entry, hass_storage)
+    freezer.move_to(T0 + timedelta(minutes=61))
+    ended = [
+        {
+            "timestamp": ts(T0 + timedelta(minutes=61)),
+            "sampledValue": [
+                {
+                    "value": 2125.1356,
+                    "context": "Transaction.End",
+                    "signedMeterValue": {
+                        "signedMeterData": "OCMF|{}",
+                        "signingMethod": "",
+                        "encodingMethod": "OCMF",
+                        "publicKey": "",
+                    },
+                }
+            ],
+        }
+    ]
+    async with connect(port, CP, "ocpp2.0.1") as station:
+        await settle(hass, freezer)
+        await event201(
+            station,
+            "Ended",
+            ts(T0 + timedelta(minutes=61)),
+            2,
+            meter_value=ended,
+            stopped_reason="EVDisconnected",
+        )
+        await hass.async_block_till_done()
+    (session,) = sessions(entry)
+    assert session.energy_kwh == pytest.approx(11.0)

@@ -122,6 +122,8 @@ class ChargePoint:
             "last_tag": self.last_tag,
             "ended": self.ended,
             "boot": self.boot,
+            # The last register read: unit-less OCMF values are told from Wh by it.
+            "last_register_kwh": self.last_register_kwh,
             "last_time": None if self.last_time is None else self.last_time.isoformat(),
         }
 
@@ -138,6 +140,8 @@ class ChargePoint:
         self.status = data.get("status")
         self.last_tag = data.get("last_tag")
         self.ended = list(data.get("ended", []))
+        if isinstance(last := data.get("last_register_kwh"), int | float):
+            self.last_register_kwh = float(last)
         if isinstance(data.get("boot"), dict):
             self.on_boot(data["boot"])  # who it is, until it boots again
         if data.get("last_time"):

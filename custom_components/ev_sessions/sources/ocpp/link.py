@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import hashlib
 import json
 import logging
 from typing import Any, cast
@@ -153,11 +154,13 @@ class ProtocolMixin:
             if msg.action == "BootNotification":
                 # A reboot restarts the box's message ids: nothing before it is a repeat.
                 self.charge_point.answers.clear()
-            if (answer := self.charge_point.answers.get(raw_msg)) is not None:
+            # Known by a digest of the frame: the memory holds answers, not whole frames.
+            key = hashlib.sha256(raw_msg.encode()).hexdigest()
+            if (answer := self.charge_point.answers.get(key)) is not None:
                 self.charge_point.repeated_messages += 1
                 await super()._send(answer)  # type: ignore[misc]
                 return
-            self._answering = raw_msg
+            self._answering = key
             if msg.action not in self.route_map:
                 # Not known here: NotImplemented, as the specification words it.
                 error = OcppNotImplementedError(details={"cause": f"{msg.action} is not handled"})
