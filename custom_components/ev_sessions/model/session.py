@@ -25,13 +25,17 @@ def spread_evenly(kwh: float, since: datetime, until: datetime) -> dict[int, flo
         return {interval_start(until): kwh}
     start_s = since.timestamp()
     end_s = until.timestamp()
-    parts: dict[int, float] = {}
+    overlaps: dict[int, float] = {}
     key = interval_start(since)
     while key < end_s:
-        overlap = min(end_s, key + _INTERVAL_S) - max(start_s, key)
-        parts[key] = kwh * overlap / span
+        overlaps[key] = max(0.0, min(end_s, key + _INTERVAL_S) - max(start_s, key))
         key += _INTERVAL_S
-    return parts
+    # Shares of what the overlaps add up to (not of the span): epoch seconds as floats are
+    # too coarse for a span of microseconds, and the parts must add up to kwh exactly.
+    total = sum(overlaps.values())
+    if total <= 0:
+        return {interval_start(until): kwh}
+    return {key: kwh * overlap / total for key, overlap in overlaps.items()}
 
 
 def spread_like(kwh: float, shape: dict[int, float]) -> dict[int, float]:

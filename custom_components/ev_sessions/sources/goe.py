@@ -99,7 +99,7 @@ class GoeSource:
         self.poll_interval = timedelta(seconds=30)
         self._status: dict[str, Any] = {}
         self._keys: tuple[str, ...] = (*REQUIRED_KEYS, *OPTIONAL_KEYS)
-        self._identity = Identity(identity_facts(self.host, {}))
+        self._identity = Identity(self._identify, lambda status: identity_facts(self.host, status))
 
     def device(self) -> DeviceFacts:
         """The go-eCharger, with the serial and firmware it reports."""
@@ -136,14 +136,7 @@ class GoeSource:
 
     async def async_poll(self, now: datetime) -> Reading:
         """Read the status keys EV Sessions uses (and, when due, who the charger is)."""
-        await self._identity.async_refresh(
-            self._identify, lambda status: identity_facts(self.host, status)
-        )
-        try:
-            self._status = await self._read_status()
-        except SourceError:
-            self._identity.lost()
-            raise
+        self._status = await self._identity.async_read(self._read_status)
         reading = status_reading(now, self._status)
         self.poll_interval = timedelta(seconds=5 if reading.charging else 30)
         return reading

@@ -57,28 +57,30 @@ class Identity:
     not wait for it.
     """
 
-    def __init__(self, facts: DeviceFacts) -> None:
-        """Start from what the kind of wallbox tells by itself."""
-        self.facts = facts
-        self._due = True
-
-    def lost(self) -> None:
-        """The wallbox could not be read: ask again once it answers."""
-        self._due = True
-
-    async def async_refresh(
+    def __init__(
         self,
         fetch: Callable[[], Awaitable[Mapping[str, Any]]],
         parse: Callable[[Mapping[str, Any]], DeviceFacts],
     ) -> None:
-        """Ask the wallbox, if it is due."""
-        if not self._due:
-            return
-        self._due = False
+        """Start from what the kind of wallbox tells by itself (``parse`` of nothing)."""
+        self._fetch = fetch
+        self._parse = parse
+        self.facts = parse({})
+        self._due = True
+
+    async def async_read[T](self, read: Callable[[], Awaitable[T]]) -> T:
+        """Read the wallbox; first ask who it is when due (at start, after it was away)."""
+        if self._due:
+            self._due = False
+            try:
+                self.facts = self._parse(await self._fetch())
+            except SourceError as err:
+                _LOGGER.debug("Wallbox did not say what it is: %s", err)
         try:
-            self.facts = parse(await fetch())
-        except SourceError as err:
-            _LOGGER.debug("Wallbox did not say what it is: %s", err)
+            return await read()
+        except SourceError:
+            self._due = True  # away: ask again once it answers
+            raise
 
 
 class SourceAuthError(SourceError):

@@ -20,7 +20,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..model.reading import Reading
 from ..model.units import parse_number
-from .base import Capability, DeviceFacts, PushCallback, SourceError, text
+from .base import Capability, DeviceFacts, PushCallback, text
 from .http import AuthHeaders, Identity, async_get_json, async_request_json, basic_auth
 
 CLAIM_CLIENT = 65540
@@ -99,7 +99,10 @@ class OpenEvseSource:
         self.poll_interval = timedelta(seconds=30)
         self._status: dict[str, Any] = {}
         self._claim_props: dict[str, Any] = {}
-        self._identity = Identity(config_facts(self.host, {}))
+        self._identity = Identity(
+            lambda: async_get_json(self._session, self.host, "/config", self._auth),
+            lambda config: config_facts(self.host, config),
+        )
 
     def device(self) -> DeviceFacts:
         """The OpenEVSE, with the versions and serial its /config reports."""
@@ -120,15 +123,9 @@ class OpenEvseSource:
 
     async def async_poll(self, now: datetime) -> Reading:
         """Read ``/status`` (and, when due, ``/config`` for the device)."""
-        await self._identity.async_refresh(
-            lambda: async_get_json(self._session, self.host, "/config", self._auth),
-            lambda config: config_facts(self.host, config),
+        self._status = await self._identity.async_read(
+            lambda: async_get_json(self._session, self.host, "/status", self._auth)
         )
-        try:
-            self._status = await async_get_json(self._session, self.host, "/status", self._auth)
-        except SourceError:
-            self._identity.lost()
-            raise
         reading = status_reading(now, self._status)
         self.poll_interval = timedelta(seconds=5 if reading.charging else 30)
         return reading

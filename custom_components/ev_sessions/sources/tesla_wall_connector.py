@@ -18,7 +18,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..model.reading import Reading
 from ..model.units import parse_number
-from .base import Capability, DeviceFacts, PushCallback, SourceError, text
+from .base import Capability, DeviceFacts, PushCallback, text
 from .http import Identity, async_get_json
 
 PHASES = ("A", "B", "C")
@@ -87,7 +87,10 @@ class TeslaWallConnectorSource:
         self._session = async_get_clientsession(hass)
         self.host = str(data[CONF_HOST])
         self.poll_interval = timedelta(seconds=30)
-        self._identity = Identity(version_facts(self.host, {}))
+        self._identity = Identity(
+            lambda: async_get_json(self._session, self.host, "/api/1/version"),
+            lambda version: version_facts(self.host, version),
+        )
 
     def device(self) -> DeviceFacts:
         """Tesla's Wall Connector, with the firmware, part and serial it reports."""
@@ -101,19 +104,15 @@ class TeslaWallConnectorSource:
 
     async def async_poll(self, now: datetime) -> Reading:
         """Read vitals and the lifetime energy register (and, when due, the version)."""
-        await self._identity.async_refresh(
-            lambda: async_get_json(self._session, self.host, "/api/1/version"),
-            lambda version: version_facts(self.host, version),
-        )
-        try:
-            vitals = await async_get_json(self._session, self.host, "/api/1/vitals")
-            lifetime = await async_get_json(self._session, self.host, "/api/1/lifetime")
-        except SourceError:
-            self._identity.lost()
-            raise
+        vitals, lifetime = await self._identity.async_read(self._read)
         reading = vitals_reading(now, vitals, lifetime)
         self.poll_interval = timedelta(seconds=10 if reading.charging else 30)
         return reading
+
+    async def _read(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        vitals = await async_get_json(self._session, self.host, "/api/1/vitals")
+        lifetime = await async_get_json(self._session, self.host, "/api/1/lifetime")
+        return vitals, lifetime
 
     def offered_current_a(self) -> float | None:
         """Not published by the local API."""
