@@ -384,12 +384,29 @@ def test_unknown_connection_changes_nothing() -> None:
     assert tracker.active is not None
 
 
-def test_out_of_order_readings_are_ignored() -> None:
+def test_a_clock_set_back_mid_session_loses_nothing() -> None:
+    """The clock goes back an hour while charging: the session goes on from where it was,
+    the register's rise is counted as it comes, and the unplug ends it at once."""
     tracker = SessionTracker(CONN_REG)
-    feed(tracker, [Reading(time=at(10), power_w=0, energy_kwh=1.0, connected=True)])
-    assert tracker.update(Reading(time=at(5), power_w=0, energy_kwh=0.0, connected=False)) == []
-    assert tracker.ignored_readings == 1
-    assert tracker.active is not None
+    readings = [
+        Reading(time=at(minute), power_w=7000, energy_kwh=100 + 7 * minute / 60, connected=True)
+        for minute in range(0, 61, 5)
+    ]
+    # 19:00 becomes 18:00 again; charging goes on for 30 minutes, then the car leaves.
+    readings += [
+        Reading(time=at(minute), power_w=7000, energy_kwh=107 + 7 * minute / 60, connected=True)
+        for minute in range(5, 31, 5)
+    ]
+    readings.append(Reading(time=at(35), power_w=0, energy_kwh=110.5, connected=False))
+    (session,) = ended(feed(tracker, readings))
+    assert session.energy_kwh == pytest.approx(10.5)
+    # On the session's own time: the jump itself takes no time (how long it really took is
+    # unknowable), the 30 minutes after it do.
+    assert session.end == at(90)
+    assert tracker.ignored_readings == 1  # one jump back noted
+    # Between sessions the clock is taken as it is.
+    events = feed(tracker, [Reading(time=at(40), power_w=7000, energy_kwh=110.5, connected=True)])
+    assert events[0].session.start == at(40)
 
 
 def test_soc_user_and_phases_are_kept() -> None:

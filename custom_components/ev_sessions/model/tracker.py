@@ -20,7 +20,7 @@ Rules (see the README, *How sessions are measured*):
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -113,15 +113,16 @@ class SessionTracker:
         self._dropped_from: _Held | None = None
         self._jump: _Held | None = None
         self._below_since: datetime | None = None
-        self._delta_from: datetime | None = None  # when the register last moved before now
+        self._delta_from: datetime | None = None
+        self._clock_offset = timedelta(
+            0
+        )  # how far the wall clock went back mid-session  # when the register last moved before now
         # Power-integrated kWh per interval since the register last moved.
         self._shape: dict[int, float] = {}
 
     def update(self, reading: Reading) -> list[TrackerEvent]:
         """Take one reading into account and return what happened."""
-        if self._time is not None and reading.time < self._time:
-            self.ignored_readings += 1
-            return []
+        reading = self._on_clock(reading)
         events: list[TrackerEvent] = []
         since = self._time or reading.time
         parts = self._metered(reading, since)
@@ -153,6 +154,35 @@ class SessionTracker:
             self._follow_charging(session, reading)
             self._follow_car(session, reading)
         return events
+
+    def _on_clock(self, reading: Reading) -> Reading:
+        """The reading at the tracker's own time, which never runs backwards.
+
+        When the wall clock is set back (a wrong clock corrected, a dead RTC battery), a
+        session in progress goes on from where it was: time moves on from its last moment as
+        the clock moves, so an unplug is not ignored and a register's rise is not taken for
+        an implausible jump. Between sessions the tracker takes the clock as it is.
+        """
+        last = self._time
+        if last is None:
+            return reading
+        raw = reading.time
+        if self.active is None:
+            self._clock_offset = timedelta(0)  # between sessions: the clock as it is
+        if raw + self._clock_offset < last:
+            self.ignored_readings += 1  # counts clock jumps back
+            if self.active is None:
+                self._clock_offset = timedelta(0)
+                self._time = raw
+                if self._register_time is not None:
+                    self._register_time = min(self._register_time, raw)
+                return reading
+            self._clock_offset = last - raw
+        elif self._clock_offset and raw >= last:
+            self._clock_offset = timedelta(0)  # the clock caught up
+        if not self._clock_offset:
+            return reading
+        return replace(reading, time=raw + self._clock_offset)
 
     # -- energy -----------------------------------------------------------------
 
