@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import itertools
 
 from hypothesis import given, settings, strategies as st
+import pytest
 
 from custom_components.ev_sessions.model.reading import Reading
 from custom_components.ev_sessions.model.session import Session
@@ -154,3 +155,62 @@ def test_any_batching_with_save_and_restore_gives_the_same_sessions(
                         ended[event.session.id] = event.session.energy_kwh
         assert list(ended.values()) == whole_energies
         assert tracker.as_dict() == whole.as_dict()
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happens while a car charges: a reading, or trouble."""
+
+    kind: str  # read, unavailable, restart, crash, clock_back
+    seconds: int
+    power_w: float
+
+
+events = st.lists(
+    st.builds(
+        Event,
+        kind=st.sampled_from(
+            ["read", "read", "read", "unavailable", "restart", "crash", "clock_back"]
+        ),
+        seconds=st.integers(1, 600),
+        power_w=st.floats(0, MAX_POWER_W),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=events, clock_back_min=st.integers(1, 120))
+def test_no_kwh_lost_to_restarts_crashes_clock_jumps_or_unavailability(
+    events: list[Event], clock_back_min: int
+) -> None:
+    """A register wallbox: whatever happens between plug-in and unplug, the session gets the
+    register's whole increase (a crash restores the last save: at plug-in and every 30 s)."""
+    config = TrackerConfig(uses_connection=True, has_register=True)
+    tracker = SessionTracker(config)
+    raw = T0
+    register = 1000.0
+    tracker.update(Reading(time=raw, power_w=0.0, energy_kwh=register, connected=True))
+    saved, saved_at = tracker.as_dict(), raw
+    for event in events:
+        raw += timedelta(seconds=event.seconds)
+        register += event.power_w / 1000 * event.seconds / 3600
+        if event.kind == "restart":  # a clean shutdown writes everything
+            tracker = SessionTracker.from_dict(config, tracker.as_dict())
+        elif event.kind == "crash":
+            tracker = SessionTracker.from_dict(config, saved)
+        elif event.kind == "clock_back":
+            # Set back further than the time since the last reading (a jump back of less
+            # than that is only a short interval, and judged as one).
+            raw -= timedelta(seconds=event.seconds, minutes=clock_back_min)
+        energy = None if event.kind == "unavailable" else register
+        tracker.update(Reading(time=raw, power_w=event.power_w, energy_kwh=energy, connected=True))
+        if raw - saved_at >= timedelta(seconds=30) or raw < saved_at:
+            saved, saved_at = tracker.as_dict(), raw
+    raw += timedelta(seconds=5)
+    tracker.update(Reading(time=raw, power_w=0.0, energy_kwh=register, connected=False))
+    session = tracker.last_ended
+    assert session is not None
+    assert tracker.active is None
+    assert session.energy_kwh == pytest.approx(register - 1000.0, abs=0.02)

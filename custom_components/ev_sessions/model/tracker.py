@@ -113,10 +113,9 @@ class SessionTracker:
         self._dropped_from: _Held | None = None
         self._jump: _Held | None = None
         self._below_since: datetime | None = None
-        self._delta_from: datetime | None = None
-        self._clock_offset = timedelta(
-            0
-        )  # how far the wall clock went back mid-session  # when the register last moved before now
+        self._delta_from: datetime | None = None  # when the register last moved before now
+        self._clock_offset = timedelta(0)  # how far the wall clock went back mid-session
+        self._step_unjudged = False  # the next register step spans a clock jump
         # Power-integrated kWh per interval since the register last moved.
         self._shape: dict[int, float] = {}
 
@@ -178,6 +177,9 @@ class SessionTracker:
                     self._register_time = min(self._register_time, raw)
                 return reading
             self._clock_offset = last - raw
+            # How long the jump really took is unknowable: the register's next step is
+            # counted as it is (up to max_vouched_kwh), not judged by the time it seems to take.
+            self._step_unjudged = True
         elif self._clock_offset and raw >= last:
             self._clock_offset = timedelta(0)  # the clock caught up
         if not self._clock_offset:
@@ -207,8 +209,10 @@ class SessionTracker:
         if reading.energy_kwh is None:
             return {}
         changed_at = self._register_time
+        unjudged = reading.energy_vouched or self._step_unjudged
+        self._step_unjudged = False
         if (
-            reading.energy_vouched
+            unjudged
             and self._register is not None
             and 0 < reading.energy_kwh - self._register <= self.config.max_vouched_kwh
         ):
