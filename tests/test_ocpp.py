@@ -500,8 +500,8 @@ async def test_unknown_tag_refused_by_option(
         entry, options={CONF_ID_TAGS: {"DEADBEEF": "Cay"}, CONF_ACCEPT_UNKNOWN_TAGS: False}
     )
     await hass.async_block_till_done()
-    assert source_of(entry).state.authorize("DEADBEEF") == "Accepted"
-    assert source_of(entry).state.user_of("DEADBEEF") == "Cay"
+    assert source_of(entry).state.tags.authorize("DEADBEEF") == "Accepted"
+    assert source_of(entry).state.tags.user_of("DEADBEEF") == "Cay"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -180,8 +180,6 @@ class SessionTracker:
             # How long the jump really took is unknowable: the register's next step is
             # counted as it is (up to max_vouched_kwh), not judged by the time it seems to take.
             self._step_unjudged = True
-        elif self._clock_offset and raw >= last:
-            self._clock_offset = timedelta(0)  # the clock caught up
         if not self._clock_offset:
             return reading
         return replace(reading, time=raw + self._clock_offset)
@@ -436,6 +434,7 @@ class SessionTracker:
             "jump": _held_dict(self._jump),
             "below_since": _iso(self._below_since),
             "shape": [[key, kwh] for key, kwh in sorted(self._shape.items())],
+            "clock_offset_s": self._clock_offset.total_seconds(),
         }
 
     @classmethod
@@ -468,6 +467,7 @@ class SessionTracker:
         tracker._dropped_from = _held(data.get("dropped_from"))
         tracker._jump = _held(data.get("jump"))
         tracker._below_since = _safe_dt(data.get("below_since"))
+        tracker._clock_offset = timedelta(seconds=_number(data.get("clock_offset_s")) or 0.0)
         shape = data.get("shape")
         for item in shape if isinstance(shape, list) else []:
             with contextlib.suppress(TypeError, ValueError, IndexError):

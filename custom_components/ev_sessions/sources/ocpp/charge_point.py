@@ -26,11 +26,11 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from ...const import CONF_ACCEPT_UNKNOWN_TAGS, CONF_ID_TAGS
 from ...model.ocpp_meter import MeterSample
 from ...model.reading import Reading
 from ..base import DeviceFacts, PushCallback, text
-from .const import PLUGGED_16, REMOTE_ID_TAG
+from .const import PLUGGED_16
+from .tags import IdTags
 from .window import ReorderWindow
 
 _LOGGER = logging.getLogger(__name__)
@@ -71,9 +71,7 @@ class ChargePoint:
     def __init__(self, hass: HomeAssistant, charge_point_id: str) -> None:
         """Nothing known yet."""
         self.charge_point_id = charge_point_id
-        self.id_tags: dict[str, str] = {}
-        self._names: dict[str, str] = {}
-        self.accept_unknown = True
+        self.tags = IdTags()
         self.connector: int | None = None
         self.connector_settled = False  # a transaction was seen on self.connector
         self.device = DeviceFacts(model="OCPP charge point")
@@ -103,12 +101,6 @@ class ChargePoint:
         self.push: PushCallback | None = None
         self.last_time: datetime | None = None
         self.window = ReorderWindow(hass)
-
-    def set_users(self, options: Mapping[str, Any]) -> None:
-        """Id tags and their names; whether unknown tags may charge."""
-        self.id_tags = {str(k): str(v) for k, v in (options.get(CONF_ID_TAGS) or {}).items()}
-        self._names = {tag.casefold(): name for tag, name in self.id_tags.items()}
-        self.accept_unknown = bool(options.get(CONF_ACCEPT_UNKNOWN_TAGS, True))
 
     def as_dict(self) -> dict[str, Any]:
         """The open transaction, the register and the transaction counter."""
@@ -164,7 +156,7 @@ class ChargePoint:
         self.last_time = max(now, self.last_time or now)
         return self.reading(self.last_time)
 
-    def _emit(self, time: datetime, energy_kwh: float | None = None) -> None:
+    def emit(self, time: datetime, energy_kwh: float | None = None) -> None:
         """Tell the coordinator; never earlier than what it was told before."""
         if self.last_time is not None and time < self.last_time:
             time = self.last_time
@@ -207,29 +199,6 @@ class ChargePoint:
         return None
 
     # -- what messages say -------------------------------------------------------
-
-    def _name(self, id_tag: str) -> str | None:
-        """The registered name of a tag; tags ignore case, and a KEBA suffix is ignored.
-
-        KEBA sends a card as ``12345678_<suffix>`` (the suffix from its serial number): a card
-        registered as ``12345678`` is that card.
-        """
-        key = id_tag.casefold()
-        if (name := self._names.get(key)) is not None:
-            return name
-        base, separator, _suffix = key.rpartition("_")
-        return self._names.get(base) if separator and base else None
-
-    def user_of(self, id_tag: str | None) -> str | None:
-        """The name an id tag maps to (the tag itself when it has none)."""
-        if not id_tag:
-            return None
-        return self._name(id_tag) or id_tag
-
-    def authorize(self, id_tag: str | None) -> str:
-        """Accepted or Invalid, by the users' option."""
-        known = id_tag is None or id_tag == REMOTE_ID_TAG or self._name(id_tag) is not None
-        return "Accepted" if known or self.accept_unknown else "Invalid"
 
     def follows(self, connector: int, *, transaction: bool = False) -> bool:
         """Whether a connector is the one this entry follows: that of the first transaction.
@@ -287,7 +256,7 @@ class ChargePoint:
             self.status, self.error_code = status, error_code
             if status in ("Available", "Unavailable") and self.transaction is None:
                 self.power_w = 0.0
-            self._emit(time)
+            self.emit(time)
 
         self.schedule(time, apply)
 
@@ -300,7 +269,7 @@ class ChargePoint:
             connector=connector,
             start=time,
             id_tag=id_tag,
-            user=self.user_of(id_tag),
+            user=self.tags.user_of(id_tag),
             base_kwh=self.energy_kwh,
         )
         if id_tag:
@@ -323,7 +292,7 @@ class ChargePoint:
             self.last_register_kwh = meter_start_kwh
         self.transaction = transaction
         self.departure = self.energy_wanted_kwh = None
-        self._emit(transaction.start, self.energy_kwh if meter_start_kwh is not None else None)
+        self.emit(transaction.start, self.energy_kwh if meter_start_kwh is not None else None)
 
     def apply_samples(self, samples: list[MeterSample], transaction_id: str | None) -> None:
         """Meter values, each at its own time (of a transaction never seen: adopted)."""
@@ -373,7 +342,7 @@ class ChargePoint:
             if transaction.first_kwh is None and sample.begin_register_kwh is not None:
                 transaction.first_kwh = sample.begin_register_kwh
             energy = self._register(transaction, sample.register_kwh)
-        self._emit(sample.time, energy)
+        self.emit(sample.time, energy)
 
     def _register(self, transaction: Transaction, register_kwh: float | None) -> float | None:
         """EV Sessions' register from the charge point's (None: no register in the sample)."""
@@ -418,9 +387,10 @@ class ChargePoint:
             # ABB: the stop meter is the lifetime counter again; the transaction's energy is
             # stop minus start, including what came after the last meter values.
             meter_stop_kwh -= lifetime
-        self._close(transaction, time, self._register(transaction, meter_stop_kwh))
+        self.close(transaction, time, self._register(transaction, meter_stop_kwh))
 
-    def _close(self, transaction: Transaction, time: datetime, energy: float | None) -> None:
+    def close(self, transaction: Transaction, time: datetime, energy: float | None) -> None:
+        """End a transaction at a time (with its last register, when known)."""
         if time < transaction.start:
             # Stamped before its own start (Grizzl-E): it ended when the message came.
             time = max(dt_util.utcnow(), transaction.start)
@@ -429,45 +399,7 @@ class ChargePoint:
         self.charging_state = None
         self.power_w = 0.0
         self.departure = self.energy_wanted_kwh = None
-        self._emit(time, energy)
-
-    def apply_event(  # noqa: PLR0917
-        self,
-        event_type: str,
-        transaction_id: str,
-        seq_no: int,
-        connector: int,
-        id_tag: str | None,
-        charging_state: str | None,
-        time: datetime,
-        samples: list[MeterSample],
-        stopped_reason: str | None = None,
-    ) -> None:
-        """A 2.0.1 TransactionEvent (repeated ones, or ones of ended transactions: nothing)."""
-        if transaction_id in self.ended:
-            return
-        transaction = self.transaction
-        if transaction is None or transaction.id != transaction_id:
-            # Started, or the first event seen of a transaction whose start was lost.
-            transaction = self.start_transaction(transaction_id, connector, id_tag, time)
-            begin = next((s.begin_register_kwh for s in samples if s.begin_register_kwh), None)
-            self.apply_start(transaction, begin)
-        elif seq_no in transaction.seq_nos:
-            return
-        transaction.seq_nos.add(seq_no)
-        if id_tag and transaction.id_tag is None:
-            transaction.id_tag, transaction.user = id_tag, self.user_of(id_tag)
-            self.last_tag = id_tag
-        if charging_state is not None:
-            self.charging_state = charging_state
-        if samples:
-            self.apply_samples(samples, transaction_id)
-        if event_type == "Ended":
-            if stopped_reason == "EVDisconnected":
-                self.status = "Available"
-            self._close(transaction, time, None)
-        elif not samples:
-            self._emit(time)
+        self.emit(time, energy)
 
     def transaction_id_for(
         self, connector: int, time: datetime, meter_start: float | None
@@ -495,4 +427,4 @@ class ChargePoint:
         """What the car asks for becomes the session's preferences."""
         self.departure = departure
         self.energy_wanted_kwh = energy_kwh
-        self._emit(self.last_time or dt_util.utcnow())
+        self.emit(self.last_time or dt_util.utcnow())

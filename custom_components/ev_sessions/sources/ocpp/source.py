@@ -54,7 +54,7 @@ class OcppSource:
         self.password: str | None = data.get(CONF_PASSWORD) or None
         self.data = data
         self.state = ChargePoint(hass, self.charge_point_id)
-        self.state.set_users(data)
+        self.state.tags.set(data)
         self.protocol: str | None = None
         self.link: OcppLink | None = None
         self.limit_a: float | None = None  # the limit of the last profile sent
@@ -69,7 +69,7 @@ class OcppSource:
 
     def set_users(self, options: Mapping[str, Any]) -> None:
         """Id tags and their names; whether unknown tags may charge."""
-        self.state.set_users(options)
+        self.state.tags.set(options)
 
     # -- protocol members --------------------------------------------------------
 
@@ -157,7 +157,7 @@ class OcppSource:
             "rejected_messages": state.rejected_messages,
             "repeated_messages": state.repeated_messages,
             "last_message": None if state.last_message is None else state.last_message.isoformat(),
-            "users": len(state.id_tags),
+            "users": len(state.tags.id_tags),
         }
 
     # -- connection --------------------------------------------------------------

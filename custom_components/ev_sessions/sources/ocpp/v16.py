@@ -114,7 +114,9 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
     def on_authorize(self, id_tag: str) -> call16_result.Authorize:
         """Accept known tags; unknown ones by option."""
         self.charge_point.received()
-        return call16_result.Authorize(id_tag_info={"status": self.charge_point.authorize(id_tag)})
+        return call16_result.Authorize(
+            id_tag_info={"status": self.charge_point.tags.authorize(id_tag)}
+        )
 
     @handles("StartTransaction")
     def on_start_transaction(
@@ -136,7 +138,7 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
             charge_point.others.add(transaction_id)
         return call16_result.StartTransaction(
             transaction_id=int(transaction_id),
-            id_tag_info={"status": charge_point.authorize(id_tag)},
+            id_tag_info={"status": charge_point.tags.authorize(id_tag)},
         )
 
     @handles("StopTransaction")
@@ -156,7 +158,7 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         )
         id_tag = payload.get("id_tag")
         return call16_result.StopTransaction(
-            id_tag_info={"status": charge_point.authorize(id_tag)} if id_tag else None
+            id_tag_info={"status": charge_point.tags.authorize(id_tag)} if id_tag else None
         )
 
     @handles("MeterValues")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 import logging
 from typing import Any
 
@@ -14,7 +16,7 @@ from ocpp.v201 import (
 
 from homeassistant.util import dt as dt_util
 
-from ...model.ocpp_meter import meter_samples, parse_moment, parse_time
+from ...model.ocpp_meter import MeterSample, meter_samples, parse_moment, parse_time
 from .charge_point import ChargePoint
 from .const import HEARTBEAT_S, PROFILE_ID, RESPONSE_TIMEOUT_S, TRIGGERS, OcppCommandError
 from .link import OcppLink, ProtocolMixin, answer_status, handles
@@ -28,6 +30,52 @@ def _id_token(token: Mapping[str, Any] | None) -> str | None:
         return None
     value = token.get("id_token")
     return str(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEvent:
+    """What a 2.0.1 TransactionEvent says."""
+
+    kind: str  # Started, Updated, Ended
+    transaction_id: str
+    seq_no: int
+    connector: int
+    id_tag: str | None
+    charging_state: str | None
+    time: datetime
+    samples: list[MeterSample]
+    stopped_reason: str | None
+
+
+def apply_transaction_event(charge_point: ChargePoint, event: TransactionEvent) -> None:
+    """Apply a TransactionEvent (repeated ones, or ones of ended transactions: nothing)."""
+    if event.transaction_id in charge_point.ended:
+        return
+    transaction = charge_point.transaction
+    if transaction is None or transaction.id != event.transaction_id:
+        # Started, or the first event seen of a transaction whose start was lost.
+        transaction = charge_point.start_transaction(
+            event.transaction_id, event.connector, event.id_tag, event.time
+        )
+        begin = next((s.begin_register_kwh for s in event.samples if s.begin_register_kwh), None)
+        charge_point.apply_start(transaction, begin)
+    elif event.seq_no in transaction.seq_nos:
+        return
+    transaction.seq_nos.add(event.seq_no)
+    if event.id_tag and transaction.id_tag is None:
+        transaction.id_tag = event.id_tag
+        transaction.user = charge_point.tags.user_of(event.id_tag)
+        charge_point.last_tag = event.id_tag
+    if event.charging_state is not None:
+        charge_point.charging_state = event.charging_state
+    if event.samples:
+        charge_point.apply_samples(event.samples, event.transaction_id)
+    if event.kind == "Ended":
+        if event.stopped_reason == "EVDisconnected":
+            charge_point.status = "Available"
+        charge_point.close(transaction, event.time, None)
+    elif not event.samples:
+        charge_point.emit(event.time)
 
 
 class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc]
@@ -138,7 +186,7 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
     def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call201_result.Authorize:
         """Accept known tokens; unknown ones by option."""
         self.charge_point.received()
-        status = self.charge_point.authorize(_id_token(id_token))
+        status = self.charge_point.tags.authorize(_id_token(id_token))
         return call201_result.Authorize(id_token_info={"status": status})
 
     @handles("TransactionEvent")
@@ -163,24 +211,22 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
         )
         charging_state = transaction_info.get("charging_state")
         if charge_point.follows(connector, transaction=True):
-            charge_point.schedule(
+            event = TransactionEvent(
+                event_type,
+                transaction_id,
+                seq_no,
+                connector,
+                id_tag,
+                charging_state,
                 time,
-                lambda: charge_point.apply_event(
-                    event_type,
-                    transaction_id,
-                    seq_no,
-                    connector,
-                    id_tag,
-                    charging_state,
-                    time,
-                    samples,
-                    transaction_info.get("stopped_reason"),
-                ),
+                samples,
+                transaction_info.get("stopped_reason"),
             )
+            charge_point.schedule(time, lambda: apply_transaction_event(charge_point, event))
         if id_tag is None:
             return call201_result.TransactionEvent()
         return call201_result.TransactionEvent(
-            id_token_info={"status": charge_point.authorize(id_tag)}
+            id_token_info={"status": charge_point.tags.authorize(id_tag)}
         )
 
     @handles("MeterValues")
