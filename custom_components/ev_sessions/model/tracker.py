@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .reading import Reading
+from .register import Register
 from .session import (
     ChargingPeriod,
     Session,
@@ -77,12 +78,6 @@ class SessionCorrected:
 type TrackerEvent = SessionStarted | SessionEnded | SessionCorrected
 
 
-@dataclass(slots=True)
-class _Held:
-    value: float
-    time: datetime
-
-
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
@@ -108,10 +103,7 @@ class SessionTracker:
         self.charging = False
         self.error = False
         self._time: datetime | None = None
-        self._register: float | None = None
-        self._register_time: datetime | None = None
-        self._dropped_from: _Held | None = None
-        self._jump: _Held | None = None
+        self.register = Register(config)
         self._below_since: datetime | None = None
         self._delta_from: datetime | None = None  # when the register last moved before now
         self._clock_offset = timedelta(0)  # how far the wall clock went back mid-session
@@ -173,8 +165,7 @@ class SessionTracker:
             if self.active is None:
                 self._clock_offset = timedelta(0)
                 self._time = raw
-                if self._register_time is not None:
-                    self._register_time = min(self._register_time, raw)
+                self.register.clock_set_back(raw)
                 return reading
             self._clock_offset = last - raw
             # How long the jump really took is unknowable: the register's next step is
@@ -185,10 +176,6 @@ class SessionTracker:
         return replace(reading, time=raw + self._clock_offset)
 
     # -- energy -----------------------------------------------------------------
-
-    def _plausible_kwh(self, since: datetime, until: datetime) -> float:
-        hours = max(0.0, (until - since).total_seconds()) / _H
-        return self.config.plausible_power_w / 1000.0 * hours + self.config.register_noise_kwh
 
     def _held_power_kwh(self, since: datetime, until: datetime) -> float:
         """Energy at the last known power, held until now (never over a long gap)."""
@@ -206,19 +193,13 @@ class SessionTracker:
                 self._shape[key] = self._shape.get(key, 0.0) + part
         if reading.energy_kwh is None:
             return {}
-        changed_at = self._register_time
-        unjudged = reading.energy_vouched or self._step_unjudged
+        changed_at = self.register.time
+        delta = self.register.step(
+            reading.energy_kwh,
+            reading.time,
+            unjudged=reading.energy_vouched or self._step_unjudged,
+        )
         self._step_unjudged = False
-        if (
-            unjudged
-            and self._register is not None
-            and 0 < reading.energy_kwh - self._register <= self.config.max_vouched_kwh
-        ):
-            # A transaction vouches for the step, however fast its messages came.
-            delta = reading.energy_kwh - self._register
-            self._accept(reading.energy_kwh, reading.time)
-        else:
-            delta = self._register_delta(reading.energy_kwh, reading.time)
         parts: dict[int, float] = {}
         if delta > 0:
             self._delta_from = changed_at
@@ -227,71 +208,9 @@ class SessionTracker:
                 parts = spread_like(delta, self._shape)
             else:
                 parts = spread_evenly(delta, changed_at or since, reading.time)
-        if self._register_time != changed_at:
+        if self.register.time != changed_at:
             self._shape = {}
         return parts
-
-    def _register_delta(self, value: float, time: datetime) -> float:
-        if self._register is None or self._register_time is None:
-            self._accept(value, time)
-            return 0.0
-        if value == self._register or (self._jump is not None and value == self._jump.value):
-            # Unchanged (Home Assistant repeats states): nothing new, nothing decided.
-            return 0.0
-        dropped_from = self._dropped_from
-        if dropped_from is not None:
-            self._dropped_from = None
-            if value >= dropped_from.value and value - dropped_from.value <= self._plausible_kwh(
-                dropped_from.time, time
-            ):
-                # A glitch: the register came back. Count from where it was.
-                self._accept(value, time)
-                return value - dropped_from.value
-            if self._register <= value <= self._plausible_kwh(dropped_from.time, time):
-                # It was a reset after all: count on from the lower value.
-                delta = value - self._register
-                self._accept(value, time)
-                return delta
-        delta = value - self._register
-        if delta < 0:
-            return self._go_backwards(value, time, delta)
-        if delta > self._plausible_kwh(self._register_time, time):
-            jump = self._jump
-            if (
-                jump is not None
-                and value >= jump.value
-                and value - jump.value <= self._plausible_kwh(jump.time, time)
-            ):
-                # The new level holds: it is the register's new base.
-                self._accept(value, time)
-                return value - jump.value
-            self._jump = _Held(value, time)
-            return 0.0
-        self._accept(value, time)
-        return delta
-
-    def _go_backwards(self, value: float, time: datetime, delta: float) -> float:
-        assert self._register is not None
-        assert self._register_time is not None
-        if delta >= -self.config.register_noise_kwh:
-            return 0.0
-        if 0 < value <= self._plausible_kwh(self._register_time, time):
-            # A reset (charger reboot): the register counts again from zero.
-            self._accept(value, time)
-            return value
-        # Zero (a glitch or a reset: the next reading tells) or a new, lower base.
-        self._dropped_from = _Held(self._register, self._register_time)
-        self._register = value
-        self._register_time = time
-        self._jump = None
-        return 0.0
-
-    def _accept(self, value: float, time: datetime) -> None:
-        # Only changed values get here, so plausibility is judged from the last
-        # change: a register may update rarely (some only when a session ends).
-        self._register = value
-        self._register_time = time
-        self._jump = None
 
     def _credit(self, parts: dict[int, float], until: datetime, events: list[TrackerEvent]) -> None:
         kwh = sum(parts.values())
@@ -412,7 +331,7 @@ class SessionTracker:
     @property
     def has_register(self) -> bool:
         """Whether an energy register value is known (the session's energy counts from it)."""
-        return self._register is not None
+        return self.register.value is not None
 
     def as_dict(self) -> dict[str, Any]:
         """Everything needed to carry on after a restart."""
@@ -428,10 +347,7 @@ class SessionTracker:
             "charging": self.charging,
             "error": self.error,
             "time": _iso(self._time),
-            "register": self._register,
-            "register_time": _iso(self._register_time),
-            "dropped_from": _held_dict(self._dropped_from),
-            "jump": _held_dict(self._jump),
+            **self.register.as_dict(),
             "below_since": _iso(self._below_since),
             "shape": [[key, kwh] for key, kwh in sorted(self._shape.items())],
             "clock_offset_s": self._clock_offset.total_seconds(),
@@ -462,10 +378,7 @@ class SessionTracker:
         tracker.charging = data.get("charging") is True
         tracker.error = data.get("error") is True
         tracker._time = _safe_dt(data.get("time"))
-        tracker._register = _number(data.get("register"))
-        tracker._register_time = _safe_dt(data.get("register_time"))
-        tracker._dropped_from = _held(data.get("dropped_from"))
-        tracker._jump = _held(data.get("jump"))
+        tracker.register.restore(data)
         tracker._below_since = _safe_dt(data.get("below_since"))
         tracker._clock_offset = timedelta(seconds=_number(data.get("clock_offset_s")) or 0.0)
         shape = data.get("shape")
@@ -473,14 +386,3 @@ class SessionTracker:
             with contextlib.suppress(TypeError, ValueError, IndexError):
                 tracker._shape[int(item[0])] = float(item[1])
         return tracker
-
-
-def _held_dict(held: _Held | None) -> list[Any] | None:
-    return None if held is None else [held.value, held.time.isoformat()]
-
-
-def _held(data: Any) -> _Held | None:
-    if not isinstance(data, list) or len(data) != 2:
-        return None
-    value, time = _number(data[0]), _safe_dt(data[1])
-    return None if value is None or time is None else _Held(value, time)

@@ -3,8 +3,8 @@
 Imports run one way: ``source`` (the `Source`: connection, control, commands) uses ``v16``
 and ``v201`` (the handlers of each protocol version), which use ``link`` (what both versions
 share), ``charge_point`` (what the charge point has said: status, transactions, meter values,
-with the reorder ``window`` and the users' ``tags``) and ``server`` (the websocket server, shared by the charge points
-on one port); ``const`` is used by all.
+with the reorder ``window`` and the users' ``tags``) and ``server`` (the websocket server,
+shared by the charge points on one port); ``const`` is used by all.
 """
 
 from __future__ import annotations
