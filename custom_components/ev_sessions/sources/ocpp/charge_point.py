@@ -95,7 +95,8 @@ class ChargePoint:
         self.repeated_messages = 0
         self.answers: OrderedDict[str, str] = OrderedDict()
         self.last_register_kwh: float | None = None
-        self._starts: dict[tuple[int, datetime, float | None], str] = {}
+        # 1.6 starts answered (a repeat gets the same id): see v16.transaction_id_for
+        self.starts: dict[tuple[int, datetime, float | None], str] = {}
         self.ended: list[str] = []  # the last transactions ended, newest last
         self.others: set[str] = set()  # transactions of connectors not followed (this run)
         self.push: PushCallback | None = None
@@ -400,31 +401,3 @@ class ChargePoint:
         self.power_w = 0.0
         self.departure = self.energy_wanted_kwh = None
         self.emit(time, energy)
-
-    def transaction_id_for(
-        self, connector: int, time: datetime, meter_start: float | None
-    ) -> tuple[str, bool]:
-        """The 1.6 transaction id of a start, and whether it is new (ids survive restarts).
-
-        A start the charge point repeats (its answer was lost) gets the id it got before.
-        """
-        key = (connector, time, meter_start)
-        if (known := self._starts.get(key)) is not None:
-            return known, False
-        current = self.transaction
-        if (
-            current is not None
-            and current.connector == connector
-            and current.start == time
-            and current.meter_start_wh == meter_start
-        ):
-            return current.id, False
-        self.transaction_counter += 1
-        self._starts = {key: str(self.transaction_counter)}
-        return str(self.transaction_counter), True
-
-    def on_charging_needs(self, departure: datetime | None, energy_kwh: float | None) -> None:
-        """What the car asks for becomes the session's preferences."""
-        self.departure = departure
-        self.energy_wanted_kwh = energy_kwh
-        self.emit(self.last_time or dt_util.utcnow())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 import logging
 from typing import Any
 
@@ -20,6 +21,29 @@ from .link import OcppLink, ProtocolMixin, answer_status, handles
 from .server import WebSocketLink
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def transaction_id_for(
+    charge_point: ChargePoint, connector: int, time: datetime, meter_start: float | None
+) -> tuple[str, bool]:
+    """The 1.6 transaction id of a start, and whether it is new (ids survive restarts).
+
+    A start the charge point repeats (its answer was lost) gets the id it got before.
+    """
+    key = (connector, time, meter_start)
+    if (known := charge_point.starts.get(key)) is not None:
+        return known, False
+    current = charge_point.transaction
+    if (
+        current is not None
+        and current.connector == connector
+        and current.start == time
+        and current.meter_start_wh == meter_start
+    ):
+        return current.id, False
+    charge_point.transaction_counter += 1
+    charge_point.starts = {key: str(charge_point.transaction_counter)}
+    return str(charge_point.transaction_counter), True
 
 
 class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
@@ -126,7 +150,7 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         charge_point = self.charge_point
         received = charge_point.received()
         time = parse_time(timestamp, received)
-        transaction_id, new = charge_point.transaction_id_for(connector_id, time, meter_start)
+        transaction_id, new = transaction_id_for(charge_point, connector_id, time, meter_start)
         if new and charge_point.follows(connector_id, transaction=True):
             transaction = charge_point.start_transaction(transaction_id, connector_id, id_tag, time)
             transaction.meter_start_wh = meter_start

@@ -78,6 +78,15 @@ def apply_transaction_event(charge_point: ChargePoint, event: TransactionEvent) 
         charge_point.emit(event.time)
 
 
+def apply_charging_needs(
+    charge_point: ChargePoint, departure: datetime | None, energy_kwh: float | None
+) -> None:
+    """What the car asks for (NotifyEVChargingNeeds) becomes the session's preferences."""
+    charge_point.departure = departure
+    charge_point.energy_wanted_kwh = energy_kwh
+    charge_point.emit(charge_point.last_time or dt_util.utcnow())
+
+
 class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc]
     """OCPP 2.0.1."""
 
@@ -263,8 +272,8 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
         energy_wh = parameters.get("energy_amount")
         charge_point.schedule(
             received,
-            lambda: charge_point.on_charging_needs(
-                departure, None if energy_wh is None else float(energy_wh) / 1000
+            lambda: apply_charging_needs(
+                charge_point, departure, None if energy_wh is None else float(energy_wh) / 1000
             ),
         )
         return call201_result.NotifyEVChargingNeeds(status="Accepted")
