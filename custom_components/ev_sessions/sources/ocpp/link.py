@@ -9,8 +9,8 @@ import json
 import logging
 from typing import Any, cast
 
-from ocpp.exceptions import NotImplementedError as OcppNotImplementedError, OCPPError
-from ocpp.messages import Call, unpack
+from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
+from ocpp.messages import Call, CallError, CallResult
 from ocpp.routing import on as ocpp_on
 
 from .charge_point import ChargePoint
@@ -132,25 +132,18 @@ class ProtocolMixin:
         a string of 1-36 characters) gets a CALLERROR; an answer to no command of ours is
         dropped (the ocpp package would queue it for ever).
         """
-        problem = frame_problem(raw_msg)
-        if problem is None:
-            try:
-                msg = unpack(raw_msg)
-            except OCPPError as err:
-                problem = str(err.description)
-        if problem is not None:
+        msg, problem, unique_id = read_frame(raw_msg)
+        if msg is None:
             self.charge_point.rejected_messages += 1
             _LOGGER.debug("Malformed frame (%s): %.200s", problem, raw_msg)
-            await self._send(
-                json.dumps([4, message_id(raw_msg), self.format_violation, problem, {}])
-            )
+            await self._send(json.dumps([4, unique_id, self.format_violation, problem, {}]))
             return
         if not isinstance(msg, Call):
             call_lock: asyncio.Lock = self._call_lock  # type: ignore[attr-defined]
             if not call_lock.locked():
                 _LOGGER.debug("Answer to no command dropped: %.200s", raw_msg)
                 return
-        if isinstance(msg, Call):
+        else:
             if msg.action == "BootNotification":
                 # A reboot restarts the box's message ids: nothing before it is a repeat.
                 self.charge_point.answers.clear()
@@ -186,38 +179,46 @@ class ProtocolMixin:
 MAX_ID_LENGTH = 36  # OCPP-J: a message id is a string of at most 36 characters
 
 
-def frame_problem(raw: str) -> str | None:
-    """What makes a frame not an OCPP-J message (None: nothing)."""
+_KINDS: dict[int, type[Call | CallResult | CallError]] = {
+    2: Call,
+    3: CallResult,
+    4: CallError,
+}
+
+
+def read_frame(raw: str) -> tuple[Call | CallResult | CallError | None, str, str]:
+    """The message a frame holds, what is wrong with it if nothing, and its message id.
+
+    One parse for the check, the message and the id (they were three); the id is "-1"
+    when the frame has no usable one.
+    """
     try:
         frame = json.loads(raw)
     except (ValueError, RecursionError):
-        return "not JSON"
-    if not isinstance(frame, list) or len(frame) < 3 or frame[0] not in (2, 3, 4):
-        return "not an OCPP message"
+        return None, "not JSON", "-1"
+    if not isinstance(frame, list) or len(frame) < 2:
+        return None, "not an OCPP message", "-1"
     unique_id = frame[1]
     if not isinstance(unique_id, str) or not 0 < len(unique_id) <= MAX_ID_LENGTH:
-        return "the message id is not a string of 1 to 36 characters"
-    if frame[0] == 2 and (
+        return None, "the message id is not a string of 1 to 36 characters", "-1"
+    kind = _KINDS.get(frame[0]) if isinstance(frame[0], int) else None
+    if kind is None:
+        return None, "not an OCPP message", unique_id
+    if kind is Call and (
         len(frame) != 4 or not isinstance(frame[2], str) or not isinstance(frame[3], dict)
     ):
-        return "a CALL is [2, id, action, payload]"
-    return None
-
-
-def message_id(raw: str) -> str:
-    """The message id of a frame that could not be read, when there is a usable one."""
+        return None, "a CALL is [2, id, action, payload]", unique_id
     try:
-        frame = json.loads(raw)
-    except (ValueError, RecursionError):
-        return "-1"
-    if (
-        isinstance(frame, list)
-        and len(frame) > 1
-        and isinstance(frame[1], str)
-        and 0 < len(frame[1]) <= MAX_ID_LENGTH
-    ):
-        return frame[1]
-    return "-1"
+        return kind(*frame[1:]), "", unique_id
+    except TypeError:
+        return None, "not an OCPP message", unique_id
+
+
+def require_accepted(answer: Any, what: str) -> None:
+    """A command's answer must be Accepted; else OcppCommandError with what it said."""
+    status = answer_status(answer)
+    if status != "Accepted":
+        raise OcppCommandError(f"{what} {status}", "refused", answer=status)
 
 
 def answer_status(answer: Any) -> str:

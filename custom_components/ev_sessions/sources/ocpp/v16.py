@@ -16,8 +16,8 @@ from homeassistant.util import dt as dt_util
 
 from ...model.ocpp_meter import meter_samples, parse_time, wh_to_kwh
 from .charge_point import ChargePoint
-from .const import HEARTBEAT_S, PROFILE_ID, RESPONSE_TIMEOUT_S, TRIGGERS, OcppCommandError
-from .link import OcppLink, ProtocolMixin, answer_status, handles
+from .const import HEARTBEAT_S, PROFILE_ID, RESPONSE_TIMEOUT_S, TRIGGERS
+from .link import OcppLink, ProtocolMixin, answer_status, handles, require_accepted
 from .server import WebSocketLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -76,10 +76,7 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
                 },
             )
         )
-        if answer_status(answer) != "Accepted":
-            raise OcppCommandError(
-                f"charging profile {answer.status}", "refused", answer=str(answer.status)
-            )
+        require_accepted(answer, "charging profile")
 
     async def remote_start(self, id_tag: str) -> str:
         """RemoteStartTransaction on connector 1."""
