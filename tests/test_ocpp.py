@@ -39,7 +39,7 @@ from custom_components.ev_sessions.const import (
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ev_sessions.sources.base import DeviceFacts, SourceError
 from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
-from custom_components.ev_sessions.sources.ocpp.server import SERVERS
+from custom_components.ev_sessions.sources.ocpp.server import HEADER_TIMEOUT, SERVERS
 from custom_components.ev_sessions.sources.ocpp.source import OcppSource
 
 from .conftest import setup_entry
@@ -1815,3 +1815,83 @@ async def test_keba_signed_kwh_after_a_restart_is_still_kwh(
         await hass.async_block_till_done()
     (session,) = sessions(entry)
     assert session.energy_kwh == pytest.approx(11.0)
+
+
+async def test_a_half_open_or_slow_request_is_closed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A connection that never finishes its HTTP request (a box that lost power mid-handshake,
+    a slow-loris client) is closed after HEADER_TIMEOUT; a charge point's websocket is not."""
+    silent_reader, silent_writer = await asyncio.open_connection("127.0.0.1", port)
+    slow_reader, slow_writer = await asyncio.open_connection("127.0.0.1", port)
+    slow_writer.write(b"GET /ocpp/garage-1 HTTP/1.1\r\nHost: x\r\n")
+    await slow_writer.drain()
+    async with connect(port, CP) as station:
+        await boot16(station)
+        for _ in range(4):
+            freezer.tick(HEADER_TIMEOUT / 3)
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done()
+        assert await asyncio.wait_for(silent_reader.read(), 5) == b""
+        assert await asyncio.wait_for(slow_reader.read(), 5) == b""
+        # The charge point talks on.
+        assert (await station.call(call16.Heartbeat())).current_time
+    silent_writer.close()
+    slow_writer.close()
+
+
+async def test_the_connector_can_be_chosen_in_the_options(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A four-connector box whose entry is for connector 3: a transaction on connector 1 (a
+    neighbour's car) is not this entry's, whichever comes first; the choice applies without a
+    reload, so the connection stays up."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"next_step_id": "users"}
+        )
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {CONF_ID_TAGS: "04A1B2C3 = Anna", CONF_ACCEPT_UNKNOWN_TAGS: True, "connector": 3},
+        )
+        await hass.async_block_till_done()
+        assert entry.options["connector"] == 3
+        freezer.move_to(T0)
+        for connector in (1, 3):
+            answer = await station.call(
+                call16.StartTransaction(
+                    connector_id=connector,
+                    id_tag="04A1B2C3" if connector == 3 else "FFFF0001",
+                    meter_start=1000,
+                    timestamp=ts(T0),
+                )
+            )
+            freezer.move_to(T0 + timedelta(minutes=30))
+            await station.call(
+                call16.MeterValues(
+                    connector_id=connector,
+                    transaction_id=answer.transaction_id,
+                    meter_value=[
+                        {
+                            "timestamp": ts(T0 + timedelta(minutes=30)),
+                            "sampledValue": [register(1000 + 1000 * connector)],
+                        }
+                    ],
+                )
+            )
+            await stop16(
+                station,
+                answer.transaction_id,
+                1000 + 1000 * connector,
+                T0 + timedelta(minutes=31),
+                "EVDisconnected",
+            )
+        await hass.async_block_till_done()
+        assert not station.websocket.closed
+    (session,) = sessions(entry)
+    assert session.energy_kwh == pytest.approx(3.0)
+    assert session.user == "Anna"
+    assert source_of(entry).state.connector == 3

@@ -28,6 +28,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from custom_components.ev_sessions.config_flow.ocpp import parse_id_tags
 from custom_components.ev_sessions.const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
+    CONF_CONNECTOR,
     CONF_CHARGE_POINT_ID,
     CONF_ID_TAGS,
     CONF_LISTEN_ADDRESS,
@@ -228,6 +229,7 @@ async def test_users_option(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_ID_TAGS] == {"04A1": "Anna", "04B2": "Bo"}
     assert entry.options[CONF_ACCEPT_UNKNOWN_TAGS] is False
+    assert entry.options[CONF_CONNECTOR] == 0  # automatic
     # Shown again as lines.
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(

@@ -12,6 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
+    CONF_CONNECTOR,
     CONF_ID_TAGS,
     CONF_POWER_ENTITY,
     CONF_SOURCE,
@@ -39,7 +40,7 @@ PLATFORMS = [
     Platform.TIME,
 ]
 
-USER_KEYS = frozenset({CONF_ID_TAGS, CONF_ACCEPT_UNKNOWN_TAGS})
+USER_KEYS = frozenset({CONF_ID_TAGS, CONF_ACCEPT_UNKNOWN_TAGS, CONF_CONNECTOR})
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 

@@ -20,6 +20,9 @@ from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     TextSelector,
@@ -32,6 +35,7 @@ from ..const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
     CONF_BATTERY_CAPACITY_KWH,
     CONF_CHARGING_MODE,
+    CONF_CONNECTOR,
     CONF_DEPARTURE_TIME,
     CONF_GRACE_PERIOD_MIN,
     CONF_HOUSE_CURRENT_ENTITIES,
@@ -66,6 +70,8 @@ from .schema import (
     validate_house_power,
 )
 from .tariff import tariff_schema, validate_tariff
+
+MAX_CONNECTOR = 32  # the most connectors (EVSEs) one OCPP box has
 
 _OPTIONAL_OPTIONS = (
     CONF_TARGET_SOC,
@@ -123,6 +129,7 @@ class EvSessionsOptionsFlow(OptionsFlow):
                     {
                         CONF_ID_TAGS: tags,
                         CONF_ACCEPT_UNKNOWN_TAGS: bool(user_input[CONF_ACCEPT_UNKNOWN_TAGS]),
+                        CONF_CONNECTOR: int(user_input.get(CONF_CONNECTOR) or 0),
                     },
                     (),
                 )
@@ -132,11 +139,17 @@ class EvSessionsOptionsFlow(OptionsFlow):
                 f"{tag} = {name}" for tag, name in (options.get(CONF_ID_TAGS) or {}).items()
             ),
             CONF_ACCEPT_UNKNOWN_TAGS: options.get(CONF_ACCEPT_UNKNOWN_TAGS, True),
+            CONF_CONNECTOR: options.get(CONF_CONNECTOR, 0),
         }
         schema = vol.Schema(
             {
                 vol.Optional(CONF_ID_TAGS): TextSelector(TextSelectorConfig(multiline=True)),
                 vol.Required(CONF_ACCEPT_UNKNOWN_TAGS, default=True): BooleanSelector(),
+                vol.Optional(CONF_CONNECTOR, default=0): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=MAX_CONNECTOR, step=1, mode=NumberSelectorMode.BOX
+                    )
+                ),
             }
         )
         return self.async_show_form(

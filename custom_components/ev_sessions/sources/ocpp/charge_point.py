@@ -74,6 +74,7 @@ class ChargePoint:
         self.tags = IdTags()
         self.connector: int | None = None
         self.connector_settled = False  # a transaction was seen on self.connector
+        self.chosen: int | None = None  # the connector the user chose to follow
         self.device = DeviceFacts(model="OCPP charge point")
         self.boot: dict[str, Any] = {}
         self.transaction: Transaction | None = None
@@ -133,6 +134,7 @@ class ChargePoint:
         self.status = data.get("status")
         self.last_tag = data.get("last_tag")
         self.ended = list(data.get("ended", []))
+        self.choose_connector(self.chosen)
         if isinstance(last := data.get("last_register_kwh"), int | float):
             self.last_register_kwh = float(last)
         if isinstance(data.get("boot"), dict):
@@ -201,6 +203,16 @@ class ChargePoint:
 
     # -- what messages say -------------------------------------------------------
 
+    def choose_connector(self, connector: int | None) -> None:
+        """Follow one connector (chosen in the options), or find it (None or 0)."""
+        if not connector or connector <= 0:
+            self.chosen = None
+            return
+        if connector != self.connector and self.transaction is None:
+            self.status = self.error_code = None
+        self.chosen = self.connector = connector
+        self.connector_settled = True
+
     def follows(self, connector: int, *, transaction: bool = False) -> bool:
         """Whether a connector is the one this entry follows: that of the first transaction.
 
@@ -210,6 +222,8 @@ class ChargePoint:
         """
         if connector <= 0:
             return False
+        if self.chosen is not None:
+            return connector == self.chosen
         if self.connector is None:
             self.connector = connector
         if transaction and not self.connector_settled:
@@ -396,6 +410,9 @@ class ChargePoint:
             # Stamped before its own start (Grizzl-E): it ended when the message came.
             time = max(dt_util.utcnow(), transaction.start)
         self.transaction = None
+        if self.status is None:
+            # A box that tells no connector status (Blink): the session is its transaction.
+            self.status = "Available"
         self.ended = [*self.ended[-19:], transaction.id]
         self.charging_state = None
         self.power_w = 0.0

@@ -10,7 +10,9 @@ Against abuse: the server listens on every interface or on one address; an addre
 LOGIN_ATTEMPTS wrong passwords within LOGIN_WINDOW_S gets HTTP 429 for LOGIN_WINDOW_S without
 its credentials being checked; unknown ids start at most MAX_DISCOVERIES discovery flows at a
 time (and are remembered up to MAX_ANNOUNCED); a frame above MAX_FRAME_BYTES closes the
-connection with code 1009 (message too big) as soon as its header is read.
+connection with code 1009 (message too big) as soon as its header is read; a connection that has
+not finished its HTTP request within HEADER_TIMEOUT (a half-open socket, a slow-loris client) is
+closed, as is one left idle after an HTTP answer.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 import hmac
 import logging
 import ssl
@@ -29,8 +32,10 @@ from aiohttp import WSMsgType, web
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
 from homeassistant.const import CONF_PORT
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import discovery_flow
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from ...const import (
@@ -51,6 +56,7 @@ LOGIN_ATTEMPTS = 5
 LOGIN_WINDOW_S = 60.0
 MAX_DISCOVERIES = 3
 MAX_ANNOUNCED = 256
+HEADER_TIMEOUT = timedelta(seconds=30)  # TLS handshake and HTTP request, from the first byte
 SERVERS: HassKey[dict[int, OcppServer]] = HassKey(f"{DOMAIN}_ocpp_servers")
 
 
@@ -141,6 +147,10 @@ class OcppServer:
     announced: set[str] = field(default_factory=set)
     refused: set[str] = field(default_factory=set)
     failures: dict[str, list[float]] = field(default_factory=dict)  # by remote address
+    # Connections not (yet) serving a charge point, by id of their handler: since when.
+    waiting: dict[int, datetime] = field(default_factory=dict)
+    serving: set[int] = field(default_factory=set)
+    unsweep: CALLBACK_TYPE | None = None
 
     async def async_start(self, ssl_context: ssl.SSLContext | None) -> None:
         """Listen on the port (on every interface, or on the one address given)."""
@@ -159,15 +169,40 @@ class OcppServer:
                 f"cannot listen on port {self.port}: {err}", "port_in_use", port=str(self.port)
             ) from err
         self.runner = runner
+        self.unsweep = async_track_time_interval(self.hass, self._sweep, HEADER_TIMEOUT / 3)
         _LOGGER.info(
             "OCPP central system listening on %s port %s", self.host or "all addresses", self.port
         )
 
     async def async_stop(self) -> None:
         """Close every connection and stop listening."""
+        if self.unsweep is not None:
+            self.unsweep()
+            self.unsweep = None
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+
+    @callback
+    def _sweep(self, now: datetime) -> None:
+        """Close connections that never finished a request in time (half-open, slow-loris)."""
+        server = None if self.runner is None else self.runner.server
+        if server is None:  # pragma: no cover - the sweep stops with the runner
+            return
+        handlers = server.connections
+        alive = {id(handler) for handler in handlers}
+        self.waiting = {key: since for key, since in self.waiting.items() if key in alive}
+        self.serving &= alive
+        now = dt_util.utcnow()
+        for handler in handlers:
+            key = id(handler)
+            if key in self.serving:
+                continue
+            since = self.waiting.setdefault(key, now)
+            if now - since >= HEADER_TIMEOUT:
+                _LOGGER.debug("Closing a connection that sent no request in %s", HEADER_TIMEOUT)
+                self.waiting.pop(key)
+                handler.force_close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         charge_point_id = _charge_point_id(request.match_info["path"])
@@ -190,10 +225,16 @@ class OcppServer:
             protocols=PROTOCOLS, autoping=True, heartbeat=PING_S, max_msg_size=MAX_FRAME_BYTES
         )
         await websocket.prepare(request)
-        protocol = websocket.ws_protocol or PROTOCOL_16
-        await source.async_serve(WebSocketLink(websocket), protocol)
-        if not websocket.closed:
-            await websocket.close()
+        key = id(request.protocol)
+        self.serving.add(key)
+        try:
+            protocol = websocket.ws_protocol or PROTOCOL_16
+            await source.async_serve(WebSocketLink(websocket), protocol)
+            if not websocket.closed:
+                await websocket.close()
+        finally:
+            self.serving.discard(key)
+            self.waiting.pop(key, None)
         return websocket
 
     def _failed(self, address: str | None) -> None:

@@ -19,7 +19,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from ...const import CONF_CHARGE_POINT_ID, DEFAULT_OCPP_PORT
+from ...const import CONF_CHARGE_POINT_ID, CONF_CONNECTOR, DEFAULT_OCPP_PORT
 from ...model.reading import Reading
 from ..base import Capability, DeviceFacts, PushCallback, SourceError
 from .charge_point import ChargePoint
@@ -55,6 +55,7 @@ class OcppSource:
         self.data = data
         self.state = ChargePoint(hass, self.charge_point_id)
         self.state.tags.set(data)
+        self.state.choose_connector(_connector(data))
         self.protocol: str | None = None
         self.link: OcppLink | None = None
         self.limit_a: float | None = None  # the limit of the last profile sent
@@ -68,8 +69,9 @@ class OcppSource:
         return self.state.device
 
     def set_users(self, options: Mapping[str, Any]) -> None:
-        """Id tags and their names; whether unknown tags may charge."""
+        """Id tags and their names; whether unknown tags may charge; the connector followed."""
         self.state.tags.set(options)
+        self.state.choose_connector(_connector(options))
 
     # -- protocol members --------------------------------------------------------
 
@@ -213,3 +215,12 @@ class OcppSource:
         if command in ("set_available", "set_unavailable"):
             return await link.change_availability(command == "set_available")
         return await link.trigger(command.removeprefix("trigger_"))
+
+
+def _connector(options: Mapping[str, Any]) -> int | None:
+    """The connector chosen in the options (None: follow the first transaction's)."""
+    try:
+        chosen = int(options.get(CONF_CONNECTOR) or 0)
+    except (TypeError, ValueError):
+        return None
+    return chosen if chosen > 0 else None
