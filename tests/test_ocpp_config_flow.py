@@ -28,8 +28,8 @@ from homeassistant.data_entry_flow import FlowResultType
 from custom_components.ev_sessions.config_flow.ocpp import parse_id_tags
 from custom_components.ev_sessions.const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
-    CONF_CONNECTOR,
     CONF_CHARGE_POINT_ID,
+    CONF_CONNECTOR,
     CONF_ID_TAGS,
     CONF_LISTEN_ADDRESS,
     CONF_SOURCE,

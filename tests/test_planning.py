@@ -405,3 +405,14 @@ async def test_plan_weighs_the_power_fee(
     assert risk is not None
     assert risk.attributes["planned_power_kw"] == pytest.approx(2.0)
     assert number(hass, "sensor.wallbox_plan_energy") == pytest.approx(4.0)
+    # The plan_charging action weighs the fee as the live plan does (it planned at 11 kW).
+    response = await hass.services.async_call(
+        DOMAIN,
+        "plan_charging",
+        {"config_entry_id": entry.entry_id, "energy_kwh": 4, "departure": "2025-10-01 23:59:00"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["power_kw"] == pytest.approx(2.0)
+    assert response["shortfall_kwh"] == 0

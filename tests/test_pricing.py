@@ -363,6 +363,38 @@ async def test_provisional_power_fee_is_final_after_month_end(
     assert summary["power_fee_provisional"] is False
 
 
+async def test_a_new_month_reading_before_the_tick_keeps_the_power_fee(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The household meter's first reading of March arrives before the quarter-hour tick
+    that closes February (a restart over midnight): February's hours are kept until its
+    sessions are final. The fee was wiped to 0.00 and marked final."""
+    freezer.move_to(datetime(2026, 2, 27, 19, 0, tzinfo=UTC))
+    house = "sensor.house_power"
+    hass.states.async_set(house, "1000", {"unit_of_measurement": "W"})
+    wallbox_states(hass)
+    entry = await setup_entry(
+        hass,
+        _entry(fixed_price=1.0, power_fee_per_kw=36, power_fee_peaks=1, house_power_entity=house),
+    )
+    await advance(hass, freezer, 60)
+    hass.states.async_set(house, "5000", {"unit_of_measurement": "W"})
+    await _charge_hour(hass, freezer, 4, 0.0)
+    hass.states.async_set(house, "1000", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    session = entry.runtime_data.history.last
+    assert session is not None
+    provisional = session.cost_breakdown["power_fee"]
+    assert provisional == pytest.approx((5 - 1) * 36, abs=1)
+    # Midnight UTC+1: 1 March. A reading comes first, without a tick.
+    freezer.move_to(datetime(2026, 2, 28, 23, 0, 30, tzinfo=UTC))
+    hass.states.async_set(house, "1500", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 15)
+    assert session.power_fee_provisional is False
+    assert session.cost_breakdown["power_fee"] == pytest.approx(provisional)
+
+
 async def test_without_any_price_costs_are_unknown(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

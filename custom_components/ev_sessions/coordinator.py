@@ -317,7 +317,11 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         live_cost = None if session is None else self.costs.session_cost(session, now)
         departure, departure_source = control.departure(session.start if session else now, now)
         target_kwh, target_source = control.target_energy(session.start if session else now)
-        plan = None if session is None else control.plan(session, now, departure)
+        plan = (
+            None
+            if session is None
+            else control.plan(session, now, departure, self.power.base_load_kw(tracker))
+        )
         control.control(now, plan)
         return EvSessionsData(
             now=now,
@@ -336,7 +340,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             price=self.costs.price_now(now),
             guard=self.power.decision,
             delivery=self.power.delivery,
-            usual_power_class=most_common(power_class(s) for s in history.sessions[-30:]),
+            usual_power_class=most_common(power_class(s) for s in history.recent(30)),
             plan=plan,
             departure=departure,
             departure_source=departure_source,

@@ -80,7 +80,16 @@ class Costs:
         if not self._entry.options.get(CONF_HOUSE_POWER_ENTITY):
             return
         self.house.update(now, power_w)
-        self.house.prune(month_start(now) - timedelta(days=1))
+        keep = month_start(now) - timedelta(days=1)
+        if self.house.prunes(keep):
+            self.house.prune(self._house_hours_needed_from(now, keep))
+
+    def _house_hours_needed_from(self, now: datetime, keep: datetime) -> datetime:
+        """The first hour still needed: a month's hours stay until its sessions are final."""
+        for session in self._keeper.history.between(now - PRICE_HISTORY, keep):
+            if session.power_fee_provisional:  # the oldest first
+                return min(keep, month_start(session.start) - timedelta(days=1))
+        return keep
 
     async def async_follow_prices(self, publish: Callable[[datetime], None]) -> None:
         """Follow the price entity (its attributes, or its integration's action)."""

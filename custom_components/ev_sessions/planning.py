@@ -72,7 +72,7 @@ class ChargeControl:
 
     def relearn(self) -> None:
         """Learn habits again from the last 90 sessions."""
-        sessions = self._keeper.history.sessions[-90:]
+        sessions = self._keeper.history.recent(90)
         self.habits = learn_habits(sessions, dt_util.get_default_time_zone())
 
     def session_started(self, session: Session) -> None:
@@ -170,7 +170,13 @@ class ChargeControl:
 
     # -- the plan ---------------------------------------------------------------
 
-    def plan(self, session: Session, now: datetime, departure: datetime | None) -> Plan:
+    def plan(
+        self,
+        session: Session,
+        now: datetime,
+        departure: datetime | None,
+        base_load_kw: float = 0.0,
+    ) -> Plan:
         """The plan for the rest of the session, by the charging mode."""
         energy = self.needed_kwh(session)
         power = self.effective_power_kw(session, now)
@@ -187,6 +193,7 @@ class ChargeControl:
                 month_hours=costs.month_hours(session),
                 zone=dt_util.get_default_time_zone(),
                 vat_rate=costs.tariff.vat_rate,
+                base_load_kw=base_load_kw,
             )
         if mode == MODE_CHEAPEST and departure is not None:
             return plan_cheapest(

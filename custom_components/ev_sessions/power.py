@@ -121,6 +121,14 @@ class PowerGuard:
             return None
         return power_to_w(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
 
+    def base_load_kw(self, tracker: SessionTracker) -> float:
+        """The household's own load now, without the car (0 without a household meter)."""
+        house = self.house_power_w()
+        if house is None:
+            return 0.0
+        car = (tracker.power_w or 0.0) if tracker.charging else 0.0
+        return max(0.0, house - car) / 1000
+
     def _house_loads(self) -> list[float] | None:
         options = self._entry.options
         currents: list[float | None] = []

@@ -38,7 +38,7 @@ from .const import (
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .exports import exports
 from .model.history import session_summary, sessions_csv, user_month_csv, user_month_rows
-from .model.planner import plan_cheapest, plan_slots
+from .model.planner import plan_cheapest, plan_slots, plan_with_power_fee
 from .model.session import Session
 from .sources.base import Capability, ChargePointCommands, SourceError, command_failed
 from .sources.ocpp.const import COMMANDS
@@ -201,13 +201,32 @@ async def _plan_charging(call: ServiceCall) -> ServiceResponse:
     power = coordinator.effective_power_kw(coordinator.tracker.active, now)
     if ATTR_MAX_POWER_KW in call.data:
         power = min(power, call.data[ATTR_MAX_POWER_KW])
-    plan = plan_cheapest(
-        start=start,
-        departure=departure,
-        energy_kwh=call.data[ATTR_ENERGY_KWH],
-        power_kw=power,
-        price_at=coordinator.price_at,
-    )
+    costs = coordinator.costs
+    fee = costs.tariff.power_fee
+    if fee is None:
+        plan = plan_cheapest(
+            start=start,
+            departure=departure,
+            energy_kwh=call.data[ATTR_ENERGY_KWH],
+            power_kw=power,
+            price_at=coordinator.price_at,
+        )
+    else:
+        # As the live plan: keep under the month's peak unless raising it pays.
+        tracker = coordinator.tracker
+        session = tracker.active or Session(id="plan", start=start)
+        plan = plan_with_power_fee(
+            start=start,
+            departure=departure,
+            energy_kwh=call.data[ATTR_ENERGY_KWH],
+            power_kw=power,
+            price_at=coordinator.price_at,
+            fee=fee,
+            month_hours=costs.month_hours(session),
+            zone=dt_util.get_default_time_zone(),
+            vat_rate=costs.tariff.vat_rate,
+            base_load_kw=coordinator.power.base_load_kw(tracker),
+        )
     return cast(
         ServiceResponse,
         {

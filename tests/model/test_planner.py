@@ -264,3 +264,11 @@ def test_power_fee_keeps_the_plan_under_the_months_peak_when_it_pays() -> None:
     assert plan_with_power_fee(power_kw=11, **tight).power_kw == 11  # type: ignore[arg-type]
     # With no peaks yet this month there is nothing to stay under.
     assert plan_with_power_fee(power_kw=11, **(kwargs | {"month_hours": {}})).power_kw == 11  # type: ignore[arg-type]
+    # The household's own 0.5 kW counts: under a 4 kWh peak the car may draw 3.5 kW, not 4
+    # (at 4 kW the hour would be 4.5 kWh and raise the fee it meant to avoid).
+    plan = plan_with_power_fee(power_kw=11, **(kwargs | {"base_load_kw": 0.5}))  # type: ignore[arg-type]
+    assert plan.power_kw == pytest.approx(3.5)
+    assert plan.shortfall_kwh == 0
+    # A base load at the peak leaves no room: only the free plan reaches the target.
+    plan = plan_with_power_fee(power_kw=11, **(kwargs | {"base_load_kw": 4.0}))  # type: ignore[arg-type]
+    assert plan.power_kw == 11

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 import csv
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 import io
 from typing import Any
 
@@ -44,12 +44,19 @@ CSV_COLUMNS = (
 
 
 class SessionHistory:
-    """Completed sessions, kept sorted by start."""
+    """Completed sessions, kept sorted by start.
+
+    A query for a time range costs the logarithm of the history's size plus the sessions it
+    finds: the starts are kept in a list to bisect, and no session is longer than the longest
+    one seen, so nothing that started before ``start - longest`` can overlap ``start``.
+    """
 
     def __init__(self, sessions: Iterable[Session] = ()) -> None:
         """Hold sessions (in any order)."""
         self._sessions: list[Session] = sorted(sessions, key=lambda s: s.start)
         self._by_id: dict[str, Session] = {s.id: s for s in self._sessions}
+        self._starts = [s.start for s in self._sessions]
+        self._longest = max((_length(s) for s in self._sessions), default=timedelta(0))
 
     def __len__(self) -> int:
         """Number of completed sessions."""
@@ -60,6 +67,10 @@ class SessionHistory:
         """All sessions, oldest first."""
         return list(self._sessions)
 
+    def recent(self, count: int) -> list[Session]:
+        """The last ``count`` sessions, oldest first (without copying the whole history)."""
+        return self._sessions[-count:] if count > 0 else []
+
     @property
     def last(self) -> Session | None:
         """The most recently started completed session."""
@@ -67,13 +78,22 @@ class SessionHistory:
 
     def add(self, session: Session) -> None:
         """Add a completed session, or replace the one with the same id."""
-        if session.id in self._by_id:
-            index = self._sessions.index(self._by_id[session.id])
-            self._sessions[index] = session
-        else:
-            starts = [s.start for s in self._sessions]
-            self._sessions.insert(bisect.bisect_right(starts, session.start), session)
+        known = self._by_id.get(session.id)
+        if known is not None:
+            index = self._index_of(known)
+            del self._sessions[index], self._starts[index]
+        index = bisect.bisect_right(self._starts, session.start)
+        self._sessions.insert(index, session)
+        self._starts.insert(index, session.start)
         self._by_id[session.id] = session
+        self._longest = max(self._longest, _length(session))
+
+    def _index_of(self, session: Session) -> int:
+        """Where a stored session is (among those with its start)."""
+        index = bisect.bisect_left(self._starts, session.start)
+        while self._sessions[index] is not session:
+            index += 1
+        return index
 
     def between(
         self,
@@ -83,7 +103,8 @@ class SessionHistory:
     ) -> list[Session]:
         """Sessions that overlap [start, end), optionally of one user."""
         found = []
-        for session in self._sessions:
+        first = 0 if start is None else bisect.bisect_left(self._starts, start - self._longest)
+        for session in self._sessions[first:] if first else self._sessions:
             if end is not None and session.start >= end:
                 break
             if start is not None and session.end is not None and session.end <= start:
@@ -214,3 +235,8 @@ def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow({key: "" if row.get(key) is None else row[key] for key in columns})
     return buffer.getvalue()
+
+
+def _length(session: Session) -> timedelta:
+    """How long a session lasted (an open one: nothing yet)."""
+    return max(timedelta(0), (session.end or session.start) - session.start)

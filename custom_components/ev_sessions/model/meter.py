@@ -19,6 +19,7 @@ class HourlyMeter:
         self.hours: dict[int, float] = {}
         self._time: datetime | None = None
         self._power_w: float | None = None
+        self._kept_from = float("-inf")  # every hour before this was pruned
 
     def update(self, time: datetime, power_w: float | None) -> None:
         """Take a power reading (None: unknown, nothing is counted until the next one)."""
@@ -34,7 +35,14 @@ class HourlyMeter:
     def prune(self, before: datetime) -> None:
         """Forget the hours that start before a moment."""
         limit = before.timestamp()
+        if limit <= self._kept_from:
+            return  # nothing new to forget (the usual case: one look per reading)
+        self._kept_from = limit
         self.hours = {hour: kwh for hour, kwh in self.hours.items() if hour >= limit}
+
+    def prunes(self, before: datetime) -> bool:
+        """Whether pruning before a moment would forget anything new."""
+        return before.timestamp() > self._kept_from
 
     def as_dict(self) -> dict[str, Any]:
         """Serialise for storage."""

@@ -178,21 +178,26 @@ def plan_with_power_fee(
     month_hours: Mapping[int, float],
     zone: tzinfo,
     vat_rate: float,
+    base_load_kw: float = 0.0,
 ) -> Plan:
     """The cheapest plan counting the power fee: keep under the month's peak unless it pays.
 
-    Compares the plan capped at the month's current peak level (it raises no fee) with the
-    uncapped plan plus the fee increase it causes, and takes the cheaper in total. A capped
-    plan that would miss the target is never taken.
+    Compares the plan capped at the month's current peak level less the household's own load
+    (``base_load_kw``, measured; 0 when the month's hours are the charger's alone), which raises
+    no fee, with the uncapped plan plus the fee increase it causes, and takes the cheaper in
+    total. A capped plan that would miss the target is never taken.
     """
 
     def total(plan: Plan) -> float:
-        added = dict(month_hours)
-        for key, kwh in hourly(
-            {int(s.start.timestamp()): s.energy_kwh for s in plan.slots}
-        ).items():
-            added[key] = added.get(key, 0.0) + kwh
-        increase = fee.month_fee(added, zone) - fee.month_fee(month_hours, zone)
+        charged = hourly({int(s.start.timestamp()): s.energy_kwh for s in plan.slots})
+        # The household draws its base load in the planned hours too, with or without the car.
+        without = dict(month_hours)
+        for key in charged:
+            without[key] = without.get(key, 0.0) + base_load_kw
+        added = dict(without)
+        for key, kwh in charged.items():
+            added[key] += kwh
+        increase = fee.month_fee(added, zone) - fee.month_fee(without, zone)
         return plan.cost + increase * (1 + vat_rate)
 
     def plan_at(power: float) -> Plan:
@@ -205,9 +210,11 @@ def plan_with_power_fee(
         )
 
     free = plan_at(power_kw)
-    level = fee.peak_level(month_hours, zone)
-    if level <= 0 or level >= power_kw:
+    level = fee.peak_level(month_hours, zone) - max(0.0, base_load_kw)
+    if level >= power_kw:
         return free
+    if level <= 0:
+        return free  # any charging raises the peak: only the free plan can reach the target
     capped = plan_at(level)
     if capped.shortfall_kwh > free.shortfall_kwh + 1e-9:
         return free
