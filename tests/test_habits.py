@@ -75,7 +75,7 @@ async def test_learned_habits_are_shown_and_used_when_nothing_is_set(
     charge_now = hass.states.get(f"binary_sensor.{SIM}_charge_now")
     assert charge_now is not None
     assert charge_now.attributes["departure_source"] == "learned"
-    assert charge_now.attributes["departure"] == "2026-01-29T05:30:00+00:00"
+    assert charge_now.attributes["departure"] == "2026-01-29T06:30:00+01:00"
     assert charge_now.attributes["target_source"] == "learned"
     assert number(hass, f"sensor.{SIM}_plan_energy") == pytest.approx(12.0)
 
@@ -91,7 +91,7 @@ async def test_learned_habits_are_shown_and_used_when_nothing_is_set(
     charge_now = hass.states.get(f"binary_sensor.{SIM}_charge_now")
     assert charge_now is not None
     assert charge_now.attributes["departure_source"] == "set"
-    assert charge_now.attributes["departure"] == "2026-01-29T04:00:00+00:00"
+    assert charge_now.attributes["departure"] == "2026-01-29T05:00:00+01:00"
     # Once it has passed it no longer applies; a car still plugged in after its usual
     # departure is planned for the next usual one (Friday 06:30).
     freezer.move_to(datetime(2026, 1, 29, 12, 0, tzinfo=STOCKHOLM))
@@ -100,7 +100,7 @@ async def test_learned_habits_are_shown_and_used_when_nothing_is_set(
     charge_now = hass.states.get(f"binary_sensor.{SIM}_charge_now")
     assert charge_now is not None
     assert charge_now.attributes["departure_source"] == "learned"
-    assert charge_now.attributes["departure"] == "2026-01-30T05:30:00+00:00"
+    assert charge_now.attributes["departure"] == "2026-01-30T06:30:00+01:00"
     await hass.services.async_call(
         "switch", "turn_off", {"entity_id": f"switch.{SIM}_simulated_car_plugged_in"}, blocking=True
     )

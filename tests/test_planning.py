@@ -11,7 +11,8 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 
 from custom_components.ev_sessions.const import (
@@ -94,6 +95,51 @@ async def test_charge_now_is_on_in_exactly_the_planned_quarters(
     assert on_quarters == ["20:45", "21:15", "21:30", "21:45", "22:00", "22:15", "22:30", "22:45"]
     assert number(hass, "sensor.wallbox_session_energy") == pytest.approx(8, abs=0.01)
     assert state_value(hass, "binary_sensor.wallbox_target_at_risk") == "off"
+
+
+async def test_plan_entities_change_only_when_the_plan_does(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Charging in a planned quarter, a reading every 10 s: plan start stays the start of the
+    quarter under way, plan end moves by the minute, and an unchanged entity is not
+    written. Plan start was "now" and changed with every reading (521 logbook rows in 17 min)."""
+    freezer.move_to(_local("20:47"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    await setup_entry(hass, _entry(target_energy_kwh=8, max_power_kw=4, departure_time="23:00:00"))
+    register = 0.0
+    wallbox_states(hass, plug="on", power="4000", energy="0.0")
+    await hass.async_block_till_done()
+    assert state_value(hass, "binary_sensor.wallbox_charge_now") == "on"
+    assert state_value(hass, "sensor.wallbox_plan_start") == _local("20:45").isoformat()
+    changes: dict[str, int] = {}
+
+    @callback
+    def _count(event: Event[EventStateChangedData]) -> None:
+        changes[event.data["entity_id"]] = changes.get(event.data["entity_id"], 0) + 1
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, _count)
+    for _ in range(30):  # five minutes
+        freezer.tick(timedelta(seconds=10))
+        register += 4 / 360
+        wallbox_states(hass, plug="on", power="4000", energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+    assert state_value(hass, "sensor.wallbox_plan_start") == _local("20:45").isoformat()
+    assert "sensor.wallbox_plan_start" not in changes
+    assert changes.get("sensor.wallbox_plan_end", 0) <= 6
+    assert "binary_sensor.wallbox_charge_now" in changes  # its slot list follows the energy
+    assert "sensor.wallbox_usual_plug_in" not in changes
+    assert "sensor.wallbox_price" not in changes
+    assert changes["sensor.wallbox_session_energy"] == 30
+    charge_now = hass.states.get("binary_sensor.wallbox_charge_now")
+    assert charge_now is not None
+    # The slot list is shown but never recorded.
+    assert "slots" in charge_now.attributes
+    entity = hass.data["entity_components"]["binary_sensor"].get_entity(
+        "binary_sensor.wallbox_charge_now"
+    )
+    assert entity is not None
+    assert "slots" in entity._Entity__combined_unrecorded_attributes
 
 
 def dt_minute(step: int) -> str:
@@ -199,8 +245,8 @@ async def test_plan_charging_action(hass: HomeAssistant, freezer: FrozenDateTime
     )
     assert response is not None
     assert [s["start"] for s in response["slots"]] == [  # type: ignore[union-attr]
-        "2025-10-01T20:30:00+00:00",
-        "2025-10-01T20:45:00+00:00",
+        "2025-10-01T22:30:00+02:00",  # local time, with its offset
+        "2025-10-01T22:45:00+02:00",
     ]
     assert response["cost"] == pytest.approx(1.69624, abs=1e-4)
     assert response["currency"] == "SEK"
@@ -216,7 +262,7 @@ async def test_plan_charging_action(hass: HomeAssistant, freezer: FrozenDateTime
         return_response=True,
     )
     assert response is not None
-    assert [s["start"] for s in response["slots"]] == ["2025-10-01T20:45:00+00:00"]  # type: ignore[union-attr]
+    assert [s["start"] for s in response["slots"]] == ["2025-10-01T22:45:00+02:00"]  # type: ignore[union-attr]
     assert response["power_kw"] == 11
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(

@@ -62,8 +62,9 @@ async def test_get_sessions(
     await _two_sessions(hass, freezer)
     sessions = await _get(hass, entities_entry)
     assert [s["energy_kwh"] for s in sessions] == [5.0, 7.0, 0.0]
-    assert sessions[0]["start"] == "2026-03-01T18:00:00+00:00"
-    assert sessions[0]["end"] == "2026-03-01T19:00:00+00:00"
+    # Local time with its offset (the test zone is US/Pacific): 18:00 UTC.
+    assert sessions[0]["start"] == "2026-03-01T10:00:00-08:00"
+    assert sessions[0]["end"] == "2026-03-01T11:00:00-08:00"
     assert sessions[0]["currency"] == hass.config.currency
     assert sessions[0]["cost"] is None
     assert sessions[0]["estimated"] is False
@@ -119,6 +120,7 @@ async def test_export_sessions(
     assert [row["energy_kwh"] for row in rows] == ["5.0", "7.0", "0.0"]
     assert rows[0]["currency"] == hass.config.currency
     assert rows[2]["end"] == ""
+    assert rows[0]["start"].endswith("-08:00")  # local time (US/Pacific), with its offset
     # The same file again (EV Sessions wrote it), also named as before the export folder was
     # EV Sessions' own (relative to the configuration folder) or by its absolute path.
     for path in ("2026/march.csv", "ev_sessions/2026/march.csv", str(target)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.binary_sensor import (
@@ -13,12 +14,18 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
 from .entity import EvSessionsEntity
 from .model.planner import plan_slots
 
 PARALLEL_UPDATES = 0
+
+
+def _local(moment: datetime | None) -> str | None:
+    """A time as users read it: local, with its offset."""
+    return None if moment is None else dt_util.as_local(moment).isoformat()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,8 +54,8 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
         key="charge_now",
         value_fn=lambda d: bool(d.plan and d.plan.charging_at(d.now)),
         attributes_fn=lambda d: {
-            "slots": plan_slots(d.plan) if d.plan else [],
-            "departure": d.departure.isoformat() if d.departure else None,
+            "slots": plan_slots(d.plan, dt_util.get_default_time_zone()) if d.plan else [],
+            "departure": _local(d.departure),
             "departure_source": d.departure_source,
             "target_kwh": round(d.target_kwh, 2),
             "target_source": d.target_source,
@@ -62,7 +69,7 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
             {
                 "shortfall_kwh": round(d.plan.shortfall_kwh, 3),
                 "planned_power_kw": round(d.plan.power_kw, 3),
-                "departure": d.departure.isoformat() if d.departure else None,
+                "departure": _local(d.departure),
             }
             if d.plan
             else None

@@ -37,6 +37,7 @@ from .time_util import month_start, next_month_start
 _LOGGER = logging.getLogger(__name__)
 
 PRICE_HISTORY = timedelta(days=40)
+PRICE_CACHE_SIZE = 4096  # moments; a plan of two days asks for about 200
 ACTION_PRICE_REFRESH = timedelta(hours=1)
 
 
@@ -49,9 +50,20 @@ class Costs:
         self._entry = entry
         self._keeper = keeper
         self.tariff = tariff_from_options(entry.options)
-        self.prices = PriceSeries()
+        self._prices = PriceSeries()
+        self._price_cache: dict[datetime, tuple[float | None, bool]] = {}
         self.house = HourlyMeter()
         self.price_problem: str | None = None
+
+    @property
+    def prices(self) -> PriceSeries:
+        """The known spot prices (UTC intervals)."""
+        return self._prices
+
+    @prices.setter
+    def prices(self, prices: PriceSeries) -> None:
+        self._prices = prices
+        self._price_cache.clear()
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back the saved prices and the household's hourly energy."""
@@ -65,11 +77,24 @@ class Costs:
     # -- prices -----------------------------------------------------------------
 
     def price_at(self, moment: datetime) -> tuple[float | None, bool]:
-        """All-in price per kWh at a moment, and whether it is an estimate."""
+        """All-in price per kWh at a moment, and whether it is an estimate.
+
+        Remembered until the prices change: a plan asks for the same quarters at every
+        reading.
+        """
+        known = self._price_cache.get(moment)
+        if known is not None:
+            return known
         spot, estimated = self.tariff.spot_at(self.prices, moment)
-        if spot is None:
-            return None, True
-        return self.tariff.parts(spot, dt_util.as_local(moment)).total, estimated
+        price = (
+            (None, True)
+            if spot is None
+            else (self.tariff.parts(spot, dt_util.as_local(moment)).total, estimated)
+        )
+        if len(self._price_cache) >= PRICE_CACHE_SIZE:
+            self._price_cache.clear()
+        self._price_cache[moment] = price
+        return price
 
     def price_now(self, now: datetime) -> float | None:
         """The all-in price per kWh now."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -31,6 +31,7 @@ from .entity import EvSessionsEntity
 from .model.classify import POWER_CLASSES
 from .model.habits import WEEKDAYS
 from .model.history import session_summary
+from .model.session import interval_start
 
 PARALLEL_UPDATES = 0
 
@@ -47,10 +48,27 @@ class EvSessionsSensorDescription(SensorEntityDescription):
     unit_fn: Callable[[str], str] | None = None
 
 
+def _slot_start(moment: datetime | None) -> datetime | None:
+    """A plan's start at slot resolution (the slot under way starts where its quarter does)."""
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(interval_start(moment), UTC)
+
+
+def _minute(moment: datetime | None) -> datetime | None:
+    """A planned time to the minute (the plan is redone as energy comes in)."""
+    if moment is None:
+        return None
+    return (moment + timedelta(seconds=30)).replace(second=0, microsecond=0)
+
+
 def _active_session(data: EvSessionsData, _currency: str) -> dict[str, Any] | None:
     if data.session is None:
         return None
-    return {"session_id": data.session.id, "start": data.session.start.isoformat()}
+    return {
+        "session_id": data.session.id,
+        "start": dt_util.as_local(data.session.start).isoformat(),
+    }
 
 
 def _habit_time(data: EvSessionsData, kind: str) -> str | None:
@@ -102,7 +120,7 @@ def _session_reset(data: EvSessionsData) -> datetime | None:
 def _last_session(data: EvSessionsData, currency: str) -> dict[str, Any] | None:
     if data.last_session is None:
         return None
-    return session_summary(data.last_session, data.now, currency)
+    return session_summary(data.last_session, data.now, currency, dt_util.get_default_time_zone())
 
 
 DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
@@ -213,12 +231,12 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     EvSessionsSensorDescription(
         key="plan_start",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda d: d.plan.start if d.plan else None,
+        value_fn=lambda d: _slot_start(d.plan.start) if d.plan else None,
     ),
     EvSessionsSensorDescription(
         key="plan_end",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda d: d.plan.end if d.plan else None,
+        value_fn=lambda d: _minute(d.plan.end) if d.plan else None,
     ),
     EvSessionsSensorDescription(
         key="plan_energy",
@@ -238,7 +256,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     EvSessionsSensorDescription(
         key="estimated_completion",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda d: d.plan.end if d.plan and d.plan.shortfall_kwh <= 0.01 else None,
+        value_fn=lambda d: _minute(d.plan.end) if d.plan and d.plan.shortfall_kwh <= 0.01 else None,
     ),
     EvSessionsSensorDescription(
         key="current_limit",

@@ -43,6 +43,8 @@ from .model.session import Session
 from .sources.base import Capability, ChargePointCommands, SourceError, command_failed
 from .sources.ocpp.const import COMMANDS
 
+SUMMARIES_ON_LOOP = 200  # more are described in the executor
+
 _FILTERS = {
     vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
     vol.Optional(ATTR_START): cv.datetime,
@@ -104,9 +106,21 @@ def _aware(value: datetime | None) -> datetime | None:
     return dt_util.as_utc(value)
 
 
-def _summaries(coordinator: EvSessionsCoordinator, call: ServiceCall) -> list[dict[str, Any]]:
+def _summaries(sessions: list[Session], currency: str) -> list[dict[str, Any]]:
+    """Public descriptions in local time (run in the executor for a long history)."""
     now = dt_util.utcnow()
-    return [session_summary(s, now, coordinator.currency) for s in _sessions(coordinator, call)]
+    zone = dt_util.get_default_time_zone()
+    return [session_summary(s, now, currency, zone) for s in sessions]
+
+
+async def _async_summaries(
+    hass: HomeAssistant, coordinator: EvSessionsCoordinator, call: ServiceCall
+) -> list[dict[str, Any]]:
+    """The selected sessions' descriptions; many are built off the event loop."""
+    sessions = _sessions(coordinator, call)
+    if len(sessions) <= SUMMARIES_ON_LOOP:
+        return _summaries(sessions, coordinator.currency)
+    return await hass.async_add_executor_job(_summaries, sessions, coordinator.currency)
 
 
 def _sessions(coordinator: EvSessionsCoordinator, call: ServiceCall) -> list[Session]:
@@ -143,7 +157,7 @@ def _priced_so_far(coordinator: EvSessionsCoordinator, active: Session) -> Sessi
 
 async def _get_sessions(call: ServiceCall) -> ServiceResponse:
     coordinator = _entry(call.hass, call).runtime_data
-    return cast(ServiceResponse, {"sessions": _summaries(coordinator, call)})
+    return cast(ServiceResponse, {"sessions": await _async_summaries(call.hass, coordinator, call)})
 
 
 async def _require_admin(call: ServiceCall) -> None:
@@ -164,12 +178,14 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
     response: dict[str, Any] = {}
     if call.data.get(ATTR_REPORT) == REPORT_USER_MONTH:
         sessions = _sessions(coordinator, call)
-        rows = user_month_rows(sessions, dt_util.get_default_time_zone())
+        rows = await hass.async_add_executor_job(
+            user_month_rows, sessions, dt_util.get_default_time_zone()
+        )
         text = user_month_csv(rows, coordinator.currency)
         response |= {"sessions": len(sessions), "rows": len(rows)}
     else:
-        summaries = _summaries(coordinator, call)
-        text = sessions_csv(summaries)
+        summaries = await _async_summaries(hass, coordinator, call)
+        text = await hass.async_add_executor_job(sessions_csv, summaries)
         response["sessions"] = len(summaries)
     target = await exports(hass).async_write(call.data[ATTR_PATH], text)
     return {"path": str(target), **response}
@@ -230,7 +246,7 @@ async def _plan_charging(call: ServiceCall) -> ServiceResponse:
     return cast(
         ServiceResponse,
         {
-            "slots": plan_slots(plan),
+            "slots": plan_slots(plan, dt_util.get_default_time_zone()),
             "energy_kwh": round(plan.energy_kwh, 4),
             "shortfall_kwh": round(plan.shortfall_kwh, 4),
             "cost": round(plan.cost, 4),

@@ -284,7 +284,9 @@ class SessionKeeper:
     def fire(self, event_type: str, session: Session) -> None:
         """Tell the bus a session started or ended."""
         currency = self._hass.config.currency
-        summary = session_summary(session, session.end or session.start, currency)
+        summary = session_summary(
+            session, session.end or session.start, currency, dt_util.get_default_time_zone()
+        )
         self._hass.bus.async_fire(
             event_type,
             {

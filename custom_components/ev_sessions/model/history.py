@@ -128,13 +128,24 @@ class SessionHistory:
         return cls(Session.from_dict(item) for item in data)
 
 
-def session_summary(session: Session, now: datetime, currency: str | None) -> dict[str, Any]:
-    """The public description of a session (action responses, CSV, events)."""
+def session_summary(
+    session: Session, now: datetime, currency: str | None, zone: tzinfo | None = None
+) -> dict[str, Any]:
+    """The public description of a session (action responses, CSV, events).
+
+    Times are ISO 8601 with their offset, in ``zone`` (the user's local time) when given.
+    """
     average = session.average_power_w(now)
+
+    def iso(moment: datetime | None) -> str | None:
+        if moment is None:
+            return None
+        return (moment.astimezone(zone) if zone is not None else moment).isoformat()
+
     return {
         "id": session.id,
-        "start": session.start.isoformat(),
-        "end": None if session.end is None else session.end.isoformat(),
+        "start": iso(session.start),
+        "end": iso(session.end),
         "user": session.user,
         "energy_kwh": round(session.energy_kwh, 4),
         "duration_h": round(session.duration_s(now) / 3600, 4),
@@ -146,10 +157,10 @@ def session_summary(session: Session, now: datetime, currency: str | None) -> di
         "soc_start": session.soc_start,
         "soc_end": session.soc_end,
         "energy_method": session.energy_method,
-        "first_charge": None if session.first_charge is None else session.first_charge.isoformat(),
-        "last_charge": None if session.last_charge is None else session.last_charge.isoformat(),
+        "first_charge": iso(session.first_charge),
+        "last_charge": iso(session.last_charge),
         "target_energy_kwh": session.target_energy_kwh,
-        "departure": None if session.departure is None else session.departure.isoformat(),
+        "departure": iso(session.departure),
         "charging_mode": session.charging_mode,
         "power_class": power_class(session),
         "fill": fill(session),

@@ -79,12 +79,12 @@ class Plan:
         return any(slot.start <= moment < self._charging_end(slot) for slot in self.slots)
 
 
-def plan_slots(plan: Plan) -> list[dict[str, object]]:
-    """The plan's slots in the public shape (ISO times, energy, all-in price)."""
+def plan_slots(plan: Plan, zone: tzinfo | None = None) -> list[dict[str, object]]:
+    """The plan's slots in the public shape (ISO times in ``zone``, energy, all-in price)."""
     return [
         {
-            "start": slot.start.isoformat(),
-            "end": slot.end.isoformat(),
+            "start": (slot.start.astimezone(zone) if zone else slot.start).isoformat(),
+            "end": (slot.end.astimezone(zone) if zone else slot.end).isoformat(),
             "energy_kwh": round(slot.energy_kwh, 4),
             "price": None if slot.price is None else round(slot.price, 5),
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 import itertools
 import re
 from typing import Any
@@ -62,8 +62,15 @@ class PriceSeries:
     """Non-overlapping price intervals, sorted by start."""
 
     def __init__(self, intervals: Iterable[PriceInterval] = ()) -> None:
-        """Keep the intervals; for equal starts the later one wins."""
-        by_start = {interval.start: interval for interval in intervals}
+        """Keep the intervals (in UTC, whatever zone they came in); equal starts: the later."""
+        by_start = {}
+        for given in intervals:
+            interval = given
+            if given.start.tzinfo is not UTC or given.end.tzinfo is not UTC:
+                interval = PriceInterval(
+                    given.start.astimezone(UTC), given.end.astimezone(UTC), given.value
+                )
+            by_start[interval.start] = interval
         self._intervals = sorted(by_start.values(), key=lambda i: i.start)
         self._starts = [interval.start for interval in self._intervals]
 

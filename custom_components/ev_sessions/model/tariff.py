@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .prices import PriceSeries
@@ -119,10 +119,8 @@ class PowerFee:
         """The hourly means that can be peaks: weighted, and one per day if so."""
         weighted: list[tuple[float, date]] = []
         for hour, kwh in hourly_kwh.items():
-            local = datetime.fromtimestamp(hour, UTC).astimezone(zone)
-            clock = local.time().replace(tzinfo=None)
-            night = clock >= NIGHT_START or clock < NIGHT_END
-            weighted.append((kwh * (self.night_weight if night else 1.0), local.date()))
+            night, day = _hour_facts(hour, zone)
+            weighted.append((kwh * (self.night_weight if night else 1.0), day))
         if self.one_per_day:
             best: dict[date, float] = {}
             for value, day in weighted:
@@ -260,6 +258,17 @@ class Tariff:
         if spot is None:
             return None
         return self.parts(spot, moment.astimezone(zone)).total
+
+
+@lru_cache(maxsize=16384)
+def _hour_facts(hour: int, zone: tzinfo) -> tuple[bool, date]:
+    """Whether an hour (UTC epoch start) is a night hour, and its local date.
+
+    Remembered: a month's fee looks at the same 700 hours at every reading.
+    """
+    local = datetime.fromtimestamp(hour, UTC).astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    return clock >= NIGHT_START or clock < NIGHT_END, local.date()
 
 
 def hourly(intervals: Mapping[int, float]) -> dict[int, float]:

@@ -1,0 +1,175 @@
+"""CPU per power reading: EV Sessions next to Home Assistant's own Riemann-sum helper.
+
+Run: .venv/bin/python -m pytest benchmarks/test_per_reading.py -s -p no:randomly
+
+One Home Assistant process, one stream of power-sensor state changes (a car charging at
+11 kW, a reading every 10 s, the energy register every reading). Three sensors get the same
+stream: one nobody listens to (what ``async_set`` itself costs), one the ``integration``
+helper (left Riemann sum) integrates, and the wallbox EV Sessions follows. The figure per
+integration is the CPU above the bare stream, per reading; the ratio is the one that matters
+(absolute times depend on the machine).
+
+Cases: an empty history with no tariff; a priced cheapest-hours plan (Nord Pool quarters,
+grid fee, tax, VAT, a power fee); the same with ten years of daily sessions in the history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+from datetime import UTC, datetime, timedelta
+import json
+import logging
+import os
+import pstats
+from pathlib import Path
+import time
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+
+import custom_components.ev_sessions  # noqa: F401
+from custom_components.ev_sessions.const import DOMAIN
+from custom_components.ev_sessions.model.history import SessionHistory
+from tests.conftest import ENERGY, PLUG, POWER, make_wallbox_entry
+
+from benchmarks.test_history_load import _ten_years
+
+READINGS = int(os.environ.get("EV_SESSIONS_BENCH_READINGS", "1000"))
+ROUNDS = 2
+FIXTURES = Path(__file__).parent.parent / "tests" / "fixtures"
+PRICES = json.loads(
+    (FIXTURES / "derived_hacs_nordpool_attributes_SE3_2025-10-01_15min.json").read_text()
+)["attributes"]
+START = datetime(2025, 10, 1, 15, 0, tzinfo=UTC)  # 17:00 in Stockholm
+PRICED = {
+    "price_entity": "sensor.spot_price",
+    "grid_fee": 0.244,
+    "energy_tax": 0.36,
+    "vat_percent": 25,
+    "power_fee_per_kw": 36,
+    "power_fee_peaks": 3,
+    "charging_mode": "cheapest",
+    "departure_time": "23:45:00",
+    "target_energy_kwh": 60,
+}
+CASES = {  # id: (what, options, days of history)
+    "empty": ("empty history, no tariff", {}, 0),
+    "priced": ("priced, cheapest plan", PRICED, 0),
+    "priced-10y": ("priced, cheapest plan, 10 years of history", PRICED, 3650),
+}
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load this repository's integration."""
+
+
+async def _stream(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entity_id: str, count: int
+) -> float:
+    """CPU seconds for ``count`` power readings (and register steps) of one sensor."""
+    register = 1000.0
+    cpu = time.process_time()
+    for n in range(count):
+        freezer.tick(timedelta(seconds=10))
+        register += 11 / 360
+        power = "11000" if n % 2 else "11050"
+        hass.states.async_set(
+            entity_id, power, {"unit_of_measurement": "W", "device_class": "power"}
+        )
+        if entity_id == POWER:
+            hass.states.async_set(
+                ENERGY, f"{register:.4f}", {"unit_of_measurement": "kWh", "device_class": "energy"}
+            )
+        else:
+            hass.states.async_set(
+                f"{entity_id}_energy",
+                f"{register:.4f}",
+                {"unit_of_measurement": "kWh", "device_class": "energy"},
+            )
+        # Each reading on its own (a burst in one loop iteration is one reading).
+        await hass.async_block_till_done()
+    return time.process_time() - cpu
+
+
+@pytest.mark.parametrize("case", list(CASES))
+async def test_cpu_per_reading(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    case: str,
+) -> None:
+    asyncio.get_running_loop().set_debug(False)
+    logging.getLogger().setLevel(logging.WARNING)
+    await hass.config.async_update(time_zone="Europe/Stockholm", currency="SEK")
+    freezer.move_to(START)
+    what, options, days = CASES[case]
+    hass.states.async_set("sensor.spot_price", "1", {"unit_of_measurement": "SEK/kWh", **PRICES})
+    for entity_id in ("sensor.bare", "sensor.riemann_source"):
+        hass.states.async_set(entity_id, "0", {"unit_of_measurement": "W"})
+    assert await async_setup_component(
+        hass,
+        "sensor",
+        {
+            "sensor": [
+                {
+                    "platform": "integration",
+                    "source": "sensor.riemann_source",
+                    "name": "riemann",
+                    "method": "left",
+                    "round": 3,
+                }
+            ]
+        },
+    )
+    hass.states.async_set(POWER, "0", {"unit_of_measurement": "W"})
+    hass.states.async_set(ENERGY, "1000", {"unit_of_measurement": "kWh"})
+    hass.states.async_set(PLUG, "on", {"device_class": "plug"})
+    entry: MockConfigEntry = make_wallbox_entry(**options)
+    if days:
+        history = SessionHistory(
+            s for s in _ten_years() if s.end is not None and s.end < START - timedelta(days=1)
+        )
+        hass_storage[f"{DOMAIN}.{entry.entry_id}.history"] = {
+            "version": 1,
+            "minor_version": 1,
+            "key": f"{DOMAIN}.{entry.entry_id}.history",
+            "data": {"sessions": history.as_list()},
+        }
+    entry.add_to_hass(hass)
+    setup = time.process_time()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    setup = time.process_time() - setup
+    assert entry.runtime_data.tracker.active is not None
+    # Warm up, then measure each stream in turn, ROUNDS times; keep the best of each.
+    for entity_id in ("sensor.bare", "sensor.riemann_source", POWER):
+        await _stream(hass, freezer, entity_id, 200)
+    best: dict[str, float] = {}
+    for _ in range(ROUNDS):
+        for entity_id in ("sensor.bare", "sensor.riemann_source", POWER):
+            cpu = await _stream(hass, freezer, entity_id, READINGS)
+            best[entity_id] = min(best.get(entity_id, cpu), cpu)
+    if os.environ.get("EV_SESSIONS_BENCH_PROFILE"):
+        profile = cProfile.Profile()
+        profile.enable()
+        await _stream(hass, freezer, POWER, READINGS)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+    bare = best["sensor.bare"]
+    riemann = (best["sensor.riemann_source"] - bare) / READINGS * 1e6
+    ours = (best[POWER] - bare) / READINGS * 1e6
+    print(
+        f"\n{what}: EV Sessions {ours:.0f} µs per reading, Riemann helper {riemann:.0f} µs, "
+        f"ratio {ours / riemann:.1f}x; set-up {setup * 1000:.0f} ms CPU"
+    )
+    assert entry.runtime_data.tracker.active is not None
+    assert entry.runtime_data.tracker.active.energy_kwh > 0
+    assert await hass.config_entries.async_unload(entry.entry_id)
