@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 import json
 import logging
 import os
-import pstats
 from pathlib import Path
+import pstats
 import time
 from typing import Any
 
@@ -33,12 +33,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
+from benchmarks.test_history_load import _ten_years
 import custom_components.ev_sessions  # noqa: F401
 from custom_components.ev_sessions.const import DOMAIN
 from custom_components.ev_sessions.model.history import SessionHistory
 from tests.conftest import ENERGY, PLUG, POWER, make_wallbox_entry
-
-from benchmarks.test_history_load import _ten_years
 
 READINGS = int(os.environ.get("EV_SESSIONS_BENCH_READINGS", "1000"))
 ROUNDS = 2
