@@ -93,8 +93,7 @@ async def test_meter_values_per_cpu_second(hass: HomeAssistant) -> None:
             await station.call(call16.Heartbeat())  # served: the reorder window is open
         for source in (entry.runtime_data.source for entry in entries):
             # Measure live handling, not the reorder window after a connect.
-            source._cancel_flush()
-            source._flush()
+            source.state.window.flush()
         ids = []
         for station in stations:
             answer = await station.call(

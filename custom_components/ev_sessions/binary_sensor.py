@@ -121,3 +121,9 @@ class EvSessionsBinarySensor(EvSessionsEntity, BinarySensorEntity):
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Why, where it says."""
         return self.entity_description.attributes_fn(self.coordinator.data)
+
+    def _showing(self) -> tuple[Any, ...]:
+        """What a write would show."""
+        if not self.available:
+            return (False,)
+        return (True, self.is_on, self.extra_state_attributes)

@@ -341,6 +341,18 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
         """The sensor's state."""
         return self.entity_description.value_fn(self.coordinator.data)
 
+    def _showing(self) -> tuple[Any, ...]:
+        """What a write would show, from the raw value (cheaper than the formatted state)."""
+        if not self.available:
+            return (False,)
+        return (
+            True,
+            self.native_value,
+            self.extra_state_attributes,
+            self.last_reset,
+            self.native_unit_of_measurement,
+        )
+
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Details of the session behind the value."""
