@@ -110,13 +110,10 @@ class SessionKeeper:
         history = await self._history_store.async_load()
         if history is not None:
             items = history.get("sessions") if isinstance(history, dict) else None
-            sessions, lost = [], []
-            for item in items if isinstance(items, list) else []:
-                try:
-                    sessions.append(Session.from_dict(item))
-                except ValueError:
-                    lost.append(item)
-            self.history = SessionHistory(sessions)
+            # Ten years of sessions take a while to read: not on the event loop.
+            self.history, lost = await self._hass.async_add_executor_job(
+                _restore_history, items if isinstance(items, list) else []
+            )
             if lost or not isinstance(items, list):
                 await self.async_set_aside(self._history_store, history, len(lost))
         state = await self._state_store.async_load()
@@ -300,3 +297,20 @@ class SessionKeeper:
                 "user": session.user,
             },
         )
+
+
+def _restore_history(items: list[Any]) -> tuple[SessionHistory, list[Any]]:
+    """The stored sessions (field by field), and those without a readable start.
+
+    Runs in the executor; the stored form of each session is made here too, so the first
+    save after a start does not serialise the whole history on the event loop.
+    """
+    sessions, lost = [], []
+    for item in items:
+        try:
+            sessions.append(Session.from_dict(item))
+        except ValueError:
+            lost.append(item)
+    history = SessionHistory(sessions)
+    history.as_list()
+    return history, lost

@@ -60,3 +60,23 @@ def test_between_equals_a_full_scan(
     assert len(history) == len(made)
     assert history.recent(3) == history.sessions[-3:]
     assert history.recent(0) == []
+
+
+def test_the_stored_form_follows_every_change_of_a_session() -> None:
+    """The history keeps each session's stored form; a re-costed session, one given late
+    energy, or one replaced under its id is stored anew."""
+    first = Session(id="a", start=BASE, end=BASE + timedelta(hours=2))
+    second = Session(id="b", start=BASE + timedelta(days=1), end=BASE + timedelta(days=1, hours=1))
+    history = SessionHistory([first, second])
+    assert [item["cost"] for item in history.as_list()] == [None, None]
+    first.cost = 12.5
+    second.add_energy({1767312000: 3.0})
+    stored = history.as_list()
+    assert stored[0]["cost"] == 12.5
+    assert stored[1]["energy_kwh"] == 3.0
+    assert stored[1]["intervals"] == [[1767312000, 3.0]]
+    history.add(Session(id="a", start=BASE, end=BASE + timedelta(hours=3), user="Anna"))
+    stored = history.as_list()
+    assert [item["user"] for item in stored] == ["Anna", None]
+    assert len(stored) == 2
+    assert SessionHistory.from_list(stored).as_list() == stored

@@ -57,6 +57,9 @@ class SessionHistory:
         self._by_id: dict[str, Session] = {s.id: s for s in self._sessions}
         self._starts = [s.start for s in self._sessions]
         self._longest = max((_length(s) for s in self._sessions), default=timedelta(0))
+        # Each session's stored form, with what it was made from: a save after a session
+        # ends serialises that one session, not ten years of them.
+        self._stored: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         """Number of completed sessions."""
@@ -119,8 +122,20 @@ class SessionHistory:
         return sum(s.energy_between(start, end) for s in self.between(start, end))
 
     def as_list(self) -> list[dict[str, Any]]:
-        """Serialise for storage."""
-        return [session.as_dict() for session in self._sessions]
+        """Serialise for storage (unchanged sessions reuse their stored form)."""
+        stored = self._stored
+        result = []
+        for session in self._sessions:
+            mark = _mark(session)
+            known = stored.get(session.id)
+            if known is None or known[0] != mark:
+                known = (mark, session.as_dict())
+                stored[session.id] = known
+            result.append(known[1])
+        if len(stored) > len(self._sessions):  # replaced ids
+            live = set(self._by_id)
+            self._stored = {key: value for key, value in stored.items() if key in live}
+        return result
 
     @classmethod
     def from_list(cls, data: Iterable[dict[str, Any]]) -> SessionHistory:
@@ -246,6 +261,23 @@ def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow({key: "" if row.get(key) is None else row[key] for key in columns})
     return buffer.getvalue()
+
+
+def _mark(session: Session) -> tuple[Any, ...]:
+    """What changes when a finished session is changed (re-costed, late energy, a user)."""
+    return (
+        session.start,
+        session.end,
+        session.user,
+        session.energy_kwh,
+        session.cost,
+        session.cost_estimated,
+        session.power_fee_provisional,
+        len(session.intervals),
+        len(session.periods),
+        session.soc_end,
+        session.peak_power_w,
+    )
 
 
 def _length(session: Session) -> timedelta:
