@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from custom_components.ev_sessions.const import DOMAIN
 from custom_components.ev_sessions.model.session import Session
 
-from .conftest import make_simulator_entry, setup_entry
+from .conftest import make_simulator_entry, make_wallbox_entry, setup_entry, wallbox_states
 from .helpers import number, state_value
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -123,3 +123,30 @@ async def test_without_history_the_defaults_apply(
     )
     assert simulator_entry.options["target_soc"] == 80
     assert number(hass, f"number.{SIM}_target_soc") == 80
+
+
+async def test_a_default_departure_within_the_hour_is_tomorrows(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Plugged in at 06:54 with nothing set or learned: the car leaves tomorrow at 07:00, not
+    in six minutes (the session was "at risk" from its first second)."""
+    freezer.move_to(datetime(2026, 1, 28, 6, 54, tzinfo=STOCKHOLM))
+    wallbox_states(hass)
+    entry = make_wallbox_entry()
+    await setup_entry(hass, entry)
+    wallbox_states(hass, plug="on", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    charge_now = hass.states.get("binary_sensor.wallbox_charge_now")
+    assert charge_now is not None
+    assert charge_now.attributes["departure_source"] == "default"
+    assert charge_now.attributes["departure"] == "2026-01-29T07:00:00+01:00"
+    assert state_value(hass, "binary_sensor.wallbox_target_at_risk") == "off"
+    # Plugged in at 05:30, 07:00 is today's.
+    wallbox_states(hass, plug="off", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    freezer.move_to(datetime(2026, 1, 29, 5, 30, tzinfo=STOCKHOLM))
+    wallbox_states(hass, plug="on", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    charge_now = hass.states.get("binary_sensor.wallbox_charge_now")
+    assert charge_now is not None
+    assert charge_now.attributes["departure"] == "2026-01-29T07:00:00+01:00"

@@ -41,6 +41,7 @@ from .time_util import next_departure
 _LOGGER = logging.getLogger(__name__)
 
 MANUAL_GRACE = timedelta(seconds=60)
+DEFAULT_MIN_DWELL = timedelta(hours=1)  # a default departure closer to the plug-in: tomorrow
 
 
 class ChargeControl:
@@ -166,7 +167,10 @@ class ChargeControl:
             # Learned unplug times cover every weekday (a day borrows the overall value).
             assert learned is not None
             return dt_util.as_utc(learned), SOURCE_LEARNED
-        return next_departure(after, DEFAULT_DEPARTURE_TIME), SOURCE_DEFAULT
+        # A default departure less than an hour after the plug-in means tomorrow's: a car
+        # plugged in at 06:54 is not "at risk" against 07:00.
+        earliest = max(after, plugged_in + DEFAULT_MIN_DWELL)
+        return next_departure(earliest, DEFAULT_DEPARTURE_TIME), SOURCE_DEFAULT
 
     # -- the plan ---------------------------------------------------------------
 
