@@ -93,15 +93,16 @@ async def test_preferences_as_entities_apply_without_a_reload(
     assert session.departure == datetime(2026, 4, 2, 6, 15, tzinfo=dt_util.get_default_time_zone())
 
 
-async def test_detection_options_reload_the_entry(
+async def test_detection_options_apply_in_place(
     hass: HomeAssistant, entities_entry: MockConfigEntry
 ) -> None:
     await setup_entry(hass, entities_entry)
     coordinator = entities_entry.runtime_data
     hass.config_entries.async_update_entry(entities_entry, options={CONF_POWER_THRESHOLD_W: 300})
     await hass.async_block_till_done()
-    assert entities_entry.runtime_data is not coordinator
-    assert entities_entry.runtime_data.tracker.config.power_threshold_w == 300
+    assert entities_entry.runtime_data is coordinator  # not reloaded
+    assert coordinator.tracker.config.power_threshold_w == 300
+    assert coordinator.tracker.register.config.power_threshold_w == 300
 
 
 def test_next_departure_across_dst() -> None:

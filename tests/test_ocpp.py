@@ -1895,3 +1895,42 @@ async def test_the_connector_can_be_chosen_in_the_options(
     assert session.energy_kwh == pytest.approx(3.0)
     assert session.user == "Anna"
     assert source_of(entry).state.connector == 3
+
+
+async def test_saving_the_tariff_and_the_house_connection_keeps_the_box_connected(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """Options apply in place: a tariff, a house connection (the load guard and its entities
+    appear) and detection settings are saved during a transaction, and the box's connection
+    and its transaction carry on. Every tariff save used to reload the entry and drop it."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04A1B2C3", 1000, T0)
+        await status16(station, "Charging", T0)
+        coordinator = entry.runtime_data
+        assert state_value(hass, "sensor.garage_1_price") == "unknown"
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "fixed_price": 1.0, "vat_percent": 25}
+        )
+        await hass.async_block_till_done()
+        assert number(hass, "sensor.garage_1_price") == pytest.approx(1.25)
+        assert hass.states.get("sensor.garage_1_current_limit") is None
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "main_fuse_a": 20, "phases": 3}
+        )
+        await hass.async_block_till_done()
+        assert hass.states.get("sensor.garage_1_current_limit") is not None
+        assert entry.runtime_data is coordinator
+        assert not station.websocket.closed
+        freezer.move_to(T0 + timedelta(minutes=30))
+        await meter16(
+            station, T0 + timedelta(minutes=30), register(5000), transaction_id=transaction_id
+        )
+        await stop16(station, transaction_id, 5000, T0 + timedelta(minutes=31), "EVDisconnected")
+        await hass.async_block_till_done()
+        assert not station.websocket.closed
+    (session,) = sessions(entry)
+    assert session.energy_kwh == pytest.approx(4.0)
+    assert session.cost == pytest.approx(5.0)  # 4 kWh x 1.25, priced under the new tariff

@@ -11,9 +11,6 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
-    CONF_ACCEPT_UNKNOWN_TAGS,
-    CONF_CONNECTOR,
-    CONF_ID_TAGS,
     CONF_POWER_ENTITY,
     CONF_SOURCE,
     DOMAIN,
@@ -22,7 +19,6 @@ from .const import (
     ISSUE_PRICE_SHAPE,
     ISSUE_STORAGE_DAMAGED,
     ISSUE_STORAGE_WRITE,
-    PREFERENCE_KEYS,
 )
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .services import async_setup_services
@@ -40,7 +36,6 @@ PLATFORMS = [
     Platform.TIME,
 ]
 
-USER_KEYS = frozenset({CONF_ID_TAGS, CONF_ACCEPT_UNKNOWN_TAGS, CONF_CONNECTOR})
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -89,20 +84,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> None:
-    """Apply preferences in place; reload for anything else."""
+    """Apply new options in place: the wallbox (an OCPP box's connection) is never dropped."""
     coordinator = entry.runtime_data
-    changed = {
-        key
-        for key in set(entry.options) | set(coordinator.applied_options)
-        if entry.options.get(key) != coordinator.applied_options.get(key)
-    }
-    if changed <= PREFERENCE_KEYS | USER_KEYS:
-        # Preferences and the users of a shared charger apply in place: no reconnect.
-        if Capability.USERS in coordinator.source.capabilities:
-            cast(KnowsUsers, coordinator.source).set_users(entry.options)
-        coordinator.refresh_from_options()
+    if entry.options == coordinator.applied_options:
         return
-    await hass.config_entries.async_reload(entry.entry_id)
+    had_guard = coordinator.guard is not None
+    if Capability.USERS in coordinator.source.capabilities:
+        cast(KnowsUsers, coordinator.source).set_users(entry.options)
+    await coordinator.async_apply_options()
+    if (coordinator.guard is not None) != had_guard:
+        # The load guard's entities come or go: the entities are set up again, the source
+        # and the sessions stay as they are.
+        await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> bool:

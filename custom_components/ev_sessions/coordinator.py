@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -120,6 +120,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.source = source
         self._device_facts = source.device()
         self.applied_options: dict[str, Any] = dict(entry.options)
+        self._unfollow_house: CALLBACK_TYPE | None = None
         self.keeper = SessionKeeper(hass, entry, self._tracker_config(), self._state_parts)
         self.costs = Costs(hass, entry, self.keeper)
         self.power = PowerGuard(hass, entry, source, self._send)
@@ -365,24 +366,10 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
     async def async_start_pricing(self) -> None:
         """Follow the price entity, the household's meters and the quarter hours."""
         entry = self.config_entry
-        options = entry.options
+        entry.async_on_unload(self.costs.stop_following)
+        entry.async_on_unload(self._stop_following_house)
         await self.costs.async_follow_prices(self._publish)
-        house = [
-            *(options.get(CONF_HOUSE_CURRENT_ENTITIES) or []),
-            *([options[CONF_HOUSE_POWER_ENTITY]] if options.get(CONF_HOUSE_POWER_ENTITY) else []),
-        ]
-        if house:
-
-            @callback
-            def _house_changed() -> None:
-                # React within seconds to a rising household load, once all phases of a
-                # meter's update are written.
-                now = dt_util.utcnow()
-                self.costs.meter_house(now, self.power.house_power_w())
-                self.power.step(now, self.tracker)
-                self._publish(now)
-
-            entry.async_on_unload(async_track_state_bursts(self.hass, house, _house_changed))
+        self._follow_house()
         self.power.check_power_settings()
 
         @callback
@@ -395,6 +382,46 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         entry.async_on_unload(
             async_track_utc_time_change(self.hass, _quarter, minute=[0, 15, 30, 45], second=0)
         )
+
+    def _follow_house(self) -> None:
+        """Follow the household's meters (power, currents per phase), if any."""
+        options = self.config_entry.options
+        house = [
+            *(options.get(CONF_HOUSE_CURRENT_ENTITIES) or []),
+            *([options[CONF_HOUSE_POWER_ENTITY]] if options.get(CONF_HOUSE_POWER_ENTITY) else []),
+        ]
+        if not house:
+            return
+
+        @callback
+        def _house_changed() -> None:
+            # React within seconds to a rising household load, once all phases of a
+            # meter's update are written.
+            now = dt_util.utcnow()
+            self.costs.meter_house(now, self.power.house_power_w())
+            self.power.step(now, self.tracker)
+            self._publish(now)
+
+        self._unfollow_house = async_track_state_bursts(self.hass, house, _house_changed)
+
+    def _stop_following_house(self) -> None:
+        if self._unfollow_house is not None:
+            self._unfollow_house()
+            self._unfollow_house = None
+
+    async def async_apply_options(self) -> None:
+        """New options, applied in place: the wallbox's connection stays up.
+
+        Preferences, the tariff (from now on; past sessions keep their cost), the price
+        entity, session detection and the house connection all take effect at once.
+        """
+        self.keeper.reconfigure(self._tracker_config())
+        await self.costs.async_apply_options(self._publish)
+        self.power.apply_options()
+        self._stop_following_house()
+        self._follow_house()
+        self.applied_options = dict(self.config_entry.options)
+        self.refresh_from_options()
 
     def _publish(self, now: datetime) -> None:
         """Show new prices and costs, unless the wallbox itself cannot be read now."""

@@ -8,7 +8,13 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 from homeassistant.util import dt as dt_util
@@ -52,6 +58,8 @@ class Costs:
         self.tariff = tariff_from_options(entry.options)
         self._prices = PriceSeries()
         self._price_cache: dict[datetime, tuple[float | None, bool]] = {}
+        self._unfollow: list[CALLBACK_TYPE] = []
+        self._followed: str | None = None  # the price entity followed
         self.house = HourlyMeter()
         self.price_problem: str | None = None
 
@@ -120,6 +128,7 @@ class Costs:
         """Follow the price entity (its attributes, or its integration's action)."""
         entry = self._entry
         price_entity = entry.options.get(CONF_PRICE_ENTITY)
+        self._followed = price_entity
         if not price_entity:
             return
         platform = action_platform(self._hass, price_entity)
@@ -129,7 +138,7 @@ class Costs:
             def _price_changed(_event: Event[EventStateChangedData] | None = None) -> None:
                 self.read_price_entity(dt_util.utcnow(), publish)
 
-            entry.async_on_unload(
+            self._unfollow.append(
                 async_track_state_change_event(self._hass, price_entity, _price_changed)
             )
             _price_changed()
@@ -144,8 +153,24 @@ class Costs:
                 return
             self._apply_prices(series, now, publish)
 
-        entry.async_on_unload(async_track_time_interval(self._hass, _fetch, ACTION_PRICE_REFRESH))
+        self._unfollow.append(async_track_time_interval(self._hass, _fetch, ACTION_PRICE_REFRESH))
         await _fetch()
+
+    def stop_following(self) -> None:
+        """Stop following the price entity."""
+        while self._unfollow:
+            self._unfollow.pop()()
+
+    async def async_apply_options(self, publish: Callable[[datetime], None]) -> None:
+        """A new tariff (past sessions keep their cost); follow a new price entity."""
+        self.tariff = tariff_from_options(self._entry.options)
+        self._price_cache.clear()
+        if self._entry.options.get(CONF_PRICE_ENTITY) != self._followed:
+            self.stop_following()
+            if self.price_problem is not None:
+                ir.async_delete_issue(self._hass, DOMAIN, self._issue_id)
+                self.price_problem = None
+            await self.async_follow_prices(publish)
 
     @property
     def reads_price_attributes(self) -> bool:

@@ -92,6 +92,16 @@ class PowerGuard:
         """The current to resume charging with."""
         return self.guard.limit_a if self.guard is not None else MAX_CURRENT_A
 
+    def apply_options(self) -> None:
+        """New house-connection settings: a new guard that keeps the limit it had set."""
+        old = self.guard
+        self.guard = self._make_guard()
+        if old is not None and self.guard is not None:
+            self.guard.restore(old.as_dict())
+        if self.guard is None:
+            self.decision = None
+        self.check_power_settings()
+
     def _make_guard(self) -> LoadGuard | None:
         options = self._entry.options
         if not options.get(CONF_MAIN_FUSE_A):

@@ -100,6 +100,11 @@ class SessionKeeper:
         self._state_store.report = lambda ok: self._written("state", ok)
         self._history_store.report = lambda ok: self._written("history", ok)
 
+    def reconfigure(self, config: TrackerConfig) -> None:
+        """New detection settings for the tracker (and for one restored later)."""
+        self._config = config
+        self.tracker.reconfigure(config)
+
     async def async_load(self) -> dict[str, Any] | None:
         """Restore the history and the tracker; return the rest of the saved state.
 

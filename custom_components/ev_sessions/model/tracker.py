@@ -111,6 +111,11 @@ class SessionTracker:
         # Power-integrated kWh per interval since the register last moved.
         self._shape: dict[int, float] = {}
 
+    def reconfigure(self, config: TrackerConfig) -> None:
+        """New detection settings, applied from the next reading on (nothing is lost)."""
+        self.config = config
+        self.register.config = config
+
     def update(self, reading: Reading) -> list[TrackerEvent]:
         """Take one reading into account and return what happened."""
         reading = self._on_clock(reading)
