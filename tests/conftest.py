@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 
 # Imported before the hass fixture runs, so that this repository's custom_components
 # package is the one Home Assistant loads (the harness puts its own first otherwise).
@@ -35,6 +37,15 @@ PLUG = "binary_sensor.charger_plug"
 SWITCH = "switch.charger_charging"
 CURRENT = "number.charger_current"
 SOC = "sensor.car_battery"
+
+
+@pytest.fixture
+def entities_enabled() -> Any:
+    """Every entity enabled, those disabled by default too (habit and plan details)."""
+    with patch.object(
+        Entity, "entity_registry_enabled_default", new_callable=PropertyMock, return_value=True
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,8 @@ from .helpers import number, state_value
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 SIM = "simulated_wallbox"
 
+pytestmark = pytest.mark.usefixtures("entities_enabled")
+
 
 def _history() -> list[dict[str, Any]]:
     """Three weeks of evenings: plug in 18:00, 12 kWh, leave 06:30 (Saturdays 09:00)."""
@@ -140,7 +142,7 @@ async def test_a_default_departure_within_the_hour_is_tomorrows(
     assert charge_now is not None
     assert charge_now.attributes["departure_source"] == "default"
     assert charge_now.attributes["departure"] == "2026-01-29T07:00:00+01:00"
-    assert state_value(hass, "binary_sensor.wallbox_target_at_risk") == "off"
+    assert state_value(hass, "binary_sensor.wallbox_departure_target") == "off"
     # Plugged in at 05:30, 07:00 is today's.
     wallbox_states(hass, plug="off", power="0", energy="0.0")
     await hass.async_block_till_done()

@@ -26,6 +26,8 @@ from .helpers import advance, number, state_value
 PHASES = [f"sensor.house_current_l{p}" for p in (1, 2, 3)]
 SIM = "simulated_wallbox"
 
+pytestmark = pytest.mark.usefixtures("entities_enabled")
+
 
 def _house(hass: HomeAssistant, l1: float, l2: float, l3: float) -> None:
     for entity_id, value in zip(PHASES, (l1, l2, l3), strict=True):
@@ -56,13 +58,13 @@ async def test_guard_lowers_pauses_and_restores_the_charger(
     # The car draws 15.9 A (11 kW on 3 phases); the house meter sees it too.
     _house(hass, 17.9, 17.9, 17.9)
     await hass.async_block_till_done()
-    assert state_value(hass, f"binary_sensor.{SIM}_overload") == "off"
+    assert state_value(hass, f"binary_sensor.{SIM}_house_connection") == "off"
     assert number(hass, f"sensor.{SIM}_current_limit") == pytest.approx(15.94, abs=0.01)
 
     # A 12 A load comes on L2: 29.9 A is above the fuse; the limit drops at once.
     _house(hass, 17.9, 29.9, 17.9)
     await hass.async_block_till_done()
-    assert state_value(hass, f"binary_sensor.{SIM}_overload") == "on"
+    assert state_value(hass, f"binary_sensor.{SIM}_house_connection") == "on"
     # Others on L2: 29.9 - 15.94 = 13.96 A -> room 20 - 1 - 13.96 = 5.04 A: below 6 A, pause.
     assert number(hass, f"sensor.{SIM}_current_limit") == 0
     assert wallbox.charging_enabled is False
@@ -70,7 +72,7 @@ async def test_guard_lowers_pauses_and_restores_the_charger(
     assert number(hass, f"sensor.{SIM}_power") == 0
     _house(hass, 2, 14, 2)
     await hass.async_block_till_done()
-    assert state_value(hass, f"binary_sensor.{SIM}_overload") == "off"
+    assert state_value(hass, f"binary_sensor.{SIM}_house_connection") == "off"
     # The load goes away: charging resumes after a minute, then steps up 2 A a minute.
     _house(hass, 2, 2, 2)
     await advance(hass, freezer, 1.2, step_s=10)
@@ -137,9 +139,9 @@ async def test_under_delivering_on_one_phase(
     await _plug_in(hass)
     assert number(hass, f"sensor.{SIM}_power") == pytest.approx(3680)
     await advance(hass, freezer, 4, step_s=10)
-    assert state_value(hass, f"binary_sensor.{SIM}_under_delivering") == "off"
+    assert state_value(hass, f"binary_sensor.{SIM}_charging_power") == "off"
     await advance(hass, freezer, 2, step_s=10)
-    state = hass.states.get(f"binary_sensor.{SIM}_under_delivering")
+    state = hass.states.get(f"binary_sensor.{SIM}_charging_power")
     assert state is not None
     assert state.state == "on"
     assert state.attributes["reason"] == "fewer_phases"
@@ -148,7 +150,7 @@ async def test_under_delivering_on_one_phase(
         "switch", "turn_off", {"entity_id": f"switch.{SIM}_simulated_car_plugged_in"}, blocking=True
     )
     await hass.async_block_till_done()
-    assert state_value(hass, f"binary_sensor.{SIM}_under_delivering") == "off"
+    assert state_value(hass, f"binary_sensor.{SIM}_charging_power") == "off"
     last = hass.states.get(f"sensor.{SIM}_last_session_energy")
     assert last is not None
     assert last.attributes["power_class"] == "one_phase"
@@ -191,7 +193,7 @@ async def test_guard_without_controls_only_advises(
     calls = async_mock_service(hass, "number", "set_value")
     _house(hass, 17, 30, 17)
     await hass.async_block_till_done()
-    assert state_value(hass, "binary_sensor.wallbox_overload") == "on"
+    assert state_value(hass, "binary_sensor.wallbox_house_connection") == "on"
     assert number(hass, "sensor.wallbox_current_limit") == 0
     assert calls == []
     # The house power sensor missing altogether counts as unknown, not zero.

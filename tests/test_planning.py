@@ -42,6 +42,8 @@ TODAY = json.loads(
     (FIXTURES / "derived_hacs_nordpool_attributes_SE3_2025-10-01_15min.json").read_text()
 )["attributes"]
 
+pytestmark = pytest.mark.usefixtures("entities_enabled")
+
 
 @pytest.fixture(autouse=True)
 async def _stockholm(hass: HomeAssistant) -> None:
@@ -94,7 +96,7 @@ async def test_charge_now_is_on_in_exactly_the_planned_quarters(
         await hass.async_block_till_done()
     assert on_quarters == ["20:45", "21:15", "21:30", "21:45", "22:00", "22:15", "22:30", "22:45"]
     assert number(hass, "sensor.wallbox_session_energy") == pytest.approx(8, abs=0.01)
-    assert state_value(hass, "binary_sensor.wallbox_target_at_risk") == "off"
+    assert state_value(hass, "binary_sensor.wallbox_departure_target") == "off"
 
 
 async def test_plan_entities_change_only_when_the_plan_does(
@@ -210,12 +212,12 @@ async def test_target_at_risk_from_measured_power(
     )
     wallbox_states(hass, plug="on", power="3700", energy="0.0")
     await hass.async_block_till_done()
-    assert state_value(hass, "binary_sensor.wallbox_target_at_risk") == "off"
+    assert state_value(hass, "binary_sensor.wallbox_departure_target") == "off"
     assert state_value(hass, "binary_sensor.wallbox_charge_now") == "on"
     await advance(hass, freezer, 6, step_s=60)
     wallbox_states(hass, plug="on", power="3700", energy=f"{3.7 * 6 / 60:.4f}")
     await hass.async_block_till_done()
-    risk = hass.states.get("binary_sensor.wallbox_target_at_risk")
+    risk = hass.states.get("binary_sensor.wallbox_departure_target")
     assert risk is not None
     assert risk.state == "on"
     assert risk.attributes["planned_power_kw"] == pytest.approx(3.7, abs=0.01)
@@ -330,7 +332,7 @@ async def test_simulated_car_reaches_its_target_at_the_planned_cost(
         planned_cost, rel=0.02
     )
     assert datetime.fromisoformat(plan_end) <= _local("23:00")
-    assert state_value(hass, "binary_sensor.simulated_wallbox_target_at_risk") == "off"
+    assert state_value(hass, "binary_sensor.simulated_wallbox_departure_target") == "off"
 
 
 async def test_smart_charging_drives_the_charger_switch_and_respects_a_manual_start(
@@ -447,7 +449,7 @@ async def test_plan_weighs_the_power_fee(
     await setup_entry(hass, entry)
     wallbox_states(hass, plug="on", power="0", energy="0.0")
     await hass.async_block_till_done()
-    risk = hass.states.get("binary_sensor.wallbox_target_at_risk")
+    risk = hass.states.get("binary_sensor.wallbox_departure_target")
     assert risk is not None
     assert risk.attributes["planned_power_kw"] == pytest.approx(2.0)
     assert number(hass, "sensor.wallbox_plan_energy") == pytest.approx(4.0)

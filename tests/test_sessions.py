@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.util.file import WriteError
 
@@ -59,18 +59,18 @@ async def test_whole_session(
     ended = async_capture_events(hass, EVENT_SESSION_ENDED)
     await setup_entry(hass, wb_entry)
     assert state_value(hass, sensor("status")) == "disconnected"
-    assert state_value(hass, f"binary_sensor.{WB}_plugged_in") == "off"
+    assert state_value(hass, f"binary_sensor.{WB}_car") == "off"
 
     wallbox_states(hass, plug="on", energy="1000.0", soc="40")
     await hass.async_block_till_done()
     assert state_value(hass, sensor("status")) == "connected"
-    assert state_value(hass, f"binary_sensor.{WB}_plugged_in") == "on"
+    assert state_value(hass, f"binary_sensor.{WB}_car") == "on"
     assert len(started) == 1
 
     wallbox_states(hass, plug="on", power="11000", energy="1000.0", soc="40")
     await hass.async_block_till_done()
     assert state_value(hass, sensor("status")) == "charging"
-    assert state_value(hass, f"binary_sensor.{WB}_charging") == "on"
+    assert state_value(hass, f"binary_sensor.{WB}_battery") == "on"
     assert number(hass, sensor("power")) == 11000
     assert number(hass, sensor("soc")) == 40
 
@@ -119,7 +119,7 @@ async def test_power_sensor_unavailable_mid_session(
     wallbox_states(hass, plug="unavailable", power="unavailable", energy="unavailable")
     await hass.async_block_till_done()
     assert state_value(hass, sensor("power")) == "unknown"
-    assert state_value(hass, f"binary_sensor.{WB}_plugged_in") == "on"
+    assert state_value(hass, f"binary_sensor.{WB}_car") == "on"
     await advance(hass, freezer, 30)
     wallbox_states(hass, plug="on", power="7000", energy="1007.0")
     await hass.async_block_till_done()
@@ -362,7 +362,15 @@ async def test_session_across_midnight_and_month_end(
     month = hass.states.get(sensor("month_energy"))
     assert month is not None
     assert float(month.state) == pytest.approx(12.0)
-    assert month.attributes["state_class"] == "total"
+    # Only energy_total is offered to the Energy dashboard: month and session energy have no
+    # state class (they would count the same kWh twice).
+    assert "state_class" not in month.attributes
+    session_energy = hass.states.get(sensor("session_energy"))
+    assert session_energy is not None
+    assert "state_class" not in session_energy.attributes
+    total = hass.states.get(sensor("energy_total"))
+    assert total is not None
+    assert total.attributes["state_class"] == "total_increasing"
     wallbox_states(hass, plug="off", power="0", energy="24.0")
     await hass.async_block_till_done()
     assert number(hass, sensor("last_session_energy")) == pytest.approx(24.0)
@@ -420,7 +428,7 @@ async def test_power_only_wallbox(hass: HomeAssistant, freezer: FrozenDateTimeFa
         options={CONF_GRACE_PERIOD_MIN: 5},
     )
     await setup_entry(hass, entry)
-    assert hass.states.get("binary_sensor.garage_plugged_in") is None
+    assert hass.states.get("binary_sensor.garage_car") is None
     hass.states.async_set(POWER, "3.6", {"unit_of_measurement": "kW"})
     await hass.async_block_till_done()
     assert state_value(hass, "sensor.garage_status") == "charging"
@@ -585,3 +593,34 @@ async def test_damaged_storage_never_keeps_the_wallbox_from_starting(
     await hass.async_block_till_done()
     energies = sorted(s.energy_kwh for s in runtime.history.sessions)
     assert energies == pytest.approx(sorted([*kept, 1.0]))
+
+
+async def test_a_quiet_entity_set_by_default(
+    hass: HomeAssistant, entities_entry: MockConfigEntry
+) -> None:
+    """Habit and plan details, available power and the charging type are there but disabled;
+    yes/no sensors read naturally ("Car: Plugged in", "Battery: Charging")."""
+    await setup_entry(hass, entities_entry)
+    registry = er.async_get(hass)
+    disabled = {
+        entry.translation_key
+        for entry in er.async_entries_for_config_entry(registry, entities_entry.entry_id)
+        if entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    }
+    assert disabled == {
+        "plan_end",
+        "plan_energy",
+        "usual_charging_type",
+        "usual_plug_in",
+        "usual_unplug",
+        "typical_session_energy",
+    }
+    car = hass.states.get("binary_sensor.wallbox_car")
+    assert car is not None
+    assert (car.name, car.attributes["device_class"]) == ("Wallbox Car", "plug")
+    battery = hass.states.get("binary_sensor.wallbox_battery")
+    assert battery is not None
+    assert battery.attributes["device_class"] == "battery_charging"
+    target = hass.states.get("binary_sensor.wallbox_departure_target")
+    assert target is not None
+    assert target.attributes["device_class"] == "problem"

@@ -151,7 +151,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         key="session_energy",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
+        # No state class: the Energy dashboard is offered energy_total alone (no double count).
         suggested_display_precision=2,
         value_fn=lambda d: d.session.energy_kwh if d.session else 0.0,
         attributes_fn=_active_session,
@@ -235,11 +235,13 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="plan_end",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda d: _minute(d.plan.end) if d.plan else None,
     ),
     EvSessionsSensorDescription(
         key="plan_energy",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
@@ -269,6 +271,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="available_power",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         state_class=SensorStateClass.MEASUREMENT,
@@ -278,6 +281,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="usual_charging_type",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.ENUM,
         options=list(POWER_CLASSES),
         entity_category=EntityCategory.DIAGNOSTIC,
@@ -285,16 +289,19 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="usual_plug_in",
+        entity_registry_enabled_default=False,
         value_fn=lambda d: _habit_time(d, "plug_in"),
         attributes_fn=lambda d, _c: _habit_days(d, "plug_in"),
     ),
     EvSessionsSensorDescription(
         key="usual_unplug",
+        entity_registry_enabled_default=False,
         value_fn=lambda d: _habit_time(d, "unplug"),
         attributes_fn=lambda d, _c: _habit_days(d, "unplug"),
     ),
     EvSessionsSensorDescription(
         key="typical_session_energy",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=1,
@@ -309,10 +316,8 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         key="month_energy",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
         value_fn=lambda d: d.month_energy_kwh,
-        last_reset_fn=lambda d: d.month_start,
     ),
 )
 
