@@ -88,6 +88,11 @@ class Station16(ChargePoint16):  # type: ignore[misc]
         self.received.calls.append(("TriggerMessage", payload))
         return result16.TriggerMessage(status=self.received.answer)
 
+    @on("UnlockConnector")
+    def on_unlock(self, **payload: Any) -> Any:
+        self.received.calls.append(("UnlockConnector", payload))
+        return result16.UnlockConnector(status="Unlocked")
+
 
 class Station201(ChargePoint201):  # type: ignore[misc]
     """A 2.0.1 charging station that accepts every command and records it."""

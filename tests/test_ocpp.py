@@ -1934,3 +1934,72 @@ async def test_saving_the_tariff_and_the_house_connection_keeps_the_box_connecte
     (session,) = sessions(entry)
     assert session.energy_kwh == pytest.approx(4.0)
     assert session.cost == pytest.approx(5.0)  # 4 kWh x 1.25, priced under the new tariff
+
+
+async def test_the_device_page_controls_and_reports_the_charge_point(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """Charging on/off, availability, restart and unlock reach the box; the current user,
+    connector status, error code, firmware and last contact are shown."""
+    async with connect(port, CP) as station:
+        await station.call(
+            call16.BootNotification(
+                charge_point_model="Pulsar Plus",
+                charge_point_vendor="Wallbox",
+                firmware_version="5.17.13",
+            )
+        )
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        await status16(station, "Preparing", T0)
+        assert state_value(hass, "sensor.garage_1_connector_status") == "Preparing"
+        assert state_value(hass, "sensor.garage_1_firmware") == "5.17.13"
+        assert state_value(hass, "sensor.garage_1_last_heard") == T0.isoformat()
+        assert state_value(hass, "switch.garage_1_charging_session") == "off"
+        assert state_value(hass, "switch.garage_1_available") == "on"
+        await hass.services.async_call(
+            "switch", "turn_on", {"entity_id": "switch.garage_1_charging_session"}, blocking=True
+        )
+        transaction_id = await start16(station, "04A1B2C3", 1000, T0)
+        await hass.async_block_till_done()
+        assert state_value(hass, "switch.garage_1_charging_session") == "on"
+        assert state_value(hass, "sensor.garage_1_current_user") == "Anna"
+        await hass.services.async_call(
+            "switch", "turn_off", {"entity_id": "switch.garage_1_charging_session"}, blocking=True
+        )
+        await hass.services.async_call(
+            "switch", "turn_off", {"entity_id": "switch.garage_1_available"}, blocking=True
+        )
+        for button in ("button.garage_1_restart", "button.garage_1_unlock_cable"):
+            await hass.services.async_call("button", "press", {"entity_id": button}, blocking=True)
+        calls = [name for name, _ in station.received.calls]
+        assert calls == [
+            "RemoteStartTransaction",
+            "RemoteStopTransaction",
+            "ChangeAvailability",
+            "Reset",
+            "UnlockConnector",
+        ]
+        assert station.received.calls[1][1]["transaction_id"] == transaction_id
+        assert station.received.calls[2][1] == {"connector_id": 0, "type": "Inoperative"}
+        assert station.received.calls[3][1] == {"type": "Soft"}
+        assert station.received.calls[4][1] == {"connector_id": 1}
+        await station.call(
+            call16.StatusNotification(
+                connector_id=1, error_code="GroundFailure", status="Faulted", timestamp=ts(T0)
+            )
+        )
+        await hass.async_block_till_done()
+        assert state_value(hass, "sensor.garage_1_error_code") == "GroundFailure"
+        await station.call(
+            call16.StatusNotification(connector_id=1, error_code="NoError", status="Unavailable")
+        )
+        await hass.async_block_till_done()
+        assert state_value(hass, "switch.garage_1_available") == "off"
+    # A refusal is a translated error; a box that is away too.
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.garage_1_restart"}, blocking=True
+        )
+    assert err.value.translation_key == "command_not_connected"

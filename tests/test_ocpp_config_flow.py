@@ -25,6 +25,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
+from custom_components.ev_sessions.config_flow import EvSessionsConfigFlow
 from custom_components.ev_sessions.config_flow.ocpp import parse_id_tags
 from custom_components.ev_sessions.const import (
     CONF_ACCEPT_UNKNOWN_TAGS,
@@ -146,6 +147,9 @@ async def test_add_with_password_and_tls(hass: HomeAssistant, tmp_path: Path) ->
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "cp1"
+    # The success step shows the exact URL to enter in the box.
+    assert result["description"] == "ocpp"
+    assert result["description_placeholders"] == {"url": f"wss://127.0.0.1:{port}/cp1"}
     assert result["data"] == {
         CONF_SOURCE: SOURCE_OCPP,
         CONF_CHARGE_POINT_ID: "cp1",
@@ -288,3 +292,22 @@ def test_user_month_rows_split_a_session_across_the_month_end() -> None:
     text = user_month_csv(rows, "SEK")
     assert text.splitlines()[0] == "month,user,sessions,energy_kwh,cost,currency,estimated"
     assert text.splitlines()[2] == "2026-11,,1,3.0,,SEK,False"
+
+
+async def test_the_central_system_url_names_home_assistant(hass: HomeAssistant) -> None:
+    """Home Assistant's own address (its internal URL), an IPv6 listen address in brackets,
+    an id made safe for a URL; a placeholder when Home Assistant knows no address."""
+    flow = EvSessionsConfigFlow()
+    flow.hass = hass
+    values = {CONF_CHARGE_POINT_ID: "garage 2", CONF_PORT: 9000}
+    assert flow._central_system_url(values) == "ws://<home-assistant>:9000/garage%202"
+    await hass.config.async_update(internal_url="http://192.168.1.5:8123")
+    assert flow._central_system_url(values) == "ws://192.168.1.5:9000/garage%202"
+    assert (
+        flow._central_system_url({**values, CONF_LISTEN_ADDRESS: "0.0.0.0"})
+        == "ws://192.168.1.5:9000/garage%202"
+    )
+    assert (
+        flow._central_system_url({**values, CONF_LISTEN_ADDRESS: "fd00::5"})
+        == "ws://[fd00::5]:9000/garage%202"
+    )

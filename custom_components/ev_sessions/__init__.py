@@ -28,6 +28,7 @@ from .sources.registry import create_source
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.DATETIME,
     Platform.NUMBER,
     Platform.SELECT,

@@ -32,6 +32,7 @@ from .model.classify import POWER_CLASSES
 from .model.habits import WEEKDAYS
 from .model.history import session_summary
 from .model.session import interval_start
+from .ocpp_entities import ocpp_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -329,11 +330,13 @@ async def async_setup_entry(
 ) -> None:
     """Set up the sensors of one wallbox."""
     coordinator = entry.runtime_data
-    async_add_entities(
+    entities: list[SensorEntity] = [
         EvSessionsSensor(coordinator, description)
         for description in DESCRIPTIONS
         if description.has_fn(coordinator)
-    )
+    ]
+    entities.extend(ocpp_sensors(coordinator))
+    async_add_entities(entities)
 
 
 class EvSessionsSensor(EvSessionsEntity, SensorEntity):

@@ -13,6 +13,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_SMART_CHARGING
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .entity import EvSessionsEntity
+from .ocpp_entities import ocpp_switches
 from .sources.base import Capability, PhaseSwitching, SimulatedPlug, SourceError, command_failed
 
 PARALLEL_UPDATES = 0
@@ -36,6 +37,7 @@ async def async_setup_entry(
         entities.append(SinglePhaseSwitch(coordinator, cast(PhaseSwitching, source)))
     if Capability.SIMULATED_PLUG in capabilities:
         entities.append(SimulatedCarPlug(coordinator, cast(SimulatedPlug, source)))
+    entities.extend(ocpp_switches(coordinator))
     async_add_entities(entities)
 
 

@@ -52,12 +52,19 @@ class FlowBase(ConfigFlow):
         ):
             raise AbortFlow("already_configured")
 
-    def _finish(self) -> ConfigFlowResult:
+    def _finish(
+        self, description: str | None = None, placeholders: dict[str, str] | None = None
+    ) -> ConfigFlowResult:
         if self.source == SOURCE_RECONFIGURE:
             return self.async_update_reload_and_abort(
                 self._get_reconfigure_entry(), unique_id=self.unique_id, data=self._data
             )
-        return self.async_create_entry(title=self._title, data=self._data)
+        return self.async_create_entry(
+            title=self._title,
+            data=self._data,
+            description=description,
+            description_placeholders=placeholders,
+        )
 
     def _confirm(
         self, step_id: str, user_input: dict[str, Any] | None, **placeholders: str

@@ -8,6 +8,7 @@ import ipaddress
 import socket
 import ssl
 from typing import Any
+from urllib.parse import quote, urlparse
 
 import voluptuous as vol
 
@@ -19,6 +20,7 @@ from homeassistant.const import (
     CONF_PASSWORD,
     CONF_PORT,
 )
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -113,7 +115,8 @@ class OcppSteps(FlowBase):
                     if values.get(key)
                 }
                 self._title = charge_point_id
-                return self._finish()
+                # The success step shows the exact address to enter in the box.
+                return self._finish("ocpp", {"url": self._central_system_url(values)})
         return self.async_show_form(
             step_id="ocpp",
             data_schema=self.add_suggested_values_to_schema(
@@ -121,6 +124,22 @@ class OcppSteps(FlowBase):
             ),
             errors=errors,
         )
+
+    def _central_system_url(self, values: Mapping[str, Any]) -> str:
+        """ws(s)://<Home Assistant's address>:<port>/<charge point id>."""
+        scheme = "wss" if values.get(CONF_SSL_CERTIFICATE) else "ws"
+        host = values.get(CONF_LISTEN_ADDRESS)
+        if host in ("0.0.0.0", "::"):
+            host = None
+        if not host:
+            try:
+                host = urlparse(get_url(self.hass, allow_external=False)).hostname
+            except NoURLAvailableError:
+                host = None
+        if host and ":" in host:
+            host = f"[{host}]"  # an IPv6 address
+        charge_point_id = quote(str(values[CONF_CHARGE_POINT_ID]), safe="")
+        return f"{scheme}://{host or '<home-assistant>'}:{int(values[CONF_PORT])}/{charge_point_id}"
 
     async def _validate_ocpp(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Errors per field: id, certificate files and the port."""

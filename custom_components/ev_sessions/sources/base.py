@@ -170,11 +170,26 @@ class SimulatedPlug(Protocol):
         """Plug the simulated car in or out, and report it at once."""
 
 
+@dataclass(frozen=True, slots=True)
+class ChargePointFacts:
+    """What a charge point (OCPP) reports beyond the session: for its device page."""
+
+    connected: bool
+    status: str | None  # the followed connector's status, as the protocol names it
+    error_code: str | None
+    user: str | None  # the user (or bare tag) of the transaction under way
+    transaction: bool
+    last_message: datetime | None
+
+
 class ChargePointCommands(Protocol):
     """Capability.COMMANDS: commands sent to the charge point, answered by it."""
 
     async def async_command(self, command: str, id_tag: str | None = None) -> str:
         """Send a command; return the charge point's answer (e.g. Accepted)."""
+
+    def facts(self) -> ChargePointFacts:
+        """Status, error, user and last contact of the charge point."""
 
 
 class KnowsUsers(Protocol):

@@ -35,6 +35,7 @@ COMMANDS = (
     "hard_reset",
     "set_available",
     "set_unavailable",
+    "unlock_connector",
     "trigger_status",
     "trigger_meter_values",
     "trigger_boot",

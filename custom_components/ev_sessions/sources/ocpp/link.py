@@ -82,6 +82,10 @@ class OcppLink:
         """Ask for a status, meter values or boot notification now."""
         raise NotImplementedError
 
+    async def unlock(self, connector: int) -> str:
+        """Release the cable of a connector."""
+        raise NotImplementedError
+
 
 class ProtocolMixin:
     """Message-level robustness shared by both versions (mixed into the ocpp ChargePoints).

@@ -21,7 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from ...const import CONF_CHARGE_POINT_ID, CONF_CONNECTOR, DEFAULT_OCPP_PORT
 from ...model.reading import Reading
-from ..base import Capability, DeviceFacts, PushCallback, SourceError
+from ..base import Capability, ChargePointFacts, DeviceFacts, PushCallback, SourceError
 from .charge_point import ChargePoint
 from .const import DISCONNECT_GRACE, PROTOCOL_201, REMOTE_ID_TAG, OcppCommandError
 from .link import OcppLink
@@ -197,6 +197,19 @@ class OcppSource:
             )
         return self.link
 
+    def facts(self) -> ChargePointFacts:
+        """Status, error, user and last contact (for the device page's entities)."""
+        state = self.state
+        transaction = state.transaction
+        return ChargePointFacts(
+            connected=self.link is not None,
+            status=state.status,
+            error_code=state.error_code,
+            user=None if transaction is None else transaction.user,
+            transaction=transaction is not None,
+            last_message=state.last_message,
+        )
+
     async def async_command(self, command: str, id_tag: str | None = None) -> str:
         """Send one of COMMANDS; return the charge point's answer (e.g. Accepted)."""
         link = self._connected_link()
@@ -212,6 +225,8 @@ class OcppSource:
             return await link.remote_stop(self.state.transaction.id)
         if command in ("soft_reset", "hard_reset"):
             return await link.reset(hard=command == "hard_reset")
+        if command == "unlock_connector":
+            return await link.unlock(self.state.connector or 1)
         if command in ("set_available", "set_unavailable"):
             return await link.change_availability(command == "set_available")
         return await link.trigger(command.removeprefix("trigger_"))

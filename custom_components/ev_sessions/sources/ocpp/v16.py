@@ -94,6 +94,10 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
         """Reset."""
         return answer_status(await self._call(call16.Reset(type="Hard" if hard else "Soft")))
 
+    async def unlock(self, connector: int) -> str:
+        """UnlockConnector (Unlocked, UnlockFailed or NotSupported)."""
+        return answer_status(await self._call(call16.UnlockConnector(connector_id=connector)))
+
     async def change_availability(self, operative: bool) -> str:
         """ChangeAvailability of the whole charge point."""
         kind = "Operative" if operative else "Inoperative"

@@ -147,6 +147,11 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
         reset = call201.Reset(type="Immediate" if hard else "OnIdle")
         return answer_status(await self._call(reset))
 
+    async def unlock(self, connector: int) -> str:
+        """UnlockConnector of the EVSE's first connector."""
+        unlock = call201.UnlockConnector(evse_id=connector, connector_id=1)
+        return answer_status(await self._call(unlock))
+
     async def change_availability(self, operative: bool) -> str:
         """ChangeAvailability of the whole station."""
         status = "Operative" if operative else "Inoperative"
