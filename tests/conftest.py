@@ -53,6 +53,14 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
 
 
+@pytest.fixture(autouse=True)
+async def _settle_before_teardown(hass: HomeAssistant) -> Any:
+    """Let a reload a flow scheduled at the end of a test finish before Home Assistant stops
+    (an entry still setting up at teardown is not unloaded: its timers linger)."""
+    yield
+    await hass.async_block_till_done()
+
+
 def make_simulator_entry(**options: Any) -> MockConfigEntry:
     """A config entry for an 11 kW, 3-phase simulated wallbox with a 60 kWh car."""
     return MockConfigEntry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -437,12 +438,22 @@ _SECTIONS = {
         "low_load_weekdays",
         "low_load_start",
         "low_load_end",
+        "high_load_utc_offset",
+        "low_load_utc_offset",
     ),
     "power_fee": (
         "power_fee_per_kw",
         "power_fee_peaks",
         "power_fee_one_per_day",
         "power_fee_night_weight",
+        "power_fee_months",
+        "power_fee_weekdays",
+        "power_fee_start",
+        "power_fee_end",
+        "power_fee_skip_holidays",
+        "power_fee_utc_offset",
+        "power_fee_season_months",
+        "power_fee_season_per_kw",
         "house_power_entity",
     ),
 }
@@ -469,6 +480,9 @@ async def test_tariff_options_errors_then_saved(
             grid_fee_low=0.03,
             low_load_start="06:00:00",
             low_load_end="05:00:00",
+            power_fee_start="19:00:00",
+            power_fee_end="07:00:00",
+            power_fee_season_per_kw=135,
         ),
     )
     assert result["type"] is FlowResultType.FORM
@@ -479,6 +493,8 @@ async def test_tariff_options_errors_then_saved(
         "high_load_end": "window_end_before_start",
         "low_load_end": "window_end_before_start",
         "power_fee_per_kw": "negative_fee",
+        "power_fee_end": "window_end_before_start",
+        "power_fee_season_months": "season_months_required",
         "house_power_entity": "not_power",
     }
     assert result["description_placeholders"]["unit"] == "°C"  # shown in the field's error
@@ -515,6 +531,14 @@ async def test_tariff_options_errors_then_saved(
             low_load_months=["6", "7"],
             low_load_start="00:00:00",
             low_load_end="06:00:00",
+            low_load_utc_offset=0,
+            power_fee_months=["11", "12", "1", "2", "3"],
+            power_fee_weekdays=["mon", "tue", "wed", "thu", "fri"],
+            power_fee_start="07:00:00",
+            power_fee_end="19:00:00",
+            power_fee_skip_holidays=True,
+            power_fee_season_months=["11", "12", "1", "2", "3"],
+            power_fee_season_per_kw=135,
         ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -530,13 +554,22 @@ async def test_tariff_options_errors_then_saved(
     assert tariff.low_load is not None
     assert tariff.low_load.months == frozenset({6, 7})
     assert options["low_load_months"] == [6, 7]
+    assert tariff.low_load.utc_offset == timedelta(0)  # a GMT meter clock
     assert tariff.power_fee is not None
+    assert tariff.power_fee.window is not None
+    assert tariff.power_fee.window.months == frozenset({11, 12, 1, 2, 3})
+    assert tariff.power_fee.window.holidays_off is True
+    assert tariff.power_fee.price_in(1) == 135
+    assert tariff.power_fee.price_in(7) == 36
 
     # The form shows the stored months as the selector's strings.
     result = await _options(hass, simulator_entry, "tariff")
     shown = result["data_schema"].schema["time_of_use"].schema.schema
     low_months = next(k for k in shown if k == "low_load_months")
     assert low_months.description["suggested_value"] == ["6", "7"]
+    fee_fields = result["data_schema"].schema["power_fee"].schema.schema
+    season = next(k for k in fee_fields if k == "power_fee_season_months")
+    assert season.description["suggested_value"] == ["11", "12", "1", "2", "3"]
 
     # The form shows what is stored; clearing optional fields removes them.
     result = await _options(hass, simulator_entry, "tariff")

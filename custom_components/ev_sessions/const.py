@@ -85,15 +85,26 @@ CONF_HIGH_LOAD_WEEKDAYS: Final = "high_load_weekdays"
 CONF_HIGH_LOAD_START: Final = "high_load_start"
 CONF_HIGH_LOAD_END: Final = "high_load_end"
 CONF_HIGH_LOAD_SKIP_HOLIDAYS: Final = "high_load_skip_holidays"
+CONF_HIGH_LOAD_UTC_OFFSET: Final = "high_load_utc_offset"  # hours; none: local time
 CONF_GRID_FEE_LOW: Final = "grid_fee_low"
 CONF_LOW_LOAD_MONTHS: Final = "low_load_months"
 CONF_LOW_LOAD_WEEKDAYS: Final = "low_load_weekdays"
 CONF_LOW_LOAD_START: Final = "low_load_start"
 CONF_LOW_LOAD_END: Final = "low_load_end"
+CONF_LOW_LOAD_UTC_OFFSET: Final = "low_load_utc_offset"
 CONF_POWER_FEE_PER_KW: Final = "power_fee_per_kw"
 CONF_POWER_FEE_PEAKS: Final = "power_fee_peaks"
 CONF_POWER_FEE_ONE_PER_DAY: Final = "power_fee_one_per_day"
 CONF_POWER_FEE_NIGHT_WEIGHT: Final = "power_fee_night_weight"
+# The hours that count for the power fee (all, unless set) and a price for a season.
+CONF_POWER_FEE_MONTHS: Final = "power_fee_months"
+CONF_POWER_FEE_WEEKDAYS: Final = "power_fee_weekdays"
+CONF_POWER_FEE_START: Final = "power_fee_start"
+CONF_POWER_FEE_END: Final = "power_fee_end"
+CONF_POWER_FEE_SKIP_HOLIDAYS: Final = "power_fee_skip_holidays"
+CONF_POWER_FEE_UTC_OFFSET: Final = "power_fee_utc_offset"
+CONF_POWER_FEE_SEASON_MONTHS: Final = "power_fee_season_months"
+CONF_POWER_FEE_SEASON_PER_KW: Final = "power_fee_season_per_kw"
 CONF_HOUSE_POWER_ENTITY: Final = "house_power_entity"
 SECTION_GRID: Final = "grid"
 SECTION_TIME_OF_USE: Final = "time_of_use"
@@ -107,17 +118,27 @@ TARIFF_SECTIONS: Final = {
         CONF_HIGH_LOAD_START,
         CONF_HIGH_LOAD_END,
         CONF_HIGH_LOAD_SKIP_HOLIDAYS,
+        CONF_HIGH_LOAD_UTC_OFFSET,
         CONF_GRID_FEE_LOW,
         CONF_LOW_LOAD_MONTHS,
         CONF_LOW_LOAD_WEEKDAYS,
         CONF_LOW_LOAD_START,
         CONF_LOW_LOAD_END,
+        CONF_LOW_LOAD_UTC_OFFSET,
     ),
     SECTION_POWER_FEE: (
         CONF_POWER_FEE_PER_KW,
         CONF_POWER_FEE_PEAKS,
         CONF_POWER_FEE_ONE_PER_DAY,
         CONF_POWER_FEE_NIGHT_WEIGHT,
+        CONF_POWER_FEE_MONTHS,
+        CONF_POWER_FEE_WEEKDAYS,
+        CONF_POWER_FEE_START,
+        CONF_POWER_FEE_END,
+        CONF_POWER_FEE_SKIP_HOLIDAYS,
+        CONF_POWER_FEE_UTC_OFFSET,
+        CONF_POWER_FEE_SEASON_MONTHS,
+        CONF_POWER_FEE_SEASON_PER_KW,
         CONF_HOUSE_POWER_ENTITY,
     ),
 }

@@ -20,10 +20,17 @@ from .const import (
     CONF_GRID_FEE_LOW,
     CONF_HIGH_LOAD_SKIP_HOLIDAYS,
     CONF_MARKUP,
+    CONF_POWER_FEE_END,
+    CONF_POWER_FEE_MONTHS,
     CONF_POWER_FEE_NIGHT_WEIGHT,
     CONF_POWER_FEE_ONE_PER_DAY,
     CONF_POWER_FEE_PEAKS,
     CONF_POWER_FEE_PER_KW,
+    CONF_POWER_FEE_SEASON_MONTHS,
+    CONF_POWER_FEE_SEASON_PER_KW,
+    CONF_POWER_FEE_SKIP_HOLIDAYS,
+    CONF_POWER_FEE_START,
+    CONF_POWER_FEE_WEEKDAYS,
     CONF_PRICE_ENTITY,
     CONF_PRICE_INCLUDES_VAT,
     CONF_SESSION_FEE,
@@ -49,16 +56,37 @@ def _time(value: Any, default: time) -> time:
     return time.fromisoformat(str(value)) if value else default
 
 
-def _window(options: Mapping[str, Any], prefix: str) -> TimeWindow:
-    """A time-of-use window from its options (``high_load_*`` or ``low_load_*``)."""
+def _window(
+    options: Mapping[str, Any], prefix: str, holidays: str = CONF_HIGH_LOAD_SKIP_HOLIDAYS
+) -> TimeWindow:
+    """A window from its options (``high_load_*``, ``low_load_*`` or ``power_fee_*``).
+
+    Public holidays are working days or not for the whole grid tariff (one option for both
+    time-of-use windows); the power fee has its own.
+    """
+    offset = options.get(f"{prefix}_utc_offset")
     return TimeWindow(
         months=frozenset(int(m) for m in options.get(f"{prefix}_months") or range(1, 13)),
         weekdays=frozenset(options.get(f"{prefix}_weekdays") or WEEKDAYS),
         start=_time(options.get(f"{prefix}_start"), time(0)),
         end=_time(options.get(f"{prefix}_end"), time(0)),
-        # Public holidays are working days or not for the whole tariff.
-        holidays_off=bool(options.get(CONF_HIGH_LOAD_SKIP_HOLIDAYS, False)),
+        holidays_off=bool(options.get(holidays, False)),
+        utc_offset=None if offset is None else timedelta(hours=float(offset)),
     )
+
+
+def _power_fee_window(options: Mapping[str, Any]) -> TimeWindow | None:
+    """The hours that count for the power fee (None: every hour)."""
+    keys = (
+        CONF_POWER_FEE_MONTHS,
+        CONF_POWER_FEE_WEEKDAYS,
+        CONF_POWER_FEE_START,
+        CONF_POWER_FEE_END,
+        CONF_POWER_FEE_SKIP_HOLIDAYS,
+    )
+    if not any(options.get(key) for key in keys):
+        return None
+    return _window(options, "power_fee", CONF_POWER_FEE_SKIP_HOLIDAYS)
 
 
 def tariff_from_options(options: Mapping[str, Any]) -> Tariff:
@@ -74,6 +102,15 @@ def tariff_from_options(options: Mapping[str, Any]) -> Tariff:
             peaks=int(options.get(CONF_POWER_FEE_PEAKS, 3)),
             one_per_day=bool(options.get(CONF_POWER_FEE_ONE_PER_DAY, True)),
             night_weight=float(options.get(CONF_POWER_FEE_NIGHT_WEIGHT, 1.0)),
+            window=_power_fee_window(options),
+            season_months=frozenset(
+                int(m) for m in options.get(CONF_POWER_FEE_SEASON_MONTHS) or ()
+            ),
+            season_price_per_kw=(
+                None
+                if options.get(CONF_POWER_FEE_SEASON_PER_KW) is None
+                else float(options[CONF_POWER_FEE_SEASON_PER_KW])
+            ),
         )
     fixed = options.get(CONF_FIXED_PRICE)
     return Tariff(

@@ -103,6 +103,11 @@ def _session_cost_details(data: EvSessionsData, _currency: str) -> dict[str, Any
         "breakdown": {key: round(value, 4) for key, value in cost.breakdown.items()},
         "estimated": cost.estimated,
         "power_fee_provisional": cost.power_fee_provisional,
+        # The month's hours that set the power fee (local time), highest first.
+        "power_fee_hours": [
+            dt_util.as_local(datetime.fromtimestamp(hour, UTC)).isoformat()
+            for hour in cost.power_fee_hours
+        ],
     }
 
 

@@ -434,3 +434,83 @@ def test_three_level_grid_fee_like_german_14a_module_3() -> None:
     )
     assert june is not None
     assert june.total == pytest.approx(0.9044, abs=0.0005)
+
+
+def _hour(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+SOLLENTUNA = PowerFee(
+    price_per_kw=60.0,
+    peaks=3,
+    one_per_day=True,
+    window=TimeWindow(
+        months=frozenset({11, 12, 1, 2, 3}),
+        weekdays=frozenset({"mon", "tue", "wed", "thu", "fri"}),
+        start=time(7),
+        end=time(19),
+        holidays_off=True,
+    ),
+    season_months=frozenset({11, 12, 1, 2, 3}),
+    season_price_per_kw=135.0,
+)
+
+
+def test_a_power_fee_that_counts_only_working_hours_in_winter() -> None:
+    """Sollentuna-style: the three highest hours on three days, weekdays 07-19, November to
+    March, holidays off, 135 per kW in winter. January 2026, by hand:
+    Mon 5 Jan 18:00 6 kWh counts; Tue 6 Jan (Epiphany) 08:00 9 kWh does not; Wed 7 Jan 20:00
+    10 kWh is after 19:00, 10:00 5 kWh counts; Thu 8 Jan 12:00 4 and 13:00 4.5 (one per day:
+    4.5); Fri 9 Jan 07:00 3; Sat 10 Jan 12:00 8 is a weekend. Top three 6, 5, 4.5: mean
+    5.1667 kW x 135 = 697.50."""
+    month = {
+        _hour(local(2026, 1, 5, 18)): 6.0,
+        _hour(local(2026, 1, 6, 8)): 9.0,
+        _hour(local(2026, 1, 7, 20)): 10.0,
+        _hour(local(2026, 1, 7, 10)): 5.0,
+        _hour(local(2026, 1, 8, 12)): 4.0,
+        _hour(local(2026, 1, 8, 13)): 4.5,
+        _hour(local(2026, 1, 9, 7)): 3.0,
+        _hour(local(2026, 1, 10, 12)): 8.0,
+    }
+    assert SOLLENTUNA.month_fee(month, STOCKHOLM) == pytest.approx(697.5)
+    assert SOLLENTUNA.peak_hours(month, STOCKHOLM) == [
+        _hour(local(2026, 1, 5, 18)),
+        _hour(local(2026, 1, 7, 10)),
+        _hour(local(2026, 1, 8, 13)),
+    ]
+    # A session of 3 kWh in each of Thursday's two hours: without it Thursday's best is 1.5
+    # and the top three are 6, 5, 3 (Friday): 630. Its share is 67.50 (84.375 with VAT).
+    session = Session(id="s", start=local(2026, 1, 8, 12), end=local(2026, 1, 8, 14))
+    session.add_energy({_hour(local(2026, 1, 8, 12)): 3.0, _hour(local(2026, 1, 8, 13)): 3.0})
+    tariff = Tariff(fixed_price=0.0, vat_percent=25, power_fee=SOLLENTUNA)
+    cost = tariff.session_cost(session, PriceSeries(), STOCKHOLM, month_hourly_kwh=month)
+    assert cost is not None
+    assert cost.breakdown["power_fee"] == pytest.approx(67.5)
+    assert cost.power_fee_hours[2] == _hour(local(2026, 1, 8, 13))  # the session's hour counts
+    assert cost.total == pytest.approx(84.375)
+    # In summer no hour counts: no fee, whatever the peaks.
+    july = {_hour(local(2026, 7, 8, 12)): 9.0}
+    assert SOLLENTUNA.month_fee(july, STOCKHOLM) == 0.0
+    # A month outside the season is priced at the base price.
+    all_year = PowerFee(
+        price_per_kw=60.0,
+        peaks=1,
+        season_months=frozenset({1}),
+        season_price_per_kw=135.0,
+    )
+    assert all_year.month_fee(july, STOCKHOLM) == pytest.approx(540.0)
+
+
+def test_a_window_on_a_meter_clock_without_summer_time() -> None:
+    """UK Economy 7: the cheap rate runs 00:00-07:00 GMT all year, 01:00-08:00 in summer."""
+    london = ZoneInfo("Europe/London")
+    economy7 = TimeWindow(start=time(0), end=time(7), utc_offset=timedelta(0))
+    tariff = Tariff(grid_fee=0.30, grid_fee_low=0.10, low_load=economy7)
+    summer = [datetime(2026, 7, 1, h, 30, tzinfo=london) for h in (0, 6, 7)]
+    assert [tariff.grid_fee_at(m) for m in summer] == [0.30, 0.10, 0.10]
+    winter = [datetime(2026, 1, 15, h, 30, tzinfo=london) for h in (0, 6, 7)]
+    assert [tariff.grid_fee_at(m) for m in winter] == [0.10, 0.10, 0.30]
+    # On local time it would follow the clocks.
+    local_clock = Tariff(grid_fee=0.30, grid_fee_low=0.10, low_load=TimeWindow(end=time(7)))
+    assert [local_clock.grid_fee_at(m) for m in summer] == [0.10, 0.10, 0.30]

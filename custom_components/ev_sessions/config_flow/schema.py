@@ -22,6 +22,9 @@ from ..const import (
     CONF_HIGH_LOAD_MONTHS,
     CONF_HOUSE_POWER_ENTITY,
     CONF_LOW_LOAD_MONTHS,
+    CONF_POWER_FEE_MONTHS,
+    CONF_POWER_FEE_SEASON_MONTHS,
+    SECTION_POWER_FEE,
     SECTION_TIME_OF_USE,
 )
 from ..model.units import POWER_UNITS
@@ -62,6 +65,15 @@ def validate_house_power(hass: HomeAssistant, values: Mapping[str, Any]) -> dict
     return {}
 
 
+# Month lists are stored as numbers; the form's selector speaks strings.
+MONTH_KEYS = (
+    CONF_HIGH_LOAD_MONTHS,
+    CONF_LOW_LOAD_MONTHS,
+    CONF_POWER_FEE_MONTHS,
+    CONF_POWER_FEE_SEASON_MONTHS,
+)
+
+
 def flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Options are stored flat; the form nests some in sections."""
     values: dict[str, Any] = {}
@@ -70,7 +82,7 @@ def flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
             values.update(value)
         else:
             values[key] = value
-    for key in (CONF_HIGH_LOAD_MONTHS, CONF_LOW_LOAD_MONTHS):
+    for key in MONTH_KEYS:
         if key in values:
             values[key] = [int(m) for m in values[key]]
     return values
@@ -81,8 +93,9 @@ def nest(options: Mapping[str, Any], sections: Mapping[str, Iterable[str]]) -> d
     nested: dict[str, Any] = dict(options)
     for name, keys in sections.items():
         nested[name] = {key: nested.pop(key) for key in keys if key in nested}
-    time_of_use = nested.get(SECTION_TIME_OF_USE, {})
-    for key in (CONF_HIGH_LOAD_MONTHS, CONF_LOW_LOAD_MONTHS):
-        if key in time_of_use:
-            time_of_use[key] = [str(m) for m in time_of_use[key]]
+    for section_name in (SECTION_TIME_OF_USE, SECTION_POWER_FEE):
+        fields = nested.get(section_name, {})
+        for key in MONTH_KEYS:
+            if key in fields:
+                fields[key] = [str(m) for m in fields[key]]
     return nested

@@ -38,10 +38,15 @@ from ..const import (
     CONF_LOW_LOAD_END,
     CONF_LOW_LOAD_START,
     CONF_MARKUP,
+    CONF_POWER_FEE_END,
     CONF_POWER_FEE_NIGHT_WEIGHT,
     CONF_POWER_FEE_ONE_PER_DAY,
     CONF_POWER_FEE_PEAKS,
     CONF_POWER_FEE_PER_KW,
+    CONF_POWER_FEE_SEASON_MONTHS,
+    CONF_POWER_FEE_SEASON_PER_KW,
+    CONF_POWER_FEE_SKIP_HOLIDAYS,
+    CONF_POWER_FEE_START,
     CONF_PRICE_ENTITY,
     CONF_PRICE_INCLUDES_VAT,
     CONF_SESSION_FEE,
@@ -64,18 +69,27 @@ def _money(unit: str) -> NumberSelector:
     )
 
 
-def _window_fields(prefix: str, fee: str, per_kwh: str) -> dict[Any, Any]:
-    """A time-of-use window's fields: its fee, months, weekdays, start and end."""
+def _months() -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(options=_MONTHS, multiple=True, translation_key="month")
+    )
+
+
+def _window_fields(prefix: str) -> dict[Any, Any]:
+    """A window's fields: months, weekdays, start, end and the meter clock's UTC offset."""
     return {
-        vol.Optional(fee): _money(per_kwh),
-        vol.Optional(f"{prefix}_months"): SelectSelector(
-            SelectSelectorConfig(options=_MONTHS, multiple=True, translation_key="month")
-        ),
+        vol.Optional(f"{prefix}_months"): _months(),
         vol.Optional(f"{prefix}_weekdays"): SelectSelector(
             SelectSelectorConfig(options=list(WEEKDAYS), multiple=True, translation_key="weekday")
         ),
         vol.Optional(f"{prefix}_start"): TimeSelector(),
         vol.Optional(f"{prefix}_end"): TimeSelector(),
+        # Empty: local time. A number: a meter clock at that fixed offset (0 for GMT all year).
+        vol.Optional(f"{prefix}_utc_offset"): NumberSelector(
+            NumberSelectorConfig(
+                min=-12, max=14, step=0.25, unit_of_measurement="h", mode=NumberSelectorMode.BOX
+            )
+        ),
     }
 
 
@@ -103,11 +117,13 @@ def tariff_schema(currency: str) -> vol.Schema:
             vol.Required(SECTION_TIME_OF_USE): section(
                 vol.Schema(
                     {
-                        **_window_fields("high_load", CONF_GRID_FEE_HIGH, per_kwh),
+                        vol.Optional(CONF_GRID_FEE_HIGH): _money(per_kwh),
+                        **_window_fields("high_load"),
                         vol.Required(CONF_HIGH_LOAD_SKIP_HOLIDAYS, default=False): (
                             BooleanSelector()
                         ),
-                        **_window_fields("low_load", CONF_GRID_FEE_LOW, per_kwh),
+                        vol.Optional(CONF_GRID_FEE_LOW): _money(per_kwh),
+                        **_window_fields("low_load"),
                     }
                 ),
                 {"collapsed": True},
@@ -123,6 +139,12 @@ def tariff_schema(currency: str) -> vol.Schema:
                         vol.Required(CONF_POWER_FEE_NIGHT_WEIGHT, default=1): number_selector(
                             0, 1, 0.05, "×"
                         ),
+                        **_window_fields("power_fee"),
+                        vol.Required(CONF_POWER_FEE_SKIP_HOLIDAYS, default=False): (
+                            BooleanSelector()
+                        ),
+                        vol.Optional(CONF_POWER_FEE_SEASON_MONTHS): _months(),
+                        vol.Optional(CONF_POWER_FEE_SEASON_PER_KW): _money(f"{currency}/kW"),
                         vol.Optional(CONF_HOUSE_POWER_ENTITY): entity_selector("sensor"),
                     }
                 ),
@@ -147,9 +169,17 @@ def validate_tariff(
         CONF_GRID_FEE_HIGH,
         CONF_GRID_FEE_LOW,
         CONF_POWER_FEE_PER_KW,
+        CONF_POWER_FEE_SEASON_PER_KW,
     ):
         if (values.get(key) or 0) < 0:
             errors[key] = "negative_fee"
+    start, end = values.get(CONF_POWER_FEE_START), values.get(CONF_POWER_FEE_END)
+    if start and end and end != "00:00:00" and end <= start:
+        errors[CONF_POWER_FEE_END] = "window_end_before_start"
+    if values.get(CONF_POWER_FEE_SEASON_PER_KW) is not None and not values.get(
+        CONF_POWER_FEE_SEASON_MONTHS
+    ):
+        errors[CONF_POWER_FEE_SEASON_MONTHS] = "season_months_required"
     for fee, start_key, end_key in (
         (CONF_GRID_FEE_HIGH, CONF_HIGH_LOAD_START, CONF_HIGH_LOAD_END),
         (CONF_GRID_FEE_LOW, CONF_LOW_LOAD_START, CONF_LOW_LOAD_END),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache, lru_cache
 from typing import Any
 
@@ -71,10 +71,12 @@ def swedish_holidays(year: int) -> frozenset[date]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TimeWindow:
-    """Local-time window: some months, some weekdays, from start to end each day.
+    """A window of the meter's clock: some months, some weekdays, from start to end each day.
 
     An end of 00:00 means midnight at the end of the day. With ``holidays_off`` the
-    Swedish public holidays count as non-working days (outside the window).
+    Swedish public holidays count as non-working days (outside the window). The clock is
+    local time, or with ``utc_offset`` a fixed offset from UTC (a meter that never changes
+    to summer time: UK Economy 7 runs 00:00–07:00 GMT all year).
     """
 
     months: frozenset[int] = frozenset(range(1, 13))
@@ -82,9 +84,12 @@ class TimeWindow:
     start: time = time(0)
     end: time = time(0)
     holidays_off: bool = False
+    utc_offset: timedelta | None = None
 
     def contains(self, local: datetime) -> bool:
-        """Whether the local moment falls inside the window."""
+        """Whether the moment (aware, in local time) falls inside the window."""
+        if self.utc_offset is not None:
+            local = local.astimezone(timezone(self.utc_offset))
         if local.month not in self.months or WEEKDAYS[local.weekday()] not in self.weekdays:
             return False
         if self.holidays_off and local.date() in swedish_holidays(local.year):
@@ -95,12 +100,25 @@ class TimeWindow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PowerFee:
-    """A fee per kW on the mean of the month's highest hourly mean powers."""
+    """A fee per kW on the mean of the month's highest hourly mean powers.
+
+    Only hours inside ``window`` count (e.g. weekdays 07–19 in November–March, holidays
+    off); months in ``season_months`` are priced at ``season_price_per_kw``.
+    """
 
     price_per_kw: float
     peaks: int = 3
     one_per_day: bool = True
     night_weight: float = 1.0
+    window: TimeWindow | None = None
+    season_months: frozenset[int] = frozenset()
+    season_price_per_kw: float | None = None
+
+    def price_in(self, month: int) -> float:
+        """The price per kW of a month (the season's, when it has one)."""
+        if self.season_price_per_kw is not None and month in self.season_months:
+            return self.season_price_per_kw
+        return self.price_per_kw
 
     def peak_level(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> float:
         """The lowest of the month's counted peaks (kW): an hour below it raises no fee.
@@ -113,12 +131,41 @@ class PowerFee:
     def month_fee(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> float:
         """Fee (excl. VAT) for one month of hourly energies (UTC hour start -> kWh)."""
         top = sorted(self._counted(hourly_kwh, zone), reverse=True)[: self.peaks]
-        return self.price_per_kw * sum(top) / self.peaks if top else 0.0
+        if not top:
+            return 0.0
+        month = datetime.fromtimestamp(min(hourly_kwh), UTC).astimezone(zone).month
+        return self.price_in(month) * sum(top) / self.peaks
+
+    def peak_hours(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[int]:
+        """The hours (UTC epoch starts) that set the fee, highest first."""
+        counted = [
+            (kwh * (self.night_weight if _hour_facts(hour, zone)[0] else 1.0), hour)
+            for hour, kwh in hourly_kwh.items()
+            if self._counts(hour, zone)
+        ]
+        counted.sort(reverse=True)
+        if self.one_per_day:
+            seen: set[date] = set()
+            best = []
+            for value, hour in counted:
+                day = _hour_facts(hour, zone)[1]
+                if day not in seen:
+                    seen.add(day)
+                    best.append((value, hour))
+            counted = best
+        return [hour for _, hour in counted[: self.peaks]]
+
+    def _counts(self, hour: int, zone: tzinfo) -> bool:
+        """Whether an hour can be a peak (inside the fee's window)."""
+        return self.window is None or _in_window(self.window, hour, zone)
 
     def _counted(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[float]:
-        """The hourly means that can be peaks: weighted, and one per day if so."""
+        """The hourly means that can be peaks: in the window, weighted, one per day if so."""
         weighted: list[tuple[float, date]] = []
+        window = self.window
         for hour, kwh in hourly_kwh.items():
+            if window is not None and not self._counts(hour, zone):
+                continue
             night, day = _hour_facts(hour, zone)
             weighted.append((kwh * (self.night_weight if night else 1.0), day))
         if self.one_per_day:
@@ -153,6 +200,7 @@ class SessionCost:
     breakdown: dict[str, float] = field(default_factory=dict)
     estimated: bool = False
     power_fee_provisional: bool = False
+    power_fee_hours: tuple[int, ...] = ()  # the hours (UTC epoch starts) that set the fee
 
     def add(self, part: str, amount: float) -> None:
         """Add an amount to one component and the total."""
@@ -250,6 +298,7 @@ class Tariff:
             cost.add("power_fee", share)
             cost.add("vat", share * self.vat_rate)
             cost.power_fee_provisional = not month_over
+            cost.power_fee_hours = tuple(self.power_fee.peak_hours(month_hourly_kwh, zone))
         return cost
 
     def price_now(self, prices: PriceSeries, moment: datetime, zone: tzinfo) -> float | None:
@@ -258,6 +307,12 @@ class Tariff:
         if spot is None:
             return None
         return self.parts(spot, moment.astimezone(zone)).total
+
+
+@lru_cache(maxsize=16384)
+def _in_window(window: TimeWindow, hour: int, zone: tzinfo) -> bool:
+    """Whether an hour (UTC epoch start) is inside a window (remembered, as below)."""
+    return window.contains(datetime.fromtimestamp(hour, UTC).astimezone(zone))
 
 
 @lru_cache(maxsize=16384)
