@@ -454,6 +454,9 @@ _SECTIONS = {
         "power_fee_utc_offset",
         "power_fee_season_months",
         "power_fee_season_per_kw",
+        "capacity_steps",
+        "capacity_yearly_per_kw",
+        "capacity_floor_kw",
         "house_power_entity",
     ),
 }
@@ -483,6 +486,8 @@ async def test_tariff_options_errors_then_saved(
             power_fee_start="19:00:00",
             power_fee_end="07:00:00",
             power_fee_season_per_kw=135,
+            capacity_steps="0 = 130\n2 = 190",
+            capacity_yearly_per_kw=53,
         ),
     )
     assert result["type"] is FlowResultType.FORM
@@ -495,16 +500,21 @@ async def test_tariff_options_errors_then_saved(
         "power_fee_per_kw": "negative_fee",
         "power_fee_end": "window_end_before_start",
         "power_fee_season_months": "season_months_required",
+        "capacity_yearly_per_kw": "one_power_fee",
         "house_power_entity": "not_power",
     }
     assert result["description_placeholders"]["unit"] == "°C"  # shown in the field's error
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         _tariff_input(
-            grid_fee_high=0.612, house_power_entity="sensor.missing", price_entity="sensor.gone"
+            grid_fee_high=0.612,
+            house_power_entity="sensor.missing",
+            price_entity="sensor.gone",
+            capacity_steps="2 = 190\nfive = 280",
         ),
     )
     assert result["errors"] == {
+        "capacity_steps": "invalid_capacity_steps",
         "high_load_start": "window_required",
         "house_power_entity": "entity_not_found",
         "price_entity": "entity_not_found",

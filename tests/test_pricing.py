@@ -395,6 +395,54 @@ async def test_a_new_month_reading_before_the_tick_keeps_the_power_fee(
     assert session.cost_breakdown["power_fee"] == pytest.approx(provisional)
 
 
+async def test_a_norwegian_step_tariff_through_home_assistant(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Capacity steps 0/2/5 kW at 130/190/280 a month. The first session of the month
+    charges an hour at 4 kW: the month's level is 4 kW (step 2-5, 190), so the session
+    costs the step difference 60 (75 with VAT) plus 4 kWh x (1.00 + 0.604) x 1.25 = 8.02.
+    With one day counted, one more day's hour may reach 2 x 5 - 4 = 6 kW before step 5-10."""
+    freezer.move_to(datetime(2026, 2, 10, 14, 0, tzinfo=UTC))
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry(fixed_price=1.0))
+    assert hass.states.get("sensor.wallbox_capacity_level") is None
+    # Saved in the options: applied in place, its sensors appear.
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "capacity_steps": "0 = 130\n2 = 190\n5 = 280"}
+    )
+    await hass.async_block_till_done()
+    assert number(hass, "sensor.wallbox_capacity_level") == 0.0
+    await _charge_hour(hass, freezer, 4, 0.0)
+    level = hass.states.get("sensor.wallbox_capacity_level")
+    assert level is not None
+    assert float(level.state) == pytest.approx(4.0)
+    assert level.attributes["step_price"] == 190.0
+    assert (level.attributes["step_from_kw"], level.attributes["step_to_kw"]) == (2.0, 5.0)
+    assert number(hass, "sensor.wallbox_capacity_margin") == pytest.approx(6.0)
+    last = hass.states.get("sensor.wallbox_last_session_cost")
+    assert last is not None
+    assert last.attributes["breakdown"]["power_fee"] == pytest.approx(60.0)
+    assert float(last.state) == pytest.approx(75.0 + 8.02, abs=0.01)
+
+
+async def test_the_flemish_capacity_tariff_through_home_assistant(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """53 a year per kW of the rolling 15-minute peak: an hour at 4 kW sets the month's peak
+    at 4.0 kW (1.5 above the 2.5 kW floor): 53 x 1.5 / 12 = 6.625 (8.28 with VAT) plus the
+    energy, 8.02."""
+    freezer.move_to(datetime(2026, 2, 10, 14, 0, tzinfo=UTC))
+    wallbox_states(hass)
+    await setup_entry(hass, _entry(fixed_price=1.0, capacity_yearly_per_kw=53))
+    assert number(hass, "sensor.wallbox_month_peak") == 0.0
+    await _charge_hour(hass, freezer, 4, 0.0)
+    assert number(hass, "sensor.wallbox_month_peak") == pytest.approx(4.0)
+    last = hass.states.get("sensor.wallbox_last_session_cost")
+    assert last is not None
+    assert last.attributes["breakdown"]["power_fee"] == pytest.approx(6.625)
+    assert float(last.state) == pytest.approx(6.625 * 1.25 + 8.02, abs=0.01)
+
+
 async def test_without_any_price_costs_are_unknown(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -89,13 +89,13 @@ async def _async_options_updated(hass: HomeAssistant, entry: EvSessionsConfigEnt
     coordinator = entry.runtime_data
     if entry.options == coordinator.applied_options:
         return
-    had_guard = coordinator.guard is not None
+    entity_set = coordinator.optional_entities()
     if Capability.USERS in coordinator.source.capabilities:
         cast(KnowsUsers, coordinator.source).set_users(entry.options)
     await coordinator.async_apply_options()
-    if (coordinator.guard is not None) != had_guard:
-        # The load guard's entities come or go: the entities are set up again, the source
-        # and the sessions stay as they are.
+    if coordinator.optional_entities() != entity_set:
+        # The load guard's or the step tariff's entities come or go: the entities are set up
+        # again, the source and the sessions stay as they are.
         await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 

@@ -105,6 +105,11 @@ CONF_POWER_FEE_SKIP_HOLIDAYS: Final = "power_fee_skip_holidays"
 CONF_POWER_FEE_UTC_OFFSET: Final = "power_fee_utc_offset"
 CONF_POWER_FEE_SEASON_MONTHS: Final = "power_fee_season_months"
 CONF_POWER_FEE_SEASON_PER_KW: Final = "power_fee_season_per_kw"
+# A monthly price by step of load (Norway): lines "lower bound in kW = price per month".
+CONF_CAPACITY_STEPS: Final = "capacity_steps"
+# A yearly price per kW on the rolling mean of 12 monthly 15-minute peaks (Flanders).
+CONF_CAPACITY_YEARLY_PER_KW: Final = "capacity_yearly_per_kw"
+CONF_CAPACITY_FLOOR_KW: Final = "capacity_floor_kw"
 CONF_HOUSE_POWER_ENTITY: Final = "house_power_entity"
 SECTION_GRID: Final = "grid"
 SECTION_TIME_OF_USE: Final = "time_of_use"
@@ -139,6 +144,9 @@ TARIFF_SECTIONS: Final = {
         CONF_POWER_FEE_UTC_OFFSET,
         CONF_POWER_FEE_SEASON_MONTHS,
         CONF_POWER_FEE_SEASON_PER_KW,
+        CONF_CAPACITY_STEPS,
+        CONF_CAPACITY_YEARLY_PER_KW,
+        CONF_CAPACITY_FLOOR_KW,
         CONF_HOUSE_POWER_ENTITY,
     ),
 }

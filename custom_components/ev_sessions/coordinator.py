@@ -59,7 +59,7 @@ from .model.meter import HourlyMeter
 from .model.planner import Plan
 from .model.reading import Reading
 from .model.session import Session
-from .model.tariff import SessionCost, Tariff
+from .model.tariff import RollingPeakFee, SessionCost, StepFee, Tariff
 from .model.tracker import SessionEnded, SessionStarted, SessionTracker, TrackerConfig
 from .planning import ChargeControl
 from .power import PowerGuard
@@ -100,6 +100,19 @@ class EvSessionsData:
     target_kwh: float
     target_source: str
     habits: Habits | None
+    capacity: Capacity | None = None
+    month_peak_kw: float | None = None  # with a 15-minute peak tariff: the month's so far
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capacity:
+    """Where the month stands in a step tariff (Norway's kapasitetsledd)."""
+
+    level_kw: float  # the mean of the three highest daily peaks so far
+    step_from_kw: float
+    step_to_kw: float | None  # None: the top step
+    step_price: float
+    margin_kw: float | None  # the highest hourly mean power that keeps the step (None: top)
 
 
 class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
@@ -348,6 +361,34 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             target_kwh=target_kwh,
             target_source=target_source,
             habits=control.habits,
+            capacity=self._capacity(session, now),
+            month_peak_kw=self._month_peak(session, now),
+        )
+
+    def _month_peak(self, session: Session | None, now: datetime) -> float | None:
+        """The month's highest 15-minute average power so far (kW), with Flanders' tariff."""
+        if not isinstance(self.costs.tariff.power_fee, RollingPeakFee):
+            return None
+        quarters = self.costs.month_hours(session or Session(id="now", start=now))
+        return max(quarters.values(), default=0.0) * 4
+
+    def _capacity(self, session: Session | None, now: datetime) -> Capacity | None:
+        """The month's load and step, with a step tariff."""
+        fee = self.costs.tariff.power_fee
+        if not isinstance(fee, StepFee) or not fee.steps:
+            return None
+        hours = self.costs.month_hours(session or Session(id="now", start=now))
+        zone = dt_util.get_default_time_zone()
+        level = fee.level(hours, zone)
+        index = fee.step(level)
+        top = index + 1 >= len(fee.steps)
+        margin = fee.peak_level(hours, zone)
+        return Capacity(
+            level_kw=level,
+            step_from_kw=fee.steps[index][0],
+            step_to_kw=None if top else fee.steps[index + 1][0],
+            step_price=fee.steps[index][1],
+            margin_kw=None if top else margin,
         )
 
     def _send(self, description: str, command: Coroutine[Any, Any, None]) -> None:
@@ -408,6 +449,15 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         if self._unfollow_house is not None:
             self._unfollow_house()
             self._unfollow_house = None
+
+    def optional_entities(self) -> tuple[bool, ...]:
+        """Which option-dependent entity groups exist: the load guard's, the step tariff's."""
+        fee = self.tariff.power_fee
+        return (
+            self.guard is not None,
+            isinstance(fee, StepFee),
+            isinstance(fee, RollingPeakFee),
+        )
 
     async def async_apply_options(self) -> None:
         """New options, applied in place: the wallbox's connection stays up.

@@ -30,7 +30,7 @@ from .const import (
 from .model.meter import HourlyMeter
 from .model.prices import PriceSeries, PriceShapeError
 from .model.session import Session
-from .model.tariff import SessionCost, month_hourly
+from .model.tariff import RollingPeakFee, SessionCost, month_hourly, month_quarters
 from .pricing import (
     action_platform,
     async_fetch_action_prices,
@@ -227,14 +227,21 @@ class Costs:
     # -- costs ------------------------------------------------------------------
 
     def month_hours(self, session: Session) -> dict[int, float]:
-        """Hourly energy of the month a session began in: the household's, else charging."""
+        """The energy a power fee counts in the month a session began in.
+
+        By hour (by quarter hour for 15-minute peaks): the household's, else charging's.
+        """
         start = month_start(session.start)
         end = next_month_start(session.start)
+        by_quarter = isinstance(self.tariff.power_fee, RollingPeakFee)
         if self._entry.options.get(CONF_HOUSE_POWER_ENTITY):
             low, high = start.timestamp(), end.timestamp()
-            return {h: kwh for h, kwh in self.house.hours.items() if low <= h < high}
+            kept = self.house.quarters if by_quarter else self.house.hours
+            return {key: kwh for key, kwh in kept.items() if low <= key < high}
         history = self._keeper.history
         sessions = [s for s in history.between(start, end) if s.id != session.id]
+        if by_quarter:
+            return month_quarters([*sessions, session], start, end)
         return month_hourly([*sessions, session], start, end)
 
     def session_cost(self, session: Session, now: datetime) -> SessionCost | None:

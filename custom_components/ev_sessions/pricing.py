@@ -13,6 +13,9 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_CAPACITY_FLOOR_KW,
+    CONF_CAPACITY_STEPS,
+    CONF_CAPACITY_YEARLY_PER_KW,
     CONF_ENERGY_TAX,
     CONF_FIXED_PRICE,
     CONF_GRID_FEE,
@@ -46,7 +49,15 @@ from .model.prices import (
     unit_scale,
 )
 from .model.session import INTERVAL, interval_start
-from .model.tariff import WEEKDAYS, PowerFee, Tariff, TimeWindow
+from .model.tariff import (
+    WEEKDAYS,
+    MonthFee,
+    PowerFee,
+    RollingPeakFee,
+    StepFee,
+    Tariff,
+    TimeWindow,
+)
 
 # Integrations whose price sensors carry no price list: their prices come from an action.
 ACTION_PLATFORMS = ("nordpool", "tibber")
@@ -75,6 +86,25 @@ def _window(
     )
 
 
+def parse_steps(text: str | None) -> tuple[tuple[float, float], ...] | None:
+    """Steps from ``kW = price`` lines, ascending from 0 kW; None when they are not that."""
+    steps: dict[float, float] = {}
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        bound, found, price = line.replace(",", ".").partition("=")
+        try:
+            lower, value = float(bound), float(price)
+        except ValueError:
+            return None
+        if not found or lower < 0 or value < 0 or lower in steps:
+            return None
+        steps[lower] = value
+    if not steps or min(steps) != 0:
+        return None
+    return tuple(sorted(steps.items()))
+
+
 def _power_fee_window(options: Mapping[str, Any]) -> TimeWindow | None:
     """The hours that count for the power fee (None: every hour)."""
     keys = (
@@ -95,8 +125,16 @@ def tariff_from_options(options: Mapping[str, Any]) -> Tariff:
         _window(options, "high_load") if options.get(CONF_GRID_FEE_HIGH) is not None else None
     )
     low_load = _window(options, "low_load") if options.get(CONF_GRID_FEE_LOW) is not None else None
-    power_fee = None
-    if options.get(CONF_POWER_FEE_PER_KW):
+    power_fee: MonthFee | None = None
+    steps = parse_steps(options.get(CONF_CAPACITY_STEPS))
+    if steps is not None:
+        power_fee = StepFee(steps=steps)
+    elif options.get(CONF_CAPACITY_YEARLY_PER_KW):
+        power_fee = RollingPeakFee(
+            yearly_price_per_kw=float(options[CONF_CAPACITY_YEARLY_PER_KW]),
+            floor_kw=float(options.get(CONF_CAPACITY_FLOOR_KW, 2.5)),
+        )
+    elif options.get(CONF_POWER_FEE_PER_KW):
         power_fee = PowerFee(
             price_per_kw=float(options[CONF_POWER_FEE_PER_KW]),
             peaks=int(options.get(CONF_POWER_FEE_PEAKS, 3)),

@@ -32,6 +32,7 @@ from .model.classify import POWER_CLASSES
 from .model.habits import WEEKDAYS
 from .model.history import session_summary
 from .model.session import interval_start
+from .model.tariff import RollingPeakFee, StepFee
 from .ocpp_entities import ocpp_sensors
 
 PARALLEL_UPDATES = 0
@@ -317,6 +318,42 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
             else None
         ),
         attributes_fn=lambda d, _c: _habit_days(d, "energy_kwh"),
+    ),
+    EvSessionsSensorDescription(
+        key="capacity_level",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda d: d.capacity.level_kw if d.capacity else None,
+        attributes_fn=lambda d, _c: (
+            {
+                "step_from_kw": d.capacity.step_from_kw,
+                "step_to_kw": d.capacity.step_to_kw,
+                "step_price": d.capacity.step_price,
+            }
+            if d.capacity
+            else None
+        ),
+        has_fn=lambda coordinator: isinstance(coordinator.tariff.power_fee, StepFee),
+    ),
+    EvSessionsSensorDescription(
+        key="capacity_margin",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda d: d.capacity.margin_kw if d.capacity else None,
+        has_fn=lambda coordinator: isinstance(coordinator.tariff.power_fee, StepFee),
+    ),
+    EvSessionsSensorDescription(
+        key="month_peak",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda d: d.month_peak_kw,
+        has_fn=lambda coordinator: isinstance(coordinator.tariff.power_fee, RollingPeakFee),
     ),
     EvSessionsSensorDescription(
         key="month_energy",

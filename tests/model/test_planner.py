@@ -272,3 +272,33 @@ def test_power_fee_keeps_the_plan_under_the_months_peak_when_it_pays() -> None:
     # A base load at the peak leaves no room: only the free plan reaches the target.
     plan = plan_with_power_fee(power_kw=11, **(kwargs | {"base_load_kw": 4.0}))  # type: ignore[arg-type]
     assert plan.power_kw == 11
+
+
+def test_a_step_tariff_plan_stays_in_its_step_when_that_pays() -> None:
+    """Norway: daily maxima 4, 5 and 3.5 kWh hold the month in step 2-5 kW (190); an hour of
+    6 kW or more lifts it to 5-10 kW (280). 8 kWh by 04:00 from 00:00, the first hour at 0.10,
+    the rest at 1.00: at 11 kW all in the first hour costs 0.80 plus 90 x 1.25 = 113.30;
+    capped just under 6 kW: 6 kWh x 0.10 + 2 kWh x 1.00 = 2.60. The capped plan wins."""
+    from custom_components.ev_sessions.model.planner import plan_with_power_fee
+    from custom_components.ev_sessions.model.tariff import StepFee
+
+    fee = StepFee(steps=((0, 130.0), (2, 190.0), (5, 280.0), (10, 375.0)))
+    month = {
+        int(datetime(2026, 1, day, 18, tzinfo=STOCKHOLM).timestamp()): kwh
+        for day, kwh in ((2, 4.0), (3, 5.0), (4, 3.5))
+    }
+    start = datetime(2026, 1, 20, 0, 0, tzinfo=STOCKHOLM).astimezone(UTC)
+    plan = plan_with_power_fee(
+        start=start,
+        departure=start + timedelta(hours=4),
+        energy_kwh=8.0,
+        power_kw=11,
+        price_at=priced(quarters([0.1] * 4 + [1.0] * 12, start)),
+        fee=fee,
+        month_hours=month,
+        zone=STOCKHOLM,
+        vat_rate=0.25,
+    )
+    assert plan.power_kw == pytest.approx(6.0, abs=1e-5)
+    assert plan.cost == pytest.approx(2.6, abs=1e-4)
+    assert plan.shortfall_kwh == pytest.approx(0, abs=1e-6)

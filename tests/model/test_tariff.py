@@ -21,6 +21,8 @@ from custom_components.ev_sessions.model.prices import (
 from custom_components.ev_sessions.model.session import Session, spread_evenly
 from custom_components.ev_sessions.model.tariff import (
     PowerFee,
+    RollingPeakFee,
+    StepFee,
     Tariff,
     TimeWindow,
     hourly,
@@ -514,3 +516,68 @@ def test_a_window_on_a_meter_clock_without_summer_time() -> None:
     # On local time it would follow the clocks.
     local_clock = Tariff(grid_fee=0.30, grid_fee_low=0.10, low_load=TimeWindow(end=time(7)))
     assert [local_clock.grid_fee_at(m) for m in summer] == [0.10, 0.10, 0.30]
+
+
+ELVIA = StepFee(steps=((0, 130.0), (2, 190.0), (5, 280.0), (10, 375.0), (15, 470.0)))
+
+
+def test_a_norwegian_step_tariff_charges_the_step_a_session_causes() -> None:
+    """Kapasitetsledd: the mean of the three highest daily maxima picks the month's step.
+    By hand: daily maxima 4.0 (1st), 5.0 (2nd), 3.5 (3rd) and 2.0 (4th): the top three mean
+    4.17 kW, step 2-5 kW, 190 a month. Up to 6 kW in one more hour keeps that step
+    (6 + 5 + 4 = 15 = 3 x 5 would reach the next). A session that lifts the 3rd to 8 kWh makes
+    the top three 8, 5, 4: 5.67 kW, step 5-10, 280: the session costs the step difference,
+    90 (112.50 with 25 % VAT)."""
+    oslo = ZoneInfo("Europe/Oslo")
+
+    def at(day: int, hour: int) -> int:
+        return int(datetime(2026, 1, day, hour, tzinfo=oslo).timestamp())
+
+    month = {at(1, 18): 4.0, at(1, 19): 1.0, at(2, 8): 5.0, at(3, 17): 3.5, at(4, 9): 2.0}
+    assert ELVIA.level(month, oslo) == pytest.approx(12.5 / 3)
+    assert ELVIA.month_fee(month, oslo) == 190.0
+    assert ELVIA.peak_level(month, oslo) == pytest.approx(6.0)
+    assert ELVIA.peak_hours(month, oslo) == [at(2, 8), at(1, 18), at(3, 17)]
+    session = Session(id="s", start=datetime(2026, 1, 3, 20, tzinfo=oslo))
+    session.add_energy({at(3, 20): 8.0})
+    with_session = {**month, at(3, 20): 8.0}
+    tariff = Tariff(fixed_price=0.0, vat_percent=25, power_fee=ELVIA)
+    cost = tariff.session_cost(session, PriceSeries(), oslo, month_hourly_kwh=with_session)
+    assert cost is not None
+    assert cost.breakdown["power_fee"] == pytest.approx(90.0)
+    assert cost.total == pytest.approx(112.5)
+    # Early in the month (two days so far) a third day counts into the mean at once.
+    early = {at(1, 18): 4.0, at(2, 8): 5.0}
+    assert ELVIA.peak_level(early, oslo) == pytest.approx(5 * 3 - 9)
+    # In the top step nothing more can be raised.
+    assert ELVIA.peak_level({at(1, 1): 20.0}, oslo) == float("inf")
+    assert StepFee(steps=()).month_fee(month, oslo) == 0.0
+
+
+def test_the_flemish_capacity_tariff_charges_a_twelfth_of_the_peak_it_sets() -> None:
+    """Capaciteitstarief, 53.00 a year per kW on the mean of 12 monthly 15-minute peaks.
+    By hand: the month's highest quarter so far is 0.75 kWh (3.0 kW); a session's quarter of
+    1.85 kWh (7.4 kW) raises it by 4.4 kW, which counts in 12 monthly bills at a twelfth each:
+    53 x 4.4 / 12 = 19.43. Below the 2.5 kW floor nothing is charged."""
+    fee = RollingPeakFee(yearly_price_per_kw=53.0)
+    brussels = ZoneInfo("Europe/Brussels")
+    q = int(datetime(2026, 3, 2, 18, 0, tzinfo=brussels).timestamp())
+    month = {q: 0.75, q + 900: 0.5}
+    session = Session(id="s", start=datetime(2026, 3, 3, 19, 0, tzinfo=brussels))
+    own = int(datetime(2026, 3, 3, 19, 0, tzinfo=brussels).timestamp())
+    session.add_energy({own: 1.85})
+    tariff = Tariff(fixed_price=0.0, power_fee=fee)
+    cost = tariff.session_cost(
+        session, PriceSeries(), brussels, month_hourly_kwh={**month, own: 1.85}
+    )
+    assert cost is not None
+    assert cost.breakdown["power_fee"] == pytest.approx(53 * 4.4 / 12)
+    assert cost.power_fee_hours == (own,)
+    assert fee.peak_level(month, brussels) == pytest.approx(3.0)  # charging under 3 kW is free
+    # Under the floor: a 1.5 kW month and a 2.0 kW session both count as 2.5 kW.
+    low = {q: 0.375}
+    assert fee.month_fee({**low, own: 0.5}, brussels) == fee.month_fee(low, brussels)
+    assert fee.peak_hours(low, brussels) == []
+    assert fee.peak_level({}, brussels) == 2.5
+    # Energies keyed at any moment go to their clock quarter.
+    assert fee.bucket({q + 60: 0.1, q + 300: 0.2}) == {q: pytest.approx(0.3)}

@@ -20,11 +20,16 @@ from homeassistant.helpers.selector import (
     NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
     TimeSelector,
 )
 from homeassistant.util import dt as dt_util
 
 from ..const import (
+    CONF_CAPACITY_FLOOR_KW,
+    CONF_CAPACITY_STEPS,
+    CONF_CAPACITY_YEARLY_PER_KW,
     CONF_ENERGY_TAX,
     CONF_FIXED_PRICE,
     CONF_GRID_FEE,
@@ -57,7 +62,7 @@ from ..const import (
 )
 from ..model.prices import PriceShapeError
 from ..model.tariff import WEEKDAYS
-from ..pricing import action_platform, read_price_attributes
+from ..pricing import action_platform, parse_steps, read_price_attributes
 from .schema import entity_selector, number_selector, validate_house_power
 
 _MONTHS = [str(month) for month in range(1, 13)]
@@ -145,6 +150,13 @@ def tariff_schema(currency: str) -> vol.Schema:
                         ),
                         vol.Optional(CONF_POWER_FEE_SEASON_MONTHS): _months(),
                         vol.Optional(CONF_POWER_FEE_SEASON_PER_KW): _money(f"{currency}/kW"),
+                        vol.Optional(CONF_CAPACITY_STEPS): TextSelector(
+                            TextSelectorConfig(multiline=True)
+                        ),
+                        vol.Optional(CONF_CAPACITY_YEARLY_PER_KW): _money(f"{currency}/kW"),
+                        vol.Required(CONF_CAPACITY_FLOOR_KW, default=2.5): number_selector(
+                            0, 50, 0.1, "kW"
+                        ),
                         vol.Optional(CONF_HOUSE_POWER_ENTITY): entity_selector("sensor"),
                     }
                 ),
@@ -189,6 +201,15 @@ def validate_tariff(
             errors[end_key] = "window_end_before_start"
         if values.get(fee) is not None and not (start and end):
             errors[start_key] = "window_required"
+    if values.get(CONF_CAPACITY_STEPS) and parse_steps(values[CONF_CAPACITY_STEPS]) is None:
+        errors[CONF_CAPACITY_STEPS] = "invalid_capacity_steps"
+    kinds = [
+        key
+        for key in (CONF_POWER_FEE_PER_KW, CONF_CAPACITY_STEPS, CONF_CAPACITY_YEARLY_PER_KW)
+        if values.get(key)
+    ]
+    if len(kinds) > 1:
+        errors.setdefault(kinds[-1], "one_power_fee")
     errors.update(validate_house_power(hass, values))
     if price := values.get(CONF_PRICE_ENTITY):
         if hass.states.get(price) is None and er.async_get(hass).async_get(price) is None:

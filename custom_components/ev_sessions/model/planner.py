@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from .session import INTERVAL, interval_start
-from .tariff import PowerFee, hourly
+from .tariff import MonthFee
 
 type PriceAt = Callable[[datetime], tuple[float | None, bool]]
 """All-in price per kWh at a moment, and whether it is an estimate (None: nothing known)."""
@@ -174,7 +174,7 @@ def plan_with_power_fee(
     energy_kwh: float,
     power_kw: float,
     price_at: PriceAt,
-    fee: PowerFee,
+    fee: MonthFee,
     month_hours: Mapping[int, float],
     zone: tzinfo,
     vat_rate: float,
@@ -189,7 +189,7 @@ def plan_with_power_fee(
     """
 
     def total(plan: Plan) -> float:
-        charged = hourly({int(s.start.timestamp()): s.energy_kwh for s in plan.slots})
+        charged = fee.bucket({int(s.start.timestamp()): s.energy_kwh for s in plan.slots})
         # The household draws its base load in the planned hours too, with or without the car.
         without = dict(month_hours)
         for key in charged:

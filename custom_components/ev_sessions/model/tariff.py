@@ -21,6 +21,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NIGHT_START = time(22, 0)
 NIGHT_END = time(6, 0)
 _HOUR_S = 3600
+_QUARTER_S = 900
+_STEP_MARGIN = 1e-6  # kWh: reaching a step's bound is in that step
 
 
 def _easter(year: int) -> date:
@@ -114,6 +116,10 @@ class PowerFee:
     season_months: frozenset[int] = frozenset()
     season_price_per_kw: float | None = None
 
+    def bucket(self, intervals: Mapping[int, float]) -> dict[int, float]:
+        """Clock hours, as the fee counts them."""
+        return hourly(intervals)
+
     def price_in(self, month: int) -> float:
         """The price per kW of a month (the season's, when it has one)."""
         if self.season_price_per_kw is not None and month in self.season_months:
@@ -176,6 +182,126 @@ class PowerFee:
         return [value for value, _ in weighted]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepFee:
+    """A monthly price by step of the month's load (Norway's kapasitetsledd, since 2022).
+
+    The load is the mean of the ``days`` highest daily maxima of hourly energy (kWh/h = kW),
+    each on a different day (fewer days so far: the mean of those); the month costs the price
+    of the highest step whose lower bound it reaches. ``steps`` are (lower bound in kW,
+    price per month), ascending from 0.
+    """
+
+    steps: tuple[tuple[float, float], ...]
+    days: int = 3
+
+    def _daily_maxima(
+        self, hourly_kwh: Mapping[int, float], zone: tzinfo
+    ) -> list[tuple[float, int]]:
+        best: dict[date, tuple[float, int]] = {}
+        for hour, kwh in hourly_kwh.items():
+            day = _hour_facts(hour, zone)[1]
+            if day not in best or kwh > best[day][0]:
+                best[day] = (kwh, hour)
+        return sorted(best.values(), reverse=True)[: self.days]
+
+    def level(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> float:
+        """The month's load (kW) that chooses the step."""
+        top = self._daily_maxima(hourly_kwh, zone)
+        return sum(kwh for kwh, _ in top) / len(top) if top else 0.0
+
+    def step(self, level: float) -> int:
+        """Index of the step a load falls in."""
+        index = 0
+        for n, (lower, _price) in enumerate(self.steps):
+            if level >= lower:
+                index = n
+        return index
+
+    def month_fee(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> float:
+        """The month's price (excl. VAT) at its load so far."""
+        if not self.steps:
+            return 0.0
+        return self.steps[self.step(self.level(hourly_kwh, zone))][1]
+
+    def peak_level(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> float:
+        """The highest hourly energy (kW) that keeps the month in its step (inf: top step).
+
+        A new day's peak x joins the top days if it beats the lowest of them; the mean stays
+        under the next step's bound B while the others plus x stay under ``days`` x B.
+        """
+        top = [kwh for kwh, _ in self._daily_maxima(hourly_kwh, zone)]
+        index = self.step(sum(top) / len(top) if top else 0.0)
+        if index + 1 >= len(self.steps):
+            return float("inf")
+        bound = self.steps[index + 1][0]
+        if len(top) < self.days:
+            # A day not yet counted is added to the mean: (sum + x) / (k + 1) < bound.
+            return max(0.0, bound * (len(top) + 1) - sum(top) - _STEP_MARGIN)
+        kept = sum(top[:-1])
+        return max(top[-1], bound * self.days - kept - _STEP_MARGIN)
+
+    def peak_hours(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[int]:
+        """The hours (UTC epoch starts) of the days that set the load, highest first."""
+        return [hour for _, hour in self._daily_maxima(hourly_kwh, zone)]
+
+    def bucket(self, intervals: Mapping[int, float]) -> dict[int, float]:
+        """Clock hours, as the fee counts them."""
+        return hourly(intervals)
+
+    def price_in(self, _month: int) -> float:
+        """Not priced per kW: the steps are monthly prices."""
+        return 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollingPeakFee:
+    """Flanders' capaciteitstarief (since 2023): a yearly price per kW, rolling.
+
+    The yearly price applies to the mean of the last 12 monthly peaks, each the month's
+    highest 15-minute average power (fixed clock quarters), at least ``floor_kw``. Each
+    month's bill is a twelfth of the yearly price on that mean, so a month's peak counts in
+    12 bills, each at a twelfth of its weight: a session that raises the month's peak by d kW
+    costs ``yearly_price_per_kw`` x d / 12 over the year. ``month_fee`` is that share of the
+    month's peak; the data are quarter-hour energies (UTC epoch start -> kWh).
+    """
+
+    yearly_price_per_kw: float
+    floor_kw: float = 2.5
+
+    def bucket(self, intervals: Mapping[int, float]) -> dict[int, float]:
+        """Quarter-hour energies (keys floored to their clock quarter)."""
+        quarters: dict[int, float] = defaultdict(float)
+        for key, kwh in intervals.items():
+            quarters[key - key % _QUARTER_S] += kwh
+        return dict(quarters)
+
+    def peak_kw(self, quarter_kwh: Mapping[int, float]) -> float:
+        """The month's peak: its highest quarter-hour average power, floored."""
+        return max(self.floor_kw, max(quarter_kwh.values(), default=0.0) * 4)
+
+    def month_fee(self, quarter_kwh: Mapping[int, float], _zone: tzinfo) -> float:
+        """What the month's peak costs over the 12 bills it counts in."""
+        return self.yearly_price_per_kw * self.peak_kw(quarter_kwh) / 12
+
+    def peak_level(self, quarter_kwh: Mapping[int, float], _zone: tzinfo) -> float:
+        """The power (kW) that raises no peak: the month's peak so far."""
+        return self.peak_kw(quarter_kwh)
+
+    def peak_hours(self, quarter_kwh: Mapping[int, float], _zone: tzinfo) -> list[int]:
+        """The quarter (UTC epoch start) that set the month's peak, if above the floor."""
+        if not quarter_kwh or max(quarter_kwh.values()) * 4 <= self.floor_kw:
+            return []
+        return [max(quarter_kwh, key=lambda key: quarter_kwh[key])]
+
+    def price_in(self, _month: int) -> float:
+        """The yearly price per kW (a twelfth of it per month and kW)."""
+        return self.yearly_price_per_kw
+
+
+MonthFee = PowerFee | StepFee | RollingPeakFee
+
+
 @dataclass(frozen=True, slots=True)
 class PriceParts:
     """The all-in price of a kWh and its parts (per kWh, currency)."""
@@ -224,7 +350,7 @@ class Tariff:
     energy_tax: float = 0.0
     vat_percent: float = 0.0
     session_fee: float = 0.0
-    power_fee: PowerFee | None = None
+    power_fee: MonthFee | None = None
 
     @property
     def vat_rate(self) -> float:
@@ -290,7 +416,7 @@ class Tariff:
             cost.add("session_fee", self.session_fee)
             cost.add("vat", self.session_fee * self.vat_rate)
         if self.power_fee is not None and month_hourly_kwh is not None:
-            own = hourly(session.intervals)
+            own = self.power_fee.bucket(session.intervals)
             without = {h: kwh - own.get(h, 0.0) for h, kwh in month_hourly_kwh.items()}
             share = self.power_fee.month_fee(month_hourly_kwh, zone) - self.power_fee.month_fee(
                 without, zone
@@ -343,6 +469,17 @@ def month_hourly(sessions: Iterable[Session], start: datetime, end: datetime) ->
             if low <= key < high:
                 hours[key - key % _HOUR_S] += kwh
     return dict(hours)
+
+
+def month_quarters(sessions: Iterable[Session], start: datetime, end: datetime) -> dict[int, float]:
+    """Quarter-hour energy of all sessions within [start, end)."""
+    low, high = start.timestamp(), end.timestamp()
+    quarters: dict[int, float] = defaultdict(float)
+    for session in sessions:
+        for key, kwh in session.intervals.items():
+            if low <= key < high:
+                quarters[key] += kwh
+    return dict(quarters)
 
 
 def tariff_summary(cost: SessionCost | None, currency: str) -> dict[str, Any]:
