@@ -423,6 +423,11 @@ async def test_a_norwegian_step_tariff_through_home_assistant(
     assert last is not None
     assert last.attributes["breakdown"]["power_fee"] == pytest.approx(60.0)
     assert float(last.state) == pytest.approx(75.0 + 8.02, abs=0.01)
+    # The finished session says which hour set the level, in local time: its own,
+    # 14:00-15:00 UTC.
+    summary = hass.states.get("sensor.wallbox_last_session_energy")
+    assert summary is not None
+    assert summary.attributes["power_fee_hours"] == ["2026-02-10T15:00:00+01:00"]
 
 
 async def test_the_flemish_capacity_tariff_through_home_assistant(

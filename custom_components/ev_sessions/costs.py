@@ -262,10 +262,12 @@ class Costs:
         if cost is None:
             session.cost, session.cost_breakdown = None, {}
             session.cost_estimated = session.power_fee_provisional = False
+            session.power_fee_hours = []
         else:
             session.cost, session.cost_breakdown = cost.total, cost.breakdown
             session.cost_estimated = cost.estimated
             session.power_fee_provisional = cost.power_fee_provisional
+            session.power_fee_hours = list(cost.power_fee_hours)
         return before != (session.cost, session.cost_estimated, session.power_fee_provisional)
 
     def recost(self, now: datetime) -> None:

@@ -152,6 +152,7 @@ def _priced_so_far(coordinator: EvSessionsCoordinator, active: Session) -> Sessi
     running.cost_breakdown = {} if cost is None else dict(cost.breakdown)
     running.cost_estimated = True
     running.power_fee_provisional = cost is not None and cost.power_fee_provisional
+    running.power_fee_hours = [] if cost is None else list(cost.power_fee_hours)
     return running
 
 

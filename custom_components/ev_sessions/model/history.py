@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 import csv
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 import io
 from typing import Any
 
@@ -40,6 +40,7 @@ CSV_COLUMNS = (
     "session_fee",
     "power_fee",
     "vat",
+    "power_fee_hours",
 )
 
 
@@ -184,6 +185,10 @@ def session_summary(
         "cost_breakdown": {k: round(v, 4) for k, v in session.cost_breakdown.items()},
         "estimated": session.cost_estimated,
         "power_fee_provisional": session.power_fee_provisional,
+        # The month's hours (quarters, for 15-minute peaks) that set the power fee.
+        "power_fee_hours": [
+            iso(datetime.fromtimestamp(hour, UTC)) for hour in session.power_fee_hours
+        ],
     }
 
 
@@ -249,6 +254,7 @@ def sessions_csv(summaries: Iterable[dict[str, Any]]) -> str:
     for summary in summaries:
         row = {**summary, **summary.get("cost_breakdown", {})}
         row["energy_cost"] = row.pop("energy", None)
+        row["power_fee_hours"] = " ".join(summary.get("power_fee_hours") or ())
         rows.append(row)
     return _csv(CSV_COLUMNS, rows)
 

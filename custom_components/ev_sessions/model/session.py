@@ -124,6 +124,7 @@ class Session:
     cost_breakdown: dict[str, float] = field(default_factory=dict)
     cost_estimated: bool = False
     power_fee_provisional: bool = False
+    power_fee_hours: list[int] = field(default_factory=list)  # UTC starts that set the fee
 
     @property
     def first_charge(self) -> datetime | None:
@@ -191,6 +192,7 @@ class Session:
             "cost_breakdown": self.cost_breakdown,
             "cost_estimated": self.cost_estimated,
             "power_fee_provisional": self.power_fee_provisional,
+            "power_fee_hours": list(self.power_fee_hours),
         }
 
     @classmethod
@@ -243,4 +245,11 @@ class Session:
             else {},
             cost_estimated=data.get("cost_estimated") is True,
             power_fee_provisional=data.get("power_fee_provisional") is True,
+            power_fee_hours=[
+                int(hour)
+                for hour in (data.get("power_fee_hours") or [])
+                if isinstance(hour, int) and not isinstance(hour, bool)
+            ]
+            if isinstance(data.get("power_fee_hours"), list)
+            else [],
         )
