@@ -24,6 +24,8 @@ from custom_components.ev_sessions.const import (
     DOMAIN,
     EVENT_SESSION_ENDED,
 )
+from custom_components.ev_sessions.costs import Costs
+from custom_components.ev_sessions.pricing import tariff_from_options
 
 from .conftest import make_wallbox_entry, setup_entry, wallbox_states
 from .helpers import advance, logged, number, state_value
@@ -441,7 +443,11 @@ async def test_the_flemish_capacity_tariff_through_home_assistant(
     await setup_entry(hass, _entry(fixed_price=1.0, capacity_yearly_per_kw=53))
     assert number(hass, "sensor.wallbox_month_peak") == 0.0
     await _charge_hour(hass, freezer, 4, 0.0)
-    assert number(hass, "sensor.wallbox_month_peak") == pytest.approx(4.0)
+    peak = hass.states.get("sensor.wallbox_month_peak")
+    assert peak is not None
+    assert float(peak.state) == pytest.approx(4.0)
+    # The only month known so far: the 12-month mean is its peak.
+    assert peak.attributes["rolling_mean_kw"] == pytest.approx(4.0)
     last = hass.states.get("sensor.wallbox_last_session_cost")
     assert last is not None
     assert last.attributes["breakdown"]["power_fee"] == pytest.approx(6.625)
@@ -555,3 +561,19 @@ async def test_the_running_session_in_reports_is_priced_and_estimated(
     assert [(r["energy_kwh"], r["cost"], r["estimated"]) for r in rows] == [
         ("6.0", str(round(8.02 + live, 4)), "True")
     ]
+
+
+def test_the_rolling_mean_keeps_twelve_months_floored() -> None:
+    """Fourteen months of peaks: the mean is of the last twelve, each at least 2.5 kW."""
+    costs = Costs.__new__(Costs)
+    costs.tariff = tariff_from_options({"capacity_yearly_per_kw": 53})
+    costs.monthly_peaks = {}
+    mean = None
+    for n in range(14):
+        mean = costs.note_month_peak(
+            f"2025-{n + 1:02d}" if n < 12 else f"2026-{n - 11:02d}", 1.0 if n % 2 else 6.0
+        )
+    assert len(costs.monthly_peaks) == 12
+    assert mean == pytest.approx((6 * 6.0 + 6 * 2.5) / 12)
+    costs.tariff = tariff_from_options({})
+    assert costs.note_month_peak("2026-03", 9.0) is None

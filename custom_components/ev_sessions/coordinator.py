@@ -102,6 +102,7 @@ class EvSessionsData:
     habits: Habits | None
     capacity: Capacity | None = None
     month_peak_kw: float | None = None  # with a 15-minute peak tariff: the month's so far
+    rolling_peak_kw: float | None = None  # the mean of the last 12 monthly peaks (floored)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -362,15 +363,20 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             target_source=target_source,
             habits=control.habits,
             capacity=self._capacity(session, now),
-            month_peak_kw=self._month_peak(session, now),
+            **self._month_peak(session, now),
         )
 
-    def _month_peak(self, session: Session | None, now: datetime) -> float | None:
-        """The month's highest 15-minute average power so far (kW), with Flanders' tariff."""
+    def _month_peak(self, session: Session | None, now: datetime) -> dict[str, float | None]:
+        """With Flanders' tariff: the month's 15-minute peak so far (kW), the 12-month mean."""
         if not isinstance(self.costs.tariff.power_fee, RollingPeakFee):
-            return None
+            return {}
         quarters = self.costs.month_hours(session or Session(id="now", start=now))
-        return max(quarters.values(), default=0.0) * 4
+        peak = max(quarters.values(), default=0.0) * 4
+        month = dt_util.as_local(now).strftime("%Y-%m")
+        return {
+            "month_peak_kw": peak,
+            "rolling_peak_kw": self.costs.note_month_peak(month, peak),
+        }
 
     def _capacity(self, session: Session | None, now: datetime) -> Capacity | None:
         """The month's load and step, with a step tariff."""

@@ -61,6 +61,7 @@ class Costs:
         self._unfollow: list[CALLBACK_TYPE] = []
         self._followed: str | None = None  # the price entity followed
         self.house = HourlyMeter()
+        self.monthly_peaks: dict[str, float] = {}  # "YYYY-MM" -> the month's 15-minute peak
         self.price_problem: str | None = None
 
     @property
@@ -77,10 +78,30 @@ class Costs:
         """Take back the saved prices and the household's hourly energy."""
         self.prices = PriceSeries.from_list(state.get("prices", []))
         self.house = HourlyMeter.from_dict(state.get("house", {}))
+        peaks = state.get("monthly_peaks")
+        self.monthly_peaks = (
+            {str(k): float(v) for k, v in peaks.items() if isinstance(v, int | float)}
+            if isinstance(peaks, dict)
+            else {}
+        )
 
     def state(self) -> dict[str, Any]:
         """What to keep across restarts."""
-        return {"prices": self.prices.as_list(), "house": self.house.as_dict()}
+        return {
+            "prices": self.prices.as_list(),
+            "house": self.house.as_dict(),
+            "monthly_peaks": dict(self.monthly_peaks),
+        }
+
+    def note_month_peak(self, month: str, peak_kw: float) -> float | None:
+        """Keep a month's 15-minute peak; the mean of the last 12 months' (floored)."""
+        fee = self.tariff.power_fee
+        if not isinstance(fee, RollingPeakFee):
+            return None
+        self.monthly_peaks[month] = max(peak_kw, self.monthly_peaks.get(month, 0.0))
+        recent = sorted(self.monthly_peaks)[-12:]
+        self.monthly_peaks = {key: self.monthly_peaks[key] for key in recent}
+        return sum(max(fee.floor_kw, self.monthly_peaks[key]) for key in recent) / len(recent)
 
     # -- prices -----------------------------------------------------------------
 

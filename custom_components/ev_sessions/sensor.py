@@ -353,6 +353,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         value_fn=lambda d: d.month_peak_kw,
+        attributes_fn=lambda d, _c: {"rolling_mean_kw": d.rolling_peak_kw},
         has_fn=lambda coordinator: isinstance(coordinator.tariff.power_fee, RollingPeakFee),
     ),
     EvSessionsSensorDescription(
