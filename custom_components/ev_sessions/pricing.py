@@ -128,7 +128,8 @@ def tariff_from_options(options: Mapping[str, Any]) -> Tariff:
     power_fee: MonthFee | None = None
     steps = parse_steps(options.get(CONF_CAPACITY_STEPS))
     if steps is not None:
-        power_fee = StepFee(steps=steps)
+        # "The three highest days": the peaks averaged (3 unless set otherwise).
+        power_fee = StepFee(steps=steps, days=int(options.get(CONF_POWER_FEE_PEAKS, 3)))
     elif options.get(CONF_CAPACITY_YEARLY_PER_KW):
         power_fee = RollingPeakFee(
             yearly_price_per_kw=float(options[CONF_CAPACITY_YEARLY_PER_KW]),
