@@ -2003,3 +2003,41 @@ async def test_the_device_page_controls_and_reports_the_charge_point(
             "button", "press", {"entity_id": "button.garage_1_restart"}, blocking=True
         )
     assert err.value.translation_key == "command_not_connected"
+
+
+async def test_a_maximum_current_caps_every_limit_sent(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """The charge point's *Maximum current* caps what the load guard or smart charging sends,
+    at once when it is lowered, and on every later limit and resume."""
+
+    def limits(station: Any) -> list[float]:
+        return [
+            payload["cs_charging_profiles"]["charging_schedule"]["charging_schedule_period"][0][
+                "limit"
+            ]
+            for name, payload in station.received.calls
+            if name == "SetChargingProfile"
+        ]
+
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        await start16(station, "04A1B2C3", 1000, T0)
+        source = source_of(entry)
+        assert number(hass, "number.garage_1_maximum_current") == 32
+        await source.async_set_current_limit(16)
+        await hass.services.async_call(
+            "number",
+            "set_value",
+            {"entity_id": "number.garage_1_maximum_current", "value": 10},
+            blocking=True,
+        )
+        await hass.async_block_till_done()
+        await source.async_set_current_limit(20)
+        await source.async_set_charging(False)
+        await source.async_set_charging(True)
+        await hass.async_block_till_done()
+        assert limits(station) == [16, 10, 10, 0, 10]
+        assert not station.websocket.closed

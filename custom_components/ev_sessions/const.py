@@ -43,6 +43,7 @@ DEFAULT_OCPP_PORT: Final = 9000
 # Options: users of a shared charger (OCPP id tags).
 CONF_ID_TAGS: Final = "id_tags"
 CONF_ACCEPT_UNKNOWN_TAGS: Final = "accept_unknown_tags"
+CONF_MAX_CURRENT_A: Final = "max_current_a"  # OCPP: never send a limit above this
 CONF_CONNECTOR: Final = "connector"  # OCPP: the connector (EVSE) to follow; 0 or none: automatic
 
 CONF_MAX_POWER_KW: Final = "max_power_kw"

@@ -11,11 +11,18 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfEnergy,
+    UnitOfPower,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import (
+    CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
     CONF_TARGET_ENERGY_KWH,
     CONF_TARGET_SOC,
@@ -24,6 +31,7 @@ from .const import (
 )
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
 from .entity import EvSessionsEntity
+from .ocpp_entities import has_commands
 
 PARALLEL_UPDATES = 0
 
@@ -61,6 +69,19 @@ DESCRIPTIONS: tuple[PreferenceNumberDescription, ...] = (
         native_step=0.1,
         mode=NumberMode.BOX,
         entity_category=EntityCategory.CONFIG,
+    ),
+    PreferenceNumberDescription(
+        key="max_current",
+        option=CONF_MAX_CURRENT_A,
+        default=32.0,
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=6,
+        native_max_value=80,
+        native_step=1,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+        has_fn=has_commands,
     ),
     PreferenceNumberDescription(
         key="target_soc",

@@ -19,7 +19,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from ...const import CONF_CHARGE_POINT_ID, CONF_CONNECTOR, DEFAULT_OCPP_PORT
+from ...const import CONF_CHARGE_POINT_ID, CONF_CONNECTOR, CONF_MAX_CURRENT_A, DEFAULT_OCPP_PORT
 from ...model.reading import Reading
 from ..base import Capability, ChargePointFacts, DeviceFacts, PushCallback, SourceError
 from .charge_point import ChargePoint
@@ -56,6 +56,8 @@ class OcppSource:
         self.state = ChargePoint(hass, self.charge_point_id)
         self.state.tags.set(data)
         self.state.choose_connector(_connector(data))
+        cap = data.get(CONF_MAX_CURRENT_A)
+        self.max_current_a: float | None = None if cap is None else float(cap)
         self.protocol: str | None = None
         self.link: OcppLink | None = None
         self.limit_a: float | None = None  # the limit of the last profile sent
@@ -72,6 +74,14 @@ class OcppSource:
         """Id tags and their names; whether unknown tags may charge; the connector followed."""
         self.state.tags.set(options)
         self.state.choose_connector(_connector(options))
+        cap = options.get(CONF_MAX_CURRENT_A)
+        changed = cap != self.max_current_a
+        self.max_current_a = None if cap is None else float(cap)
+        if changed and self.link is not None and not self._paused and self.limit_a is not None:
+            # Lower (or raise) the limit in force to the new maximum now.
+            self.hass.async_create_task(
+                self._send_limit(self._capped(self._resume_a)), eager_start=False
+            )
 
     # -- protocol members --------------------------------------------------------
 
@@ -114,7 +124,7 @@ class OcppSource:
         if enabled and self.state.transaction is None and self.link is not None:
             await self.async_command("start_transaction")
             return
-        await self._send_limit(self._resume_a if enabled else 0.0)
+        await self._send_limit(self._capped(self._resume_a) if enabled else 0.0)
         self._paused = not enabled
 
     async def async_set_current_limit(self, amps: float) -> None:
@@ -124,8 +134,12 @@ class OcppSource:
             await self.async_set_charging(False)
             return
         if not self._paused:
-            await self._send_limit(limit)
+            await self._send_limit(self._capped(limit))
         self._resume_a = limit
+
+    def _capped(self, amps: float) -> float:
+        """A limit no higher than the maximum current set for this charge point."""
+        return amps if self.max_current_a is None else min(amps, self.max_current_a)
 
     async def _send_limit(self, amps: float) -> None:
         await self._connected_link().set_limit(amps)
