@@ -220,26 +220,22 @@ async def _plan_charging(call: ServiceCall) -> ServiceResponse:
         power = min(power, call.data[ATTR_MAX_POWER_KW])
     costs = coordinator.costs
     fee = costs.tariff.power_fee
+    wanted = {
+        "start": start,
+        "departure": departure,
+        "energy_kwh": call.data[ATTR_ENERGY_KWH],
+        "power_kw": power,
+        "price_at": coordinator.price_at,
+    }
     if fee is None:
-        plan = plan_cheapest(
-            start=start,
-            departure=departure,
-            energy_kwh=call.data[ATTR_ENERGY_KWH],
-            power_kw=power,
-            price_at=coordinator.price_at,
-        )
+        plan = plan_cheapest(**wanted)
     else:
         # As the live plan: keep under the month's peak unless raising it pays.
         tracker = coordinator.tracker
-        session = tracker.active or Session(id="plan", start=start)
         plan = plan_with_power_fee(
-            start=start,
-            departure=departure,
-            energy_kwh=call.data[ATTR_ENERGY_KWH],
-            power_kw=power,
-            price_at=coordinator.price_at,
+            **wanted,
             fee=fee,
-            month_hours=costs.month_hours(session),
+            month_hours=costs.month_hours(tracker.active or Session(id="plan", start=start)),
             zone=dt_util.get_default_time_zone(),
             vat_rate=costs.tariff.vat_rate,
             base_load_kw=coordinator.power.base_load_kw(tracker),

@@ -460,26 +460,22 @@ def hourly(intervals: Mapping[int, float]) -> dict[int, float]:
     return dict(hours)
 
 
-def month_hourly(sessions: Iterable[Session], start: datetime, end: datetime) -> dict[int, float]:
-    """Hourly energy of all sessions within [start, end)."""
+def month_hourly(
+    sessions: Iterable[Session], start: datetime, end: datetime, step_s: int = _HOUR_S
+) -> dict[int, float]:
+    """Energy of all sessions within [start, end) by clock hour (or by ``step_s``)."""
     low, high = start.timestamp(), end.timestamp()
-    hours: dict[int, float] = defaultdict(float)
+    buckets: dict[int, float] = defaultdict(float)
     for session in sessions:
         for key, kwh in session.intervals.items():
             if low <= key < high:
-                hours[key - key % _HOUR_S] += kwh
-    return dict(hours)
+                buckets[key - key % step_s] += kwh
+    return dict(buckets)
 
 
 def month_quarters(sessions: Iterable[Session], start: datetime, end: datetime) -> dict[int, float]:
     """Quarter-hour energy of all sessions within [start, end)."""
-    low, high = start.timestamp(), end.timestamp()
-    quarters: dict[int, float] = defaultdict(float)
-    for session in sessions:
-        for key, kwh in session.intervals.items():
-            if low <= key < high:
-                quarters[key] += kwh
-    return dict(quarters)
+    return month_hourly(sessions, start, end, _QUARTER_S)
 
 
 def tariff_summary(cost: SessionCost | None, currency: str) -> dict[str, Any]:
