@@ -75,6 +75,8 @@ def test_the_stored_form_follows_every_change_of_a_session() -> None:
     assert stored[0]["cost"] == 12.5
     assert stored[1]["energy_kwh"] == 3.0
     assert stored[1]["intervals"] == [[1767312000, 3.0]]
+    second.power_fee_hours = [1767312000]  # re-costed to the same amount, other peak hours
+    assert history.as_list()[1]["power_fee_hours"] == [1767312000]
     history.add(Session(id="a", start=BASE, end=BASE + timedelta(hours=3), user="Anna"))
     stored = history.as_list()
     assert [item["user"] for item in stored] == ["Anna", None]

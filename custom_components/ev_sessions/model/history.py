@@ -283,6 +283,7 @@ def _mark(session: Session) -> tuple[Any, ...]:
         len(session.periods),
         session.soc_end,
         session.peak_power_w,
+        tuple(session.power_fee_hours),
     )
 
 
