@@ -119,6 +119,11 @@ class Station201(ChargePoint201):  # type: ignore[misc]
         self.received.calls.append(("Reset", payload))
         return result201.Reset(status=self.received.answer)
 
+    @on("UnlockConnector")
+    def on_unlock(self, **payload: Any) -> Any:
+        self.received.calls.append(("UnlockConnector", payload))
+        return result201.UnlockConnector(status="Unlocked")
+
 
 @contextlib.asynccontextmanager
 async def connect(

@@ -990,6 +990,8 @@ async def test_201_commands_and_other_messages(
         assert station.received.calls[-1] == ("RequestStopTransaction", {"transaction_id": "T-1"})
         assert await source.async_command("hard_reset") == "Accepted"
         assert station.received.calls[-1] == ("Reset", {"type": "Immediate"})
+        assert await source.async_command("unlock_connector") == "Unlocked"
+        assert station.received.calls[-1] == ("UnlockConnector", {"evse_id": 1, "connector_id": 1})
         diagnostics = source.diagnostics()
         assert diagnostics["protocol"] == "ocpp2.0.1"
         assert diagnostics["transaction"]["id"] == "T-1"

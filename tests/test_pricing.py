@@ -104,6 +104,33 @@ async def test_session_cost_from_each_price_shape(
     assert session.cost == pytest.approx(8.30445, abs=0.005)
 
 
+async def test_a_new_price_entity_is_followed_without_a_reload(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The price entity is changed in the options: the new one is read at once and followed,
+    the old one no longer; the repair issue about the old one goes."""
+    freezer.move_to(datetime(2025, 10, 1, 19, 0, tzinfo=UTC))
+    hass.states.async_set(PRICE, "21", {"unit_of_measurement": "°C"})  # not a price
+    other = "sensor.other_spot_price"
+    hass.states.async_set(
+        other, "1", {"unit_of_measurement": "SEK/kWh", **_attributes(SHAPES["entsoe"][0])}
+    )
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry(price_entity=PRICE))
+    coordinator = entry.runtime_data
+    issue = f"price_shape_unknown_{entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue)
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "price_entity": other})
+    await hass.async_block_till_done()
+    assert entry.runtime_data is coordinator
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue) is None
+    assert number(hass, "sensor.wallbox_price") == pytest.approx(2.27768, abs=1e-4)
+    # The old entity changing does nothing now.
+    hass.states.async_set(PRICE, "22", {"unit_of_measurement": "°C"})
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue) is None
+
+
 async def test_price_sensor_follows_quarter_hours(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
