@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -120,7 +120,12 @@ class EvSessionsBinarySensor(EvSessionsEntity, BinarySensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Why, where it says."""
-        return self.entity_description.attributes_fn(self.coordinator.data)
+        return cast(
+            dict[str, Any] | None,
+            self._once_per_snapshot(
+                lambda: self.entity_description.attributes_fn(self.coordinator.data)
+            ),
+        )
 
     def _showing(self) -> tuple[Any, ...]:
         """What a write would show."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.core import callback
@@ -24,6 +25,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     _attr_has_entity_name = True
     _unrecorded_attributes = UNRECORDED
     _shown: tuple[Any, ...] | None = None
+    _attributes_of: tuple[object, Any] | None = None  # (snapshot, its attributes)
 
     def __init__(self, coordinator: EvSessionsCoordinator, description: EntityDescription) -> None:
         """Attach to the wallbox's device; the key names and translates the entity."""
@@ -32,6 +34,16 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{description.key}"
         self._attr_translation_key = description.key
         self._attr_device_info = coordinator.device_info
+
+    def _once_per_snapshot(self, compute: Callable[[], Any]) -> Any:
+        """Attributes worked out once per snapshot (the comparison and the write share them)."""
+        data = self.coordinator.data
+        known = self._attributes_of
+        if known is not None and known[0] is data:
+            return known[1]
+        value = compute()
+        self._attributes_of = (data, value)
+        return value
 
     def _showing(self) -> tuple[Any, ...]:
         """What a write would show."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -407,8 +407,13 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Details of the session behind the value."""
-        return self.entity_description.attributes_fn(
-            self.coordinator.data, self.coordinator.currency
+        return cast(
+            dict[str, Any] | None,
+            self._once_per_snapshot(
+                lambda: self.entity_description.attributes_fn(
+                    self.coordinator.data, self.coordinator.currency
+                )
+            ),
         )
 
     @property
