@@ -43,7 +43,7 @@ from custom_components.ev_sessions.sources.ocpp.server import HEADER_TIMEOUT, SE
 from custom_components.ev_sessions.sources.ocpp.source import OcppSource
 
 from .conftest import setup_entry
-from .helpers import device_of, number, restart, state_value
+from .helpers import crash, device_of, number, restart, state_value
 from .ocpp_client import connect, free_port, raw_call
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -2043,3 +2043,39 @@ async def test_a_maximum_current_caps_every_limit_sent(
         await hass.async_block_till_done()
         assert limits(station) == [16, 10, 10, 0, 10]
         assert not station.websocket.closed
+
+
+async def test_what_the_reorder_window_holds_survives_a_crash(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    port: int,
+) -> None:
+    """A box reconnects and flushes its queue (meter values and the stop of a 6 kWh
+    transaction); Home Assistant is killed before the reorder window closes. The box had its
+    answers and will not send them again: the held frames are saved and replayed at start."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        transaction_id = await start16(station, "04A1B2C3", 1000, T0)
+        await status16(station, "Charging", T0)
+        await hass.async_block_till_done()
+    freezer.move_to(T0 + timedelta(hours=2))
+    async with connect(port, CP) as station:
+        await boot16(station)  # the reconnect opens the window
+        await meter16(
+            station, T0 + timedelta(hours=1), register(4000), transaction_id=transaction_id
+        )
+        await stop16(station, transaction_id, 7000, T0 + timedelta(hours=1, minutes=30))
+        await status16(station, "Available", T0 + timedelta(hours=1, minutes=30))
+        freezer.tick(timedelta(seconds=2))
+        async_fire_time_changed(hass)  # the state save asked for (not the window's close)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.tracker.active is not None  # still held
+        await crash(hass, entry, hass_storage)
+    (session,) = sessions(entry)
+    assert session.energy_kwh == pytest.approx(6.0)
+    assert session.end == T0 + timedelta(hours=1, minutes=30)
+    assert session.user == "Anna"

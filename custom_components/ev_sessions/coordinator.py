@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 import logging
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -64,7 +64,7 @@ from .model.tracker import SessionEnded, SessionStarted, SessionTracker, Tracker
 from .planning import ChargeControl
 from .power import PowerGuard
 from .sessions import SessionKeeper
-from .sources.base import Source, SourceError
+from .sources.base import AsksToSave, Capability, Source, SourceError
 from .sources.http import SourceAuthError
 from .time_util import month_start
 
@@ -139,6 +139,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.costs = Costs(hass, entry, self.keeper)
         self.power = PowerGuard(hass, entry, source, self._send)
         self.control = ChargeControl(entry, source, self.keeper, self.costs, self.power, self._send)
+        if Capability.ASKS_TO_SAVE in source.capabilities:
+            cast(AsksToSave, source).request_save = lambda: self.keeper.save_state_soon(1)
 
     def _tracker_config(self) -> TrackerConfig:
         options = self.config_entry.options

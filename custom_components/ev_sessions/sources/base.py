@@ -92,6 +92,7 @@ class Capability(StrEnum):
     SIMULATED_PLUG = "simulated_plug"  # SimulatedPlug
     COMMANDS = "commands"  # ChargePointCommands (OCPP)
     USERS = "users"  # KnowsUsers (id tags of a shared charger)
+    ASKS_TO_SAVE = "asks_to_save"  # AsksToSave (state of its own that must be written soon)
 
 
 class Source(Protocol):
@@ -190,6 +191,16 @@ class ChargePointCommands(Protocol):
 
     def facts(self) -> ChargePointFacts:
         """Status, error, user and last contact of the charge point."""
+
+
+class AsksToSave(Protocol):
+    """Capability.ASKS_TO_SAVE: the source asks for the state to be written soon.
+
+    OCPP: the messages the reorder window holds, so that a crash before they apply loses
+    nothing.
+    """
+
+    request_save: Callable[[], None] | None
 
 
 class KnowsUsers(Protocol):

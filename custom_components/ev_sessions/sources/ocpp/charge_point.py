@@ -119,6 +119,7 @@ class ChargePoint:
             # The last register read: unit-less OCMF values are told from Wh by it.
             "last_register_kwh": self.last_register_kwh,
             "last_time": None if self.last_time is None else self.last_time.isoformat(),
+            "held_frames": [list(frame) for frame in self.window.frames],
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
@@ -141,6 +142,11 @@ class ChargePoint:
             self.on_boot(data["boot"])  # who it is, until it boots again
         if data.get("last_time"):
             self.last_time = datetime.fromisoformat(data["last_time"])
+        self.window.frames = [
+            (str(frame[0]), str(frame[1]))
+            for frame in data.get("held_frames") or []
+            if isinstance(frame, list) and len(frame) == 2
+        ]
 
     # -- ordering ----------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from ocpp.routing import on as ocpp_on
 from .charge_point import ChargePoint
 from .const import MESSAGE_ID_MEMORY, OcppCommandError
 from .server import WebSocketLink
+from .window import MAX_PENDING
 
 _LOGGER = logging.getLogger(__name__)
 LOG_EXCERPT = 500
@@ -99,6 +100,7 @@ class ProtocolMixin:
     route_map: dict[str, Any]
     _answering: str | None
     format_violation: str
+    protocol: str
 
     def _setup_robustness(self) -> None:
         self._answering = None
@@ -158,6 +160,11 @@ class ProtocolMixin:
                 await super()._send(answer)  # type: ignore[misc]
                 return
             self._answering = key
+            window = self.charge_point.window
+            if window.holding and msg.action in REPLAYED and len(window.frames) < MAX_PENDING:
+                window.frames.append((self.protocol, raw_msg))
+                if window.on_hold is not None:
+                    window.on_hold()
             if msg.action not in self.route_map:
                 # Not known here: NotImplemented, as the specification words it.
                 error = OcppNotImplementedError(details={"cause": f"{msg.action} is not handled"})
@@ -179,6 +186,10 @@ class ProtocolMixin:
                 answers.popitem(last=False)
         await super()._send(message)  # type: ignore[misc]
 
+
+# What is replayed after a crash while the reorder window held it (a StartTransaction is not:
+# its id was given out; the meter values and stop of a transaction never seen are taken up).
+REPLAYED = frozenset({"MeterValues", "StopTransaction", "StatusNotification", "TransactionEvent"})
 
 MAX_ID_LENGTH = 36  # OCPP-J: a message id is a string of at most 36 characters
 

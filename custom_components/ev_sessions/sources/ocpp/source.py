@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 import contextlib
 from datetime import datetime, timedelta
 import logging
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.const import CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
@@ -39,7 +39,13 @@ class OcppSource:
     has_register = True
     has_soc = True
     capabilities = frozenset(
-        {Capability.START_STOP, Capability.CURRENT_LIMIT, Capability.COMMANDS, Capability.USERS}
+        {
+            Capability.START_STOP,
+            Capability.CURRENT_LIMIT,
+            Capability.COMMANDS,
+            Capability.USERS,
+            Capability.ASKS_TO_SAVE,
+        }
     )
     plausible_power_w = 50_000.0
     charger_phases: int | None = None
@@ -59,6 +65,8 @@ class OcppSource:
         cap = data.get(CONF_MAX_CURRENT_A)
         self.max_current_a: float | None = None if cap is None else float(cap)
         self.protocol: str | None = None
+        self.request_save: Callable[[], None] | None = None  # set by the coordinator
+        self.state.window.on_hold = lambda: self.request_save() if self.request_save else None
         self.link: OcppLink | None = None
         self.limit_a: float | None = None  # the limit of the last profile sent
         self._resume_a = 32.0  # the limit to send when charging resumes
@@ -96,7 +104,24 @@ class OcppSource:
     async def async_start(self, push: PushCallback) -> None:
         """Register with the central system on the entry's port (starting it if needed)."""
         self.state.push = push
+        await self._replay_held()
         self._server_release = await async_register(self.hass, self)
+
+    async def _replay_held(self) -> None:
+        """Apply what the reorder window held when Home Assistant stopped without a word.
+
+        The box had its answers then; nothing is sent now.
+        """
+        frames, self.state.window.frames = self.state.window.frames, []
+        if not frames:
+            return
+        _LOGGER.info("%s: replaying %s held OCPP messages", self.charge_point_id, len(frames))
+        self.state.window.open()
+        for protocol, raw in frames:
+            link_class = OcppLink201 if protocol == PROTOCOL_201 else OcppLink16
+            with contextlib.suppress(Exception):  # one bad frame must not stop the others
+                await link_class(self.state, cast(WebSocketLink, _Silent())).route_message(raw)
+        self.state.window.flush()
 
     async def async_stop(self) -> None:
         """Drop the connection and unregister."""
@@ -253,3 +278,13 @@ def _connector(options: Mapping[str, Any]) -> int | None:
     except (TypeError, ValueError):
         return None
     return chosen if chosen > 0 else None
+
+
+class _Silent:
+    """A connection for replayed frames: their answers were sent long ago."""
+
+    async def recv(self) -> str:  # pragma: no cover - nothing is read from it
+        raise ConnectionError("replay")
+
+    async def send(self, _text: str) -> None:
+        """Drop the answer."""

@@ -16,7 +16,7 @@ from homeassistant.util import dt as dt_util
 
 from ...model.ocpp_meter import meter_samples, parse_time, wh_to_kwh
 from .charge_point import ChargePoint
-from .const import HEARTBEAT_S, PROFILE_ID, RESPONSE_TIMEOUT_S, TRIGGERS
+from .const import HEARTBEAT_S, PROFILE_ID, PROTOCOL_16, RESPONSE_TIMEOUT_S, TRIGGERS
 from .link import OcppLink, ProtocolMixin, answer_status, handles, require_accepted
 from .server import WebSocketLink
 
@@ -50,6 +50,7 @@ class OcppLink16(ProtocolMixin, ChargePoint16, OcppLink):  # type: ignore[misc]
     """OCPP 1.6J."""
 
     format_violation = "FormationViolation"  # so spelled in 1.6
+    protocol = PROTOCOL_16
 
     def __init__(self, charge_point: ChargePoint, websocket: WebSocketLink) -> None:
         """A 1.6 charge point on this websocket."""

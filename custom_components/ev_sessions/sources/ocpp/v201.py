@@ -18,7 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from ...model.ocpp_meter import MeterSample, meter_samples, parse_moment, parse_time
 from .charge_point import ChargePoint
-from .const import HEARTBEAT_S, PROFILE_ID, RESPONSE_TIMEOUT_S, TRIGGERS
+from .const import HEARTBEAT_S, PROFILE_ID, PROTOCOL_201, RESPONSE_TIMEOUT_S, TRIGGERS
 from .link import OcppLink, ProtocolMixin, answer_status, handles, require_accepted
 from .server import WebSocketLink
 
@@ -91,6 +91,7 @@ class OcppLink201(ProtocolMixin, ChargePoint201, OcppLink):  # type: ignore[misc
     """OCPP 2.0.1."""
 
     format_violation = "FormatViolation"
+    protocol = PROTOCOL_201
 
     def __init__(self, charge_point: ChargePoint, websocket: WebSocketLink) -> None:
         """A 2.0.1 charging station on this websocket."""

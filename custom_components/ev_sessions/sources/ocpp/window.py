@@ -41,6 +41,10 @@ class ReorderWindow:
         """Closed: everything applies at once."""
         self._hass = hass
         self._pending: list[_Pending] = []
+        # The frames behind what is held (protocol, raw text), saved with the state so that
+        # a crash while the window is open loses nothing: they are replayed at the next start.
+        self.frames: list[tuple[str, str]] = []
+        self.on_hold: Callable[[], None] | None = None  # a frame was held: save soon
         self._order = 0
         self._unsub: CALLBACK_TYPE | None = None
 
@@ -83,6 +87,7 @@ class ReorderWindow:
     def _flush(self, _now: datetime | None = None) -> None:
         self._unsub = None
         pending, self._pending = self._pending, []
+        self.frames = []
         for item in sorted(pending, key=lambda p: (p.time, p.order)):
             try:
                 item.apply()
