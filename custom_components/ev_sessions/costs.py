@@ -98,10 +98,11 @@ class Costs:
         fee = self.tariff.power_fee
         if not isinstance(fee, RollingPeakFee):
             return None
-        self.monthly_peaks[month] = max(peak_kw, self.monthly_peaks.get(month, 0.0))
-        recent = sorted(self.monthly_peaks)[-12:]
-        self.monthly_peaks = {key: self.monthly_peaks[key] for key in recent}
-        return sum(max(fee.floor_kw, self.monthly_peaks[key]) for key in recent) / len(recent)
+        peaks = self.monthly_peaks
+        if month not in peaks and len(peaks) >= 12:
+            del peaks[min(peaks)]  # a new month: the oldest of twelve goes
+        peaks[month] = max(peak_kw, peaks.get(month, 0.0))
+        return sum(max(fee.floor_kw, peak) for peak in peaks.values()) / len(peaks)
 
     # -- prices -----------------------------------------------------------------
 
@@ -279,7 +280,7 @@ class Costs:
     def cost(self, session: Session, now: datetime | None = None) -> bool:
         """Price a finished session and keep the result in it; True if it changed."""
         cost = self.session_cost(session, now or dt_util.utcnow())
-        before = (session.cost, session.cost_estimated, session.power_fee_provisional)
+        before = self._priced(session)
         if cost is None:
             session.cost, session.cost_breakdown = None, {}
             session.cost_estimated = session.power_fee_provisional = False
@@ -289,7 +290,17 @@ class Costs:
             session.cost_estimated = cost.estimated
             session.power_fee_provisional = cost.power_fee_provisional
             session.power_fee_hours = list(cost.power_fee_hours)
-        return before != (session.cost, session.cost_estimated, session.power_fee_provisional)
+        return before != self._priced(session)
+
+    @staticmethod
+    def _priced(session: Session) -> tuple[Any, ...]:
+        """What pricing sets on a finished session."""
+        return (
+            session.cost,
+            session.cost_estimated,
+            session.power_fee_provisional,
+            tuple(session.power_fee_hours),
+        )
 
     def recost(self, now: datetime) -> None:
         """Correct sessions priced with estimates, or with a month's provisional power fee."""

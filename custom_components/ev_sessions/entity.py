@@ -12,7 +12,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .coordinator import EvSessionsCoordinator
 
 # Long attributes that change with the plan or the session: shown, never recorded.
-UNRECORDED = frozenset({"slots", "breakdown", "cost_breakdown", "intervals", "periods"})
+UNRECORDED = frozenset({"slots", "breakdown", "cost_breakdown"})
 
 
 class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):

@@ -144,42 +144,32 @@ class PowerFee:
 
     def peak_hours(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[int]:
         """The hours (UTC epoch starts) that set the fee, highest first."""
-        counted = [
-            (kwh * (self.night_weight if _hour_facts(hour, zone)[0] else 1.0), hour)
-            for hour, kwh in hourly_kwh.items()
-            if self._counts(hour, zone)
+        return [hour for _, hour in sorted(self._candidates(hourly_kwh, zone), reverse=True)][
+            : self.peaks
         ]
-        counted.sort(reverse=True)
-        if self.one_per_day:
-            seen: set[date] = set()
-            best = []
-            for value, hour in counted:
-                day = _hour_facts(hour, zone)[1]
-                if day not in seen:
-                    seen.add(day)
-                    best.append((value, hour))
-            counted = best
-        return [hour for _, hour in counted[: self.peaks]]
 
-    def _counts(self, hour: int, zone: tzinfo) -> bool:
-        """Whether an hour can be a peak (inside the fee's window)."""
-        return self.window is None or _in_window(self.window, hour, zone)
+    def _candidates(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[tuple[float, int]]:
+        """The hours that can be peaks, with their weighted means.
 
-    def _counted(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[float]:
-        """The hourly means that can be peaks: in the window, weighted, one per day if so."""
-        weighted: list[tuple[float, date]] = []
+        Only hours in the window; the best of each day if one per day.
+        """
         window = self.window
+        every: list[tuple[float, int]] = []
+        best: dict[date, tuple[float, int]] = {}
         for hour, kwh in hourly_kwh.items():
-            if window is not None and not self._counts(hour, zone):
+            if window is not None and not _in_window(window, hour, zone):
                 continue
             night, day = _hour_facts(hour, zone)
-            weighted.append((kwh * (self.night_weight if night else 1.0), day))
-        if self.one_per_day:
-            best: dict[date, float] = {}
-            for value, day in weighted:
-                best[day] = max(value, best.get(day, 0.0))
-            return list(best.values())
-        return [value for value, _ in weighted]
+            candidate = (kwh * (self.night_weight if night else 1.0), hour)
+            if not self.one_per_day:
+                every.append(candidate)
+            elif day not in best or candidate > best[day]:
+                best[day] = candidate
+        return list(best.values()) if self.one_per_day else every
+
+    def _counted(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[float]:
+        """The weighted hourly means that can be peaks."""
+        return [value for value, _ in self._candidates(hourly_kwh, zone)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -175,7 +175,6 @@ class SimulatedPlug(Protocol):
 class ChargePointFacts:
     """What a charge point (OCPP) reports beyond the session: for its device page."""
 
-    connected: bool
     status: str | None  # the followed connector's status, as the protocol names it
     error_code: str | None
     user: str | None  # the user (or bare tag) of the transaction under way

@@ -60,10 +60,6 @@ class OcppSource:
         self.password: str | None = data.get(CONF_PASSWORD) or None
         self.data = data
         self.state = ChargePoint(hass, self.charge_point_id)
-        self.state.tags.set(data)
-        self.state.choose_connector(_connector(data))
-        cap = data.get(CONF_MAX_CURRENT_A)
-        self.max_current_a: float | None = None if cap is None else float(cap)
         self.protocol: str | None = None
         self.request_save: Callable[[], None] | None = None  # set by the coordinator
         self.state.window.on_hold = lambda: self.request_save() if self.request_save else None
@@ -73,6 +69,8 @@ class OcppSource:
         self._paused = False
         self._disconnected_at = dt_util.utcnow()
         self._server_release: Callable[[], Any] | None = None
+        self.max_current_a: float | None = None
+        self.set_users(data)  # tags, the connector followed, the maximum current
 
     def device(self) -> DeviceFacts:
         """Vendor, model, firmware and serial, as the charge point booted."""
@@ -241,7 +239,6 @@ class OcppSource:
         state = self.state
         transaction = state.transaction
         return ChargePointFacts(
-            connected=self.link is not None,
             status=state.status,
             error_code=state.error_code,
             user=None if transaction is None else transaction.user,
