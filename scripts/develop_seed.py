@@ -1,4 +1,4 @@
-"""Prepare config/.storage for the demo: no onboarding, a demo owner, two wallboxes.
+"""Prepare config/.storage for the demo: no onboarding, a demo owner, two wallboxes, a dashboard.
 
 The wallboxes are a simulated one and an OCPP charge point (played by scripts/ocpp_charger.py).
 
@@ -145,6 +145,26 @@ def main(config_dir: str) -> None:
         "unique_id": "ocpp_demo-garage",
     }
     _write(storage, "core.config_entries", {"entries": [entry, garage]}, version=1, minor=5)
+    # The overview opens on the EV Sessions card of each wallbox.
+    _write(storage, "lovelace", {"config": dashboard([entry, garage])}, version=1)
+
+
+def dashboard(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """A dashboard with an EV Sessions card for each wallbox (entry)."""
+    return {
+        "title": "EV Sessions",
+        "views": [
+            {
+                "title": "Charging",
+                "path": "charging",
+                "icon": "mdi:ev-station",
+                "cards": [
+                    {"type": "custom:ev-sessions-card", "entry_id": entry["entry_id"]}
+                    for entry in entries
+                ],
+            }
+        ],
+    }
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from .const import (
     ISSUE_STORAGE_WRITE,
 )
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator
+from .dashboard import async_setup_dashboard
 from .services import async_setup_services
 from .sessions import session_stores
 from .sources.base import Capability, KnowsUsers, SourceError
@@ -42,8 +43,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions."""
+    """Register the actions, the dashboard card and its data."""
     async_setup_services(hass)
+    await async_setup_dashboard(hass)
     return True
 
 
