@@ -121,3 +121,27 @@ python_headers() {
   fi
   echo "$include"
 }
+
+# ensure_chromium: a Chromium for the browser tests ($EV_SESSIONS_CHROMIUM, else Debian's
+# /usr/bin/chromium, installed with apt-get when missing and this user may). Exit 1 if none.
+ensure_chromium() {
+  local chromium="${EV_SESSIONS_CHROMIUM:-/usr/bin/chromium}"
+  [ -x "$chromium" ] && return 0
+  if [ -n "${EV_SESSIONS_CHROMIUM:-}" ]; then
+    echo "EV_SESSIONS_CHROMIUM=$chromium is not an executable" >&2
+    return 1
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if sudo -n true 2>/dev/null; then sudo=(sudo -n); else
+      echo "No Chromium at /usr/bin/chromium: install Debian's chromium package" \
+        "(apt-get install -y chromium) or set EV_SESSIONS_CHROMIUM" >&2
+      return 1
+    fi
+  fi
+  echo "Installing Debian's chromium for the browser tests" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get install -y -q chromium >/dev/null 2>&1 ||
+    { "${sudo[@]}" apt-get update -q >/dev/null 2>&1 && "${sudo[@]}" apt-get install -y -q chromium >/dev/null; }
+  [ -x /usr/bin/chromium ]
+}

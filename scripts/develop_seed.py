@@ -24,20 +24,20 @@ def _write(storage: Path, key: str, data: dict[str, Any], version: int, minor: i
     path.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 
-HTTP = {"server_host": ["127.0.0.1"], "server_port": 8123}
-
-
-def _http(config_dir: Path, storage: Path, now: str) -> None:
-    """Listen on 127.0.0.1:8123 only, where this Home Assistant keeps that setting."""
+def _http(config_dir: Path, storage: Path, now: str, port: int) -> None:
+    """Listen on 127.0.0.1:<port> only, where this Home Assistant keeps that setting."""
     try:
         from homeassistant.components.http import config as http_config  # noqa: PLC0415
     except ImportError:  # Home Assistant before 2026.10: the YAML http section
         yaml = config_dir / "configuration.yaml"
+        if "\nhttp:" in yaml.read_text(encoding="utf-8"):
+            return  # written at an earlier start
         with yaml.open("a", encoding="utf-8") as file:
-            file.write("\nhttp:\n  server_host: 127.0.0.1\n  server_port: 8123\n")
+            file.write(f"\nhttp:\n  server_host: 127.0.0.1\n  server_port: {port}\n")
         return
     stable = {
-        **HTTP,
+        "server_host": ["127.0.0.1"],
+        "server_port": port,
         "cors_allowed_origins": ["https://cast.home-assistant.io"],
         "login_attempts_threshold": -1,
         "ip_ban_enabled": True,
@@ -56,12 +56,12 @@ def _http(config_dir: Path, storage: Path, now: str) -> None:
     )
 
 
-def main(config_dir: str) -> None:
-    """Write the seed files under config_dir/.storage."""
+def main(config_dir: str, http_port: int = 8123, ocpp_port: int = 9000) -> None:
+    """Write the seed files under config_dir/.storage (the browser tests pick other ports)."""
     storage = Path(config_dir) / ".storage"
     storage.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC).isoformat()
-    _http(Path(config_dir), storage, now)
+    _http(Path(config_dir), storage, now, http_port)
     _write(
         storage,
         "onboarding",
@@ -120,6 +120,8 @@ def main(config_dir: str) -> None:
             "grid_fee": 0.244,
             "energy_tax": 0.36,
             "vat_percent": 25,
+            # Charge in the cheapest quarters before departure (the card shows the plan).
+            "charging_mode": "cheapest",
         },
         "pref_disable_new_entities": False,
         "pref_disable_polling": False,
@@ -136,9 +138,10 @@ def main(config_dir: str) -> None:
         "entry_id": uuid.uuid4().hex[:26].upper(),
         "title": "Demo garage",
         # scripts/ocpp_charger.py connects as this charge point.
-        "data": {"source": "ocpp", "charge_point_id": "demo-garage", "port": 9000},
+        "data": {"source": "ocpp", "charge_point_id": "demo-garage", "port": ocpp_port},
         "options": {
             **entry["options"],
+            "charging_mode": "immediate",  # a shared garage charges at once
             "id_tags": {"04A1B2C3": "Anna", "04D5E6F7": "Bo"},
             "accept_unknown_tags": True,
         },
@@ -168,4 +171,4 @@ def dashboard(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], *(int(port) for port in sys.argv[2:4]))

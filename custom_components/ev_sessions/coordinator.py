@@ -133,6 +133,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         )
         self.source = source
         self._device_facts = source.device()
+        # (month start, its finished sessions) -> their energy and cost this month
+        self._month_totals: tuple[tuple[Any, ...], tuple[float, float | None]] | None = None
         self.applied_options: dict[str, Any] = dict(entry.options)
         self._unfollow_house: CALLBACK_TYPE | None = None
         self.keeper = SessionKeeper(hass, entry, self._tracker_config(), self._state_parts)
@@ -317,7 +319,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         session = tracker.active
         start = month_start(now)
         until = now + TICK_INTERVAL
-        month_energy = history.energy_between(start, until)
+        month_energy = self._finished_in_month(start, until)[0]
         if session is not None:
             month_energy += session.energy_between(start, until)
         if tracker.error:
@@ -353,7 +355,9 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             month_energy_kwh=month_energy,
             month_start=start,
             session_cost=live_cost,
-            month_cost=self.costs.month_cost(start, until, session, live_cost),
+            month_cost=self.costs.month_cost(
+                start, until, session, live_cost, self._finished_in_month(start, until)[1]
+            ),
             price=self.costs.price_now(now),
             guard=self.power.decision,
             delivery=self.power.delivery,
@@ -367,6 +371,25 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             capacity=self._capacity(session, now),
             **self._month_peak(session, now),
         )
+
+    def _finished_in_month(self, start: datetime, until: datetime) -> tuple[float, float | None]:
+        """Energy and cost of the month's finished sessions, a session across its start in part.
+
+        Summed again only when one of them changed or a new one ended, not at every reading.
+        """
+        sessions = self.history.between(start, until)
+        key = (start, tuple((s.id, s.energy_kwh, s.cost) for s in sessions))
+        known = self._month_totals
+        if known is not None and known[0] == key:
+            return known[1]
+        energy, cost = 0.0, None
+        for session in sessions:
+            share = session.energy_between(start, until)
+            energy += share
+            if session.cost is not None and session.energy_kwh > 0:
+                cost = (cost or 0.0) + session.cost * share / session.energy_kwh
+        self._month_totals = (key, (energy, cost))
+        return energy, cost
 
     def _month_peak(self, session: Session | None, now: datetime) -> dict[str, float | None]:
         """With Flanders' tariff: the month's 15-minute peak so far (kW), the 12-month mean."""

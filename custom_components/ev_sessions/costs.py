@@ -30,7 +30,15 @@ from .const import (
 from .model.meter import HourlyMeter
 from .model.prices import PriceSeries, PriceShapeError
 from .model.session import Session
-from .model.tariff import RollingPeakFee, SessionCost, month_hourly, month_quarters
+from .model.tariff import (
+    HOUR_S,
+    QUARTER_S,
+    PriceParts,
+    RollingPeakFee,
+    SessionCost,
+    month_hourly,
+    month_quarters,
+)
 from .pricing import (
     action_platform,
     async_fetch_action_prices,
@@ -58,6 +66,11 @@ class Costs:
         self.tariff = tariff_from_options(entry.options)
         self._prices = PriceSeries()
         self._price_cache: dict[datetime, tuple[float | None, bool]] = {}
+        # An interval's price parts (UTC epoch start -> parts, estimated), until the prices
+        # or the tariff change: the session in progress is priced at every reading.
+        self._parts_cache: dict[int, tuple[PriceParts, bool] | None] = {}
+        self._month_cache: tuple[tuple[Any, ...], dict[int, float]] | None = None
+        self._month_hours: tuple[tuple[Any, ...], dict[int, float]] | None = None
         self._unfollow: list[CALLBACK_TYPE] = []
         self._followed: str | None = None  # the price entity followed
         self.house = HourlyMeter()
@@ -73,6 +86,7 @@ class Costs:
     def prices(self, prices: PriceSeries) -> None:
         self._prices = prices
         self._price_cache.clear()
+        self._parts_cache.clear()
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back the saved prices and the household's hourly energy."""
@@ -187,6 +201,8 @@ class Costs:
         """A new tariff (past sessions keep their cost); follow a new price entity."""
         self.tariff = tariff_from_options(self._entry.options)
         self._price_cache.clear()
+        self._parts_cache.clear()
+        self._month_cache = self._month_hours = None
         if self._entry.options.get(CONF_PRICE_ENTITY) != self._followed:
             self.stop_following()
             if self.price_problem is not None:
@@ -262,9 +278,36 @@ class Costs:
             return {key: kwh for key, kwh in kept.items() if low <= key < high}
         history = self._keeper.history
         sessions = [s for s in history.between(start, end) if s.id != session.id]
-        if by_quarter:
-            return month_quarters([*sessions, session], start, end)
-        return month_hourly([*sessions, session], start, end)
+        # The other sessions' part is summed again only when one of them changed.
+        key = (start, by_quarter, tuple((s.id, len(s.intervals), s.energy_kwh) for s in sessions))
+        if self._month_cache is None or self._month_cache[0] != key:
+            bucket = month_quarters if by_quarter else month_hourly
+            self._month_cache = (key, bucket(sessions, start, end))
+            self._month_hours = None
+        # Asked again for the same session in the same state (the cost, then the plan).
+        own = (session.id, len(session.intervals), session.energy_kwh)
+        if self._month_hours is not None and self._month_hours[0] == own:
+            return self._month_hours[1]
+        hours = dict(self._month_cache[1])
+        step = QUARTER_S if by_quarter else HOUR_S
+        low, high = start.timestamp(), end.timestamp()
+        for interval, kwh in session.intervals.items():
+            if low <= interval < high:
+                slot = interval - interval % step
+                hours[slot] = hours.get(slot, 0.0) + kwh
+        self._month_hours = (own, hours)
+        return hours
+
+    def _parts_at(self, key: int) -> tuple[PriceParts, bool] | None:
+        """An interval's price parts, remembered until the prices or the tariff change."""
+        try:
+            return self._parts_cache[key]
+        except KeyError:
+            if len(self._parts_cache) >= PRICE_CACHE_SIZE:
+                self._parts_cache.clear()
+            parts = self.tariff.interval_parts(self.prices, key, dt_util.get_default_time_zone())
+            self._parts_cache[key] = parts
+            return parts
 
     def session_cost(self, session: Session, now: datetime) -> SessionCost | None:
         """What a session costs (so far)."""
@@ -275,6 +318,7 @@ class Costs:
             dt_util.get_default_time_zone(),
             month_hourly_kwh=month_hours,
             month_over=now >= next_month_start(session.start),
+            parts_at=self._parts_at,
         )
 
     def cost(self, session: Session, now: datetime | None = None) -> bool:
@@ -312,14 +356,18 @@ class Costs:
             self._keeper.save_history_soon()
 
     def month_cost(
-        self, start: datetime, until: datetime, active: Session | None, live: SessionCost | None
+        self,
+        start: datetime,
+        until: datetime,
+        active: Session | None,
+        live: SessionCost | None,
+        finished: float | None,
     ) -> float | None:
-        """Cost of this month's charging (a session across the month's start, in proportion)."""
-        total: float | None = None
-        for session in self._keeper.history.between(start, until):
-            if session.cost is not None and session.energy_kwh > 0:
-                share = session.energy_between(start, until) / session.energy_kwh
-                total = (total or 0.0) + session.cost * share
+        """Cost of this month's charging: the finished sessions' and the one in progress.
+
+        ``finished`` is the month's share of the finished sessions' cost (None: none known).
+        """
+        total = finished
         if active is not None and live is not None and active.energy_kwh > 0:
             share = active.energy_between(start, until) / active.energy_kwh
             total = (total or 0.0) + live.total * share

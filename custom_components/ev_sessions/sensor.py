@@ -124,10 +124,36 @@ def _session_reset(data: EvSessionsData) -> datetime | None:
     return data.last_session.end if data.last_session else None
 
 
+# The last sessions' summaries by what they are made of: a finished session's summary is the
+# same at every reading (a handful of wallboxes; cleared when it grows past that).
+_SUMMARIES: dict[tuple[Any, ...], dict[str, Any]] = {}
+_SUMMARIES_KEPT = 32
+
+
 def _last_session(data: EvSessionsData, currency: str) -> dict[str, Any] | None:
-    if data.last_session is None:
+    session = data.last_session
+    if session is None:
         return None
-    return session_summary(data.last_session, data.now, currency, dt_util.get_default_time_zone())
+    zone = dt_util.get_default_time_zone()
+    key = (
+        session.id,
+        session.start,
+        session.end,
+        session.energy_kwh,
+        session.user,
+        session.cost,
+        session.cost_estimated,
+        session.power_fee_provisional,
+        tuple(session.power_fee_hours),
+        currency,
+        zone,
+    )
+    summary = _SUMMARIES.get(key)
+    if summary is None:
+        if len(_SUMMARIES) >= _SUMMARIES_KEPT:
+            _SUMMARIES.clear()
+        summary = _SUMMARIES[key] = session_summary(session, data.now, currency, zone)
+    return summary
 
 
 DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (

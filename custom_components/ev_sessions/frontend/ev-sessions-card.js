@@ -560,7 +560,7 @@ class EvSessionsCard extends HTMLElement {
         ${labels.join("")}
       </div>
       <div class="legend">
-        <span><span class="swatch" style="background:var(--primary-color)"></span>${escape(t.planned)}</span>
+        ${slots.length ? `<span><span class="swatch" style="background:var(--primary-color)"></span>${escape(t.planned)}</span>` : ""}
         ${departure ? `<span><span class="swatch" style="background:var(--success-color, #43a047)"></span>${escape(t.departure)} ${escape(f.time(data.departure))}</span>` : ""}
         ${summary ? `<span data-value="plan-summary">${escape(summary)}</span>` : ""}
       </div>

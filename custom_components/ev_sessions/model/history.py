@@ -56,7 +56,8 @@ class SessionHistory:
         """Hold sessions (in any order)."""
         self._sessions: list[Session] = sorted(sessions, key=lambda s: s.start)
         self._by_id: dict[str, Session] = {s.id: s for s in self._sessions}
-        self._starts = [s.start for s in self._sessions]
+        # As epoch seconds: bisecting aware datetimes of other zones converts at each step.
+        self._starts = [s.start.timestamp() for s in self._sessions]
         self._longest = max((_length(s) for s in self._sessions), default=timedelta(0))
         # Each session's stored form, with what it was made from: a save after a session
         # ends serialises that one session, not ten years of them.
@@ -86,15 +87,15 @@ class SessionHistory:
         if known is not None:
             index = self._index_of(known)
             del self._sessions[index], self._starts[index]
-        index = bisect.bisect_right(self._starts, session.start)
+        index = bisect.bisect_right(self._starts, session.start.timestamp())
         self._sessions.insert(index, session)
-        self._starts.insert(index, session.start)
+        self._starts.insert(index, session.start.timestamp())
         self._by_id[session.id] = session
         self._longest = max(self._longest, _length(session))
 
     def _index_of(self, session: Session) -> int:
         """Where a stored session is (among those with its start)."""
-        index = bisect.bisect_left(self._starts, session.start)
+        index = bisect.bisect_left(self._starts, session.start.timestamp())
         while self._sessions[index] is not session:
             index += 1
         return index
@@ -107,7 +108,11 @@ class SessionHistory:
     ) -> list[Session]:
         """Sessions that overlap [start, end), optionally of one user."""
         found = []
-        first = 0 if start is None else bisect.bisect_left(self._starts, start - self._longest)
+        first = (
+            0
+            if start is None
+            else bisect.bisect_left(self._starts, (start - self._longest).timestamp())
+        )
         for session in self._sessions[first:] if first else self._sessions:
             if end is not None and session.start >= end:
                 break

@@ -8,7 +8,7 @@ to every component, energy tax included (as in Sweden). Costs are kept unrounded
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache, lru_cache
@@ -20,8 +20,8 @@ from .session import Session
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NIGHT_START = time(22, 0)
 NIGHT_END = time(6, 0)
-_HOUR_S = 3600
-_QUARTER_S = 900
+HOUR_S = 3600
+QUARTER_S = 900
 _STEP_MARGIN = 1e-6  # kWh: reaching a step's bound is in that step
 
 
@@ -263,7 +263,7 @@ class RollingPeakFee:
         """Quarter-hour energies (keys floored to their clock quarter)."""
         quarters: dict[int, float] = defaultdict(float)
         for key, kwh in intervals.items():
-            quarters[key - key % _QUARTER_S] += kwh
+            quarters[key - key % QUARTER_S] += kwh
         return dict(quarters)
 
     def peak_kw(self, quarter_kwh: Mapping[int, float]) -> float:
@@ -377,6 +377,19 @@ class Tariff:
             return self.fixed_price, True
         return prices.before(moment), True
 
+    def interval_parts(
+        self, prices: PriceSeries, key: int, zone: tzinfo
+    ) -> tuple[PriceParts, bool] | None:
+        """A kWh's price parts in the interval starting at ``key`` (UTC epoch), estimated or not.
+
+        None when no price can be had.
+        """
+        moment = datetime.fromtimestamp(key, UTC)
+        spot, estimated = self.spot_at(prices, moment)
+        if spot is None:
+            return None
+        return self.parts(spot, moment.astimezone(zone)), estimated
+
     def session_cost(
         self,
         session: Session,
@@ -385,23 +398,38 @@ class Tariff:
         *,
         month_hourly_kwh: Mapping[int, float] | None = None,
         month_over: bool = False,
+        parts_at: Callable[[int], tuple[PriceParts, bool] | None] | None = None,
     ) -> SessionCost | None:
         """Cost of a session: each interval's energy at its all-in price, plus fees.
 
         ``month_hourly_kwh`` is the whole month's hourly energy (with this session) for
         the power fee; the session's share is the fee with it minus the fee without it.
+        ``parts_at`` gives an interval's price parts (a cache of ``interval_parts``: a
+        session in progress is priced at every reading, and only its last interval changed).
         Returns None when no price can be had at all (no price entity, no fixed price).
         """
-        cost = SessionCost()
+        energy = markup = grid_fee = energy_tax = vat = 0.0
+        estimated_any = False
         for key, kwh in sorted(session.intervals.items()):
-            moment = datetime.fromtimestamp(key, UTC)
-            spot, estimated = self.spot_at(prices, moment)
-            if spot is None:
+            priced = (
+                parts_at(key) if parts_at is not None else self.interval_parts(prices, key, zone)
+            )
+            if priced is None:
                 return None
-            cost.estimated |= estimated
-            parts = self.parts(spot, moment.astimezone(zone))
-            for name in ("energy", "markup", "grid_fee", "energy_tax", "vat"):
-                cost.add(name, kwh * getattr(parts, name))
+            parts, estimated = priced
+            estimated_any |= estimated
+            energy += kwh * parts.energy
+            markup += kwh * parts.markup
+            grid_fee += kwh * parts.grid_fee
+            energy_tax += kwh * parts.energy_tax
+            vat += kwh * parts.vat
+        cost = SessionCost(estimated=estimated_any)
+        if session.intervals:
+            cost.add("energy", energy)
+            cost.add("markup", markup)
+            cost.add("grid_fee", grid_fee)
+            cost.add("energy_tax", energy_tax)
+            cost.add("vat", vat)
         if self.session_fee:
             cost.add("session_fee", self.session_fee)
             cost.add("vat", self.session_fee * self.vat_rate)
@@ -446,12 +474,12 @@ def hourly(intervals: Mapping[int, float]) -> dict[int, float]:
     """Sum 15-minute interval energies into clock hours (UTC hour start -> kWh)."""
     hours: dict[int, float] = defaultdict(float)
     for key, kwh in intervals.items():
-        hours[key - key % _HOUR_S] += kwh
+        hours[key - key % HOUR_S] += kwh
     return dict(hours)
 
 
 def month_hourly(
-    sessions: Iterable[Session], start: datetime, end: datetime, step_s: int = _HOUR_S
+    sessions: Iterable[Session], start: datetime, end: datetime, step_s: int = HOUR_S
 ) -> dict[int, float]:
     """Energy of all sessions within [start, end) by clock hour (or by ``step_s``)."""
     low, high = start.timestamp(), end.timestamp()
@@ -465,7 +493,7 @@ def month_hourly(
 
 def month_quarters(sessions: Iterable[Session], start: datetime, end: datetime) -> dict[int, float]:
     """Quarter-hour energy of all sessions within [start, end)."""
-    return month_hourly(sessions, start, end, _QUARTER_S)
+    return month_hourly(sessions, start, end, QUARTER_S)
 
 
 def tariff_summary(cost: SessionCost | None, currency: str) -> dict[str, Any]:

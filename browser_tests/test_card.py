@@ -1,0 +1,167 @@
+"""The EV Sessions card in a real browser, against a real Home Assistant running the demo."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+import re
+from typing import Any
+
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from .conftest import log_in, open_page, screenshot
+
+DASHBOARD = "/lovelace/charging"
+QUARTER = timedelta(minutes=15)
+PLAN_ACTION = """async ({entry, energy, departure}) => {
+  const hass = document.querySelector("home-assistant").hass;
+  const answer = await hass.callWS({
+    type: "call_service", domain: "ev_sessions", service: "plan_charging",
+    service_data: {config_entry_id: entry, energy_kwh: energy, departure: departure},
+    return_response: true,
+  });
+  return answer.response;
+}"""
+
+
+def _card(page: Page, title: str) -> Locator:
+    return page.locator("ev-sessions-card").filter(has=page.locator(".title", has_text=title))
+
+
+def _session_shown(page: Page, title: str) -> Locator:
+    card = _card(page, title)
+    expect(card.locator("[data-section=session] [data-value=energy]")).to_be_visible(timeout=90_000)
+    return card
+
+
+def _quarters(slots: list[dict[str, Any]]) -> set[datetime]:
+    """The quarter hours the slots charge in."""
+    quarters = set()
+    for slot in slots:
+        start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
+        quarter = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+        while quarter < end:
+            quarters.add(quarter)
+            quarter += QUARTER
+    return quarters
+
+
+def test_the_demo_session_shows_and_the_plan_bars_are_the_plan_actions_slots(
+    home_assistant: str, browser: Browser
+) -> None:
+    page = open_page(browser)
+    log_in(page, home_assistant)
+    page.goto(home_assistant + DASHBOARD)
+    expect(page.locator("ev-sessions-card")).to_have_count(2, timeout=60_000)
+    card = _session_shown(page, "Simulated wallbox")
+    expect(card.locator(".chip")).to_have_text(re.compile("Charging|Connected"))
+    expect(card.locator("[data-fact=power] .value")).to_have_text(re.compile(r"kW$"))
+    expect(card.locator("[data-fact=session_cost] .value")).to_have_text(re.compile("SEK$"))
+    expect(card.locator("[data-section=plan] rect[data-planned]").first).to_be_attached()
+    # The departure is marked where the session's departure is.
+    departure = card.evaluate("card => card._data.departure")
+    expect(card.locator(".departure-line")).to_have_attribute("data-departure", departure)
+
+    # The bars marked planned are the quarters the plan action chooses for the same energy
+    # and departure (the card may redraw between the two reads: try again then).
+    for _attempt in range(5):
+        data = card.evaluate("card => card._data")
+        planned = {
+            datetime.fromisoformat(start)
+            for start in card.locator("rect[data-planned]").evaluate_all(
+                "bars => bars.map(bar => bar.dataset.start)"
+            )
+        }
+        entry = card.evaluate("card => card._config.entry_id")
+        answer = page.evaluate(
+            PLAN_ACTION,
+            {"entry": entry, "energy": data["plan"]["energy_kwh"], "departure": departure},
+        )
+        if planned == _quarters(answer["slots"]):
+            break
+        page.wait_for_timeout(1000)
+    assert planned
+    assert planned == _quarters(answer["slots"])
+    # And each planned bar's price is the price the plan pays in that quarter.
+    bars = {datetime.fromisoformat(p["start"]): p["price"] for p in data["prices"]}
+    for slot in data["plan"]["slots"]:
+        start = datetime.fromisoformat(slot["start"])
+        quarter = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+        assert abs(bars[quarter] - slot["price"]) < 1e-3
+    screenshot(card, "card-light")
+    screenshot(_card(page, "Demo garage"), "card-garage")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_garage_shows_its_user_and_this_month_per_user(
+    home_assistant: str, browser: Browser
+) -> None:
+    page = open_page(browser)
+    log_in(page, home_assistant)
+    page.goto(home_assistant + DASHBOARD)
+    card = _session_shown(page, "Demo garage")
+    # The simulated box authorises Anna's card first.
+    expect(card.locator("[data-fact=session_energy] .value")).to_have_text("Anna")
+    expect(card.locator("[data-section=month] tr[data-user=Anna]")).to_be_visible()
+    # Its cost so far, once the box has metered some energy (every 10 s).
+    expect(card.locator("[data-section=month] tr[data-user=Anna] td").last).to_have_text(
+        re.compile("SEK$"), timeout=60_000
+    )
+
+
+def test_dark_theme_swedish_and_a_phone(home_assistant: str, browser: Browser) -> None:
+    page = open_page(browser, dark=True, locale="sv-SE", width=390, height=844)
+    log_in(page, home_assistant)
+    page.goto(home_assistant + DASHBOARD)
+    card = _session_shown(page, "Simulated wallbox")
+    expect(card.locator("[data-fact=session_cost] .label")).to_have_text("Kostnad hittills")
+    expect(card.locator("[data-section=plan] h3")).to_have_text("Plan")
+    # Dark: the card's text is light on a dark card.
+    color = card.locator(".title").evaluate("e => getComputedStyle(e).color")
+    red, green, blue = (int(v) for v in re.findall(r"\d+", color)[:3])
+    assert red + green + blue > 3 * 180, color
+    # A phone: the card fits the screen, nothing scrolls sideways.
+    width = card.evaluate("card => card.getBoundingClientRect().width")
+    assert width <= 390
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshot(page, "card-dark-sv-phone")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+# Last: it changes the dashboard the other tests look at.
+def test_the_editor_picks_a_wallbox_and_saves_the_card(
+    home_assistant: str, browser: Browser
+) -> None:
+    page = open_page(browser)
+    log_in(page, home_assistant)
+    page.goto(home_assistant + DASHBOARD + "?edit=1")
+    expect(page.locator("ev-sessions-card")).to_have_count(2, timeout=60_000)
+    page.locator("hui-card-options").first.get_by_text("Edit", exact=True).click()
+    editor = page.locator("ev-sessions-card-editor")
+    expect(editor.locator("select option")).to_have_count(2)
+    garage = editor.locator("select option", has_text="Demo garage").get_attribute("value")
+    editor.locator("select").select_option(label="Demo garage")
+    editor.locator("input[name=title]").fill("Carport")
+    editor.locator("input[name=title]").press("Tab")
+    editor.locator("input[name=sessions]").fill("3")
+    editor.locator("input[name=sessions]").press("Tab")
+    editor.locator("input[name=show_users]").uncheck()
+    screenshot(page, "card-editor")
+    page.locator("hui-dialog-edit-card").get_by_role("button", name="Save").click()
+    expect(page.locator("hui-dialog-edit-card ev-sessions-card-editor")).to_have_count(0)
+
+    saved = page.evaluate(
+        """async () => (await document.querySelector("home-assistant").hass.callWS(
+          {type: "lovelace/config"})).views[0].cards[0]"""
+    )
+    assert saved == {
+        "type": "custom:ev-sessions-card",
+        "entry_id": garage,
+        "title": "Carport",
+        "sessions": 3,
+        "show_plan": True,
+        "show_users": False,
+    }
+    card = _card(page, "Carport")
+    expect(card).to_have_count(1)
+    expect(card.locator("[data-section=month]")).to_have_count(0)
+    assert page.errors == []  # type: ignore[attr-defined]
