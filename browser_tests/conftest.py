@@ -179,5 +179,9 @@ def screenshot(what: Page | Locator, name: str) -> None:
     names a folder (the README's pictures: docs/images/).
     """
     if SCREENSHOTS:
+        page = what if isinstance(what, Page) else what.page
+        # Home Assistant's launch screen fades out over the first moments of a page.
+        page.wait_for_function("() => !document.getElementById('ha-launch-screen')")
+        page.wait_for_timeout(500)
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         what.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))

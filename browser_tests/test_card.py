@@ -23,6 +23,16 @@ PLAN_ACTION = """async ({entry, energy, departure}) => {
 }"""
 
 
+GET_SESSIONS = """async (entry) => {
+  const hass = document.querySelector("home-assistant").hass;
+  const answer = await hass.callWS({
+    type: "call_service", domain: "ev_sessions", service: "get_sessions",
+    service_data: {config_entry_id: entry}, return_response: true,
+  });
+  return answer.response;
+}"""
+
+
 def _card(page: Page, title: str) -> Locator:
     return page.locator("ev-sessions-card").filter(has=page.locator(".title", has_text=title))
 
@@ -87,6 +97,16 @@ def test_the_demo_session_shows_and_the_plan_bars_are_the_plan_actions_slots(
         start = datetime.fromisoformat(slot["start"])
         quarter = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
         assert abs(bars[quarter] - slot["price"]) < 1e-3
+    # The last five sessions, newest first, are those the get_sessions action returns.
+    sessions = page.evaluate(GET_SESSIONS, entry)["sessions"]
+    finished = sorted((s for s in sessions if s["end"]), key=lambda s: s["start"])[-5:][::-1]
+    rows = card.locator("[data-section=sessions] tr[data-session]")
+    expect(rows).to_have_count(5)
+    assert rows.evaluate_all("rows => rows.map(row => row.dataset.session)") == [
+        s["id"] for s in finished
+    ]
+    energy = rows.first.locator("td.num").first
+    expect(energy).to_have_text(f"{finished[0]['energy_kwh']:.1f} kWh")
     screenshot(card, "card-light")
     screenshot(_card(page, "Demo garage"), "card-garage")
     assert page.errors == []  # type: ignore[attr-defined]
@@ -102,6 +122,9 @@ def test_the_garage_shows_its_user_and_this_month_per_user(
     # The simulated box authorises Anna's card first.
     expect(card.locator("[data-fact=session_energy] .value")).to_have_text("Anna")
     expect(card.locator("[data-section=month] tr[data-user=Anna]")).to_be_visible()
+    expect(card.locator("[data-section=sessions] tr[data-session] td").nth(1)).to_have_text(
+        re.compile("^(Anna|Bo)$")
+    )
     # Its cost so far, once the box has metered some energy (every 10 s).
     expect(card.locator("[data-section=month] tr[data-user=Anna] td").last).to_have_text(
         re.compile("SEK$"), timeout=60_000

@@ -8,12 +8,14 @@ as it is. Delete config/ to start over.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
+import math
 from pathlib import Path
 import sys
 from typing import Any
 import uuid
+from zoneinfo import ZoneInfo
 
 
 def _write(storage: Path, key: str, data: dict[str, Any], version: int, minor: int = 1) -> None:
@@ -148,8 +150,88 @@ def main(config_dir: str, http_port: int = 8123, ocpp_port: int = 9000) -> None:
         "unique_id": "ocpp_demo-garage",
     }
     _write(storage, "core.config_entries", {"entries": [entry, garage]}, version=1, minor=5)
+    # A week of past sessions, so that the cards have a history to show from the start.
+    for seeded, users in ((entry, None), (garage, ("Anna", "Bo"))):
+        key = f"ev_sessions.{seeded['entry_id']}.history"
+        _write(storage, key, {"sessions": past_sessions(users)}, version=1)
     # The overview opens on the EV Sessions card of each wallbox.
     _write(storage, "lovelace", {"config": dashboard([entry, garage])}, version=1)
+
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def demo_price(local: datetime) -> float:
+    """The demo's all-in price (SEK/kWh) at a local moment.
+
+    Its spot curve (demo/configuration.yaml) with the demo tariff's markup, grid fee, energy
+    tax and 25 % VAT.
+    """
+    hour = local.hour + local.minute / 60
+    spot = 0.45 - 0.35 * math.cos((hour - 4) / 24 * 2 * math.pi) + (0.6 if 17 <= hour < 20 else 0)
+    return (round(spot, 3) + 0.05 + 0.244 + 0.36) * 1.25
+
+
+def past_sessions(users: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    """Made-up sessions of the last seven evenings, priced under the demo's tariff and prices.
+
+    Plugged in at about 18:00, unplugged at 07:00; a home charges at night (planned), a shared
+    garage at once, for each user in turn.
+    """
+    today = datetime.now(STOCKHOLM).replace(hour=0, minute=0, second=0, microsecond=0)
+    sessions = []
+    for day in range(7, 0, -1):
+        evening = today - timedelta(days=day)
+        plug_in = evening.replace(hour=17, minute=40 + 5 * (day % 4))
+        unplug = (evening + timedelta(days=1, hours=7)).replace(hour=7, minute=10)
+        energy = 8.0 + 3.5 * (day % 4)
+        quarters = math.ceil(energy / 2.75)  # 11 kW
+        first = (
+            plug_in.replace(minute=45)
+            if users
+            else (evening + timedelta(days=1)).replace(hour=2, minute=0)
+        )
+        intervals, cost, left = [], 0.0, energy
+        for n in range(quarters):
+            start = first + timedelta(minutes=15 * n)
+            kwh = min(2.75, left)
+            left -= kwh
+            intervals.append([int(start.timestamp()), round(kwh, 3)])
+            cost += kwh * demo_price(start)
+        charged_until = first + timedelta(hours=energy / 11)
+        sessions.append(
+            {
+                "id": f"demo-{plug_in:%Y%m%d}-{'garage' if users else 'home'}",
+                "start": _utc(plug_in),
+                "end": _utc(unplug),
+                "user": users[day % len(users)] if users else None,
+                "energy_kwh": energy,
+                "peak_power_w": 11000.0,
+                "phases": 3,
+                "soc_start": None if users else 70 - 5 * (day % 4),
+                "soc_end": None if users else 95,
+                "energy_method": "register",
+                "periods": [
+                    [
+                        first.astimezone(UTC).isoformat(),
+                        charged_until.astimezone(UTC).isoformat(),
+                        energy,
+                    ]
+                ],
+                "intervals": intervals,
+                "target_energy_kwh": None if users else 20.0,
+                "departure": None if users else _utc(unplug),
+                "charging_mode": "immediate" if users else "cheapest",
+                "cost": round(cost, 4),
+                "cost_breakdown": {},
+                "cost_estimated": False,
+            }
+        )
+    return sessions
 
 
 def dashboard(entries: list[dict[str, Any]]) -> dict[str, Any]:
