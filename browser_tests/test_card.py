@@ -150,14 +150,45 @@ def test_dark_theme_swedish_and_a_phone(home_assistant: str, browser: Browser) -
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-# Last: it changes the dashboard the other tests look at.
+LOVELACE_CARDS = """async () => (await document.querySelector("home-assistant").hass.callWS(
+  {type: "lovelace/config"})).views[0].cards"""
+
+
+# Last two: they change the dashboard the other tests look at.
+def test_the_card_is_in_the_card_picker_and_added_without_yaml(
+    home_assistant: str, browser: Browser
+) -> None:
+    page = open_page(browser)
+    log_in(page, home_assistant)
+    page.goto(home_assistant + DASHBOARD + "?edit=1")
+    expect(page.locator("ev-sessions-card").first).to_be_visible(timeout=60_000)
+    before = page.evaluate(LOVELACE_CARDS)
+    page.get_by_text("Add card", exact=True).click()
+    picker = page.locator("hui-dialog-create-card")
+    picker.get_by_text("By card", exact=True).click()
+    picker.locator("input").fill("EV Sessions")
+    # Its preview in the picker is the card itself, for the first wallbox.
+    choice = picker.locator(".card", has=page.locator(".card-header", has_text="EV Sessions"))
+    expect(choice.locator("ev-sessions-card .title")).to_have_text("Simulated wallbox")
+    choice.click()
+    editor = page.locator("hui-dialog-edit-card ev-sessions-card-editor")
+    expect(editor.locator("select")).to_have_value(re.compile(".+"))
+    first = editor.locator("select").input_value()
+    page.locator("hui-dialog-edit-card").get_by_role("button", name="Save").click()
+    expect(editor).to_have_count(0)
+    after = page.evaluate(LOVELACE_CARDS)
+    assert after == [*before, {"type": "custom:ev-sessions-card", "entry_id": first}]
+    expect(page.locator("ev-sessions-card")).to_have_count(len(after))
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_the_editor_picks_a_wallbox_and_saves_the_card(
     home_assistant: str, browser: Browser
 ) -> None:
     page = open_page(browser)
     log_in(page, home_assistant)
     page.goto(home_assistant + DASHBOARD + "?edit=1")
-    expect(page.locator("ev-sessions-card")).to_have_count(2, timeout=60_000)
+    expect(page.locator("ev-sessions-card").first).to_be_visible(timeout=60_000)
     page.locator("hui-card-options").first.get_by_text("Edit", exact=True).click()
     editor = page.locator("ev-sessions-card-editor")
     expect(editor.locator("select option")).to_have_count(2)
@@ -172,10 +203,7 @@ def test_the_editor_picks_a_wallbox_and_saves_the_card(
     page.locator("hui-dialog-edit-card").get_by_role("button", name="Save").click()
     expect(page.locator("hui-dialog-edit-card ev-sessions-card-editor")).to_have_count(0)
 
-    saved = page.evaluate(
-        """async () => (await document.querySelector("home-assistant").hass.callWS(
-          {type: "lovelace/config"})).views[0].cards[0]"""
-    )
+    saved = page.evaluate(LOVELACE_CARDS)[0]
     assert saved == {
         "type": "custom:ev-sessions-card",
         "entry_id": garage,
