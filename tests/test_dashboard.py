@@ -18,8 +18,9 @@ from custom_components.ev_sessions.const import DOMAIN
 from custom_components.ev_sessions.dashboard import CARD_FILE, CARD_URL, card_version
 from custom_components.ev_sessions.model.session import Session
 
-from .conftest import make_wallbox_entry, setup_entry, wallbox_states
+from .conftest import make_simulator_entry, make_wallbox_entry, setup_entry, wallbox_states
 from .helpers import advance
+from .test_load_guard import PHASES, _house, _plug_in
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PRICE = "sensor.spot_price"
@@ -144,6 +145,12 @@ async def test_updates_come_at_most_every_five_seconds_and_stop_when_unsubscribe
     assert update["session"]["power_kw"] == 7.01
     assert update["session"]["energy_kwh"] == 0.01
 
+    # An update with nothing new is not sent.
+    entry.runtime_data.async_update_listeners()
+    await advance(hass, freezer, minutes=0.1, step_s=1)
+    # A reading, then the card goes away before its update is due: nothing is sent.
+    wallbox_states(hass, plug="on", power="2000", energy="0.2")
+    await hass.async_block_till_done()
     await client.send_json_auto_id({"type": "unsubscribe_events", "subscription": subscription})
     assert (await client.receive_json())["success"]
     wallbox_states(hass, plug="on", power="3000", energy="0.5")
@@ -243,3 +250,29 @@ async def test_without_a_frontend_nothing_is_served(hass: HomeAssistant) -> None
     entry = await setup_entry(hass, make_wallbox_entry())
     assert entry.state.value == "loaded"
     assert "frontend" not in hass.config.components
+
+
+async def test_the_reasons_a_target_is_at_risk(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_ws_client: Any
+) -> None:
+    client = await hass_ws_client()  # before time moves: the token is not valid in the past
+    freezer.move_to(datetime(2026, 1, 20, 17, 0, tzinfo=UTC))
+    _house(hass, 2, 2, 2)
+    entry = await setup_entry(
+        hass,
+        make_simulator_entry(
+            main_fuse_a=20, phases=3, house_current_entities=PHASES, safety_margin_a=1
+        ),
+    )
+    entry.runtime_data.source.wallbox.car_phases = 1  # a car whose charger takes one phase
+    await _plug_in(hass)
+    await advance(hass, freezer, 6, step_s=10)
+    # 16 A on L1 from the car, and a 12 A load on L2 over the 20 A fuse.
+    _house(hass, 18, 29.9, 2)
+    await hass.async_block_till_done()
+    subscription = await _subscribe(client, entry.entry_id)
+    data = await _event(client, subscription)
+    assert data["risks"] == [
+        {"kind": "under_delivering", "reason": "fewer_phases"},
+        {"kind": "overload"},
+    ]
