@@ -33,6 +33,14 @@ GET_SESSIONS = """async (entry) => {
 }"""
 
 
+def _dashboard(browser: Browser, url: str, *, edit: bool = False, **options: Any) -> Page:
+    """A new tab on the demo's dashboard (in edit mode when asked), logged in."""
+    page = open_page(browser, **options)
+    log_in(page, url)
+    page.goto(url + DASHBOARD + ("?edit=1" if edit else ""))
+    return page
+
+
 def _card(page: Page, title: str) -> Locator:
     return page.locator("ev-sessions-card").filter(has=page.locator(".title", has_text=title))
 
@@ -58,9 +66,7 @@ def _quarters(slots: list[dict[str, Any]]) -> set[datetime]:
 def test_the_demo_session_shows_and_the_plan_bars_are_the_plan_actions_slots(
     home_assistant: str, browser: Browser
 ) -> None:
-    page = open_page(browser)
-    log_in(page, home_assistant)
-    page.goto(home_assistant + DASHBOARD)
+    page = _dashboard(browser, home_assistant)
     expect(page.locator("ev-sessions-card")).to_have_count(2, timeout=60_000)
     card = _session_shown(page, "Simulated wallbox")
     expect(card.locator(".chip")).to_have_text(re.compile("Charging|Connected"))
@@ -115,9 +121,7 @@ def test_the_demo_session_shows_and_the_plan_bars_are_the_plan_actions_slots(
 def test_the_garage_shows_its_user_and_this_month_per_user(
     home_assistant: str, browser: Browser
 ) -> None:
-    page = open_page(browser)
-    log_in(page, home_assistant)
-    page.goto(home_assistant + DASHBOARD)
+    page = _dashboard(browser, home_assistant)
     card = _session_shown(page, "Demo garage")
     # The simulated box authorises Anna's card first.
     expect(card.locator("[data-fact=session_energy] .value")).to_have_text("Anna")
@@ -132,9 +136,7 @@ def test_the_garage_shows_its_user_and_this_month_per_user(
 
 
 def test_dark_theme_swedish_and_a_phone(home_assistant: str, browser: Browser) -> None:
-    page = open_page(browser, dark=True, locale="sv-SE", width=390, height=844)
-    log_in(page, home_assistant)
-    page.goto(home_assistant + DASHBOARD)
+    page = _dashboard(browser, home_assistant, dark=True, locale="sv-SE", width=390, height=844)
     card = _session_shown(page, "Simulated wallbox")
     expect(card.locator("[data-fact=session_cost] .label")).to_have_text("Kostnad hittills")
     expect(card.locator("[data-section=plan] h3")).to_have_text("Plan")
@@ -158,9 +160,7 @@ LOVELACE_CARDS = """async () => (await document.querySelector("home-assistant").
 def test_the_card_is_in_the_card_picker_and_added_without_yaml(
     home_assistant: str, browser: Browser
 ) -> None:
-    page = open_page(browser)
-    log_in(page, home_assistant)
-    page.goto(home_assistant + DASHBOARD + "?edit=1")
+    page = _dashboard(browser, home_assistant, edit=True)
     expect(page.locator("ev-sessions-card").first).to_be_visible(timeout=60_000)
     before = page.evaluate(LOVELACE_CARDS)
     page.get_by_text("Add card", exact=True).click()
@@ -185,9 +185,7 @@ def test_the_card_is_in_the_card_picker_and_added_without_yaml(
 def test_the_editor_picks_a_wallbox_and_saves_the_card(
     home_assistant: str, browser: Browser
 ) -> None:
-    page = open_page(browser)
-    log_in(page, home_assistant)
-    page.goto(home_assistant + DASHBOARD + "?edit=1")
+    page = _dashboard(browser, home_assistant, edit=True)
     expect(page.locator("ev-sessions-card").first).to_be_visible(timeout=60_000)
     page.locator("hui-card-options").first.get_by_text("Edit", exact=True).click()
     editor = page.locator("ev-sessions-card-editor")

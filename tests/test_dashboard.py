@@ -59,19 +59,24 @@ async def _event(client: Any, subscription: int) -> dict[str, Any]:
     return message["event"]
 
 
-async def test_the_card_is_sent_the_session_the_plan_and_the_prices(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_ws_client: Any
-) -> None:
+async def _plugged_in_at_20(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_ws_client: Any, target_kwh: float
+) -> dict[str, Any]:
+    """The card's first update: plugged in at 20:00, leaving at 23:00, Nord Pool prices."""
     client = await hass_ws_client()  # before time moves: the token is not valid in the past
     freezer.move_to(_local("20:00"))
     hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
     wallbox_states(hass)
-    entry = await setup_entry(hass, _entry(target_energy_kwh=8, departure_time="23:00:00"))
+    entry = await setup_entry(hass, _entry(target_energy_kwh=target_kwh, departure_time="23:00:00"))
     wallbox_states(hass, plug="on", power="0", energy="0.0")
     await hass.async_block_till_done()
+    return await _event(client, await _subscribe(client, entry.entry_id))
 
-    subscription = await _subscribe(client, entry.entry_id)
-    data = await _event(client, subscription)
+
+async def test_the_card_is_sent_the_session_the_plan_and_the_prices(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_ws_client: Any
+) -> None:
+    data = await _plugged_in_at_20(hass, freezer, hass_ws_client, target_kwh=8)
 
     assert data["title"] == "Wallbox"
     assert data["currency"] == "SEK"
@@ -105,16 +110,7 @@ async def test_the_card_is_sent_the_session_the_plan_and_the_prices(
 async def test_a_target_out_of_reach_says_why(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_ws_client: Any
 ) -> None:
-    client = await hass_ws_client()  # before time moves: the token is not valid in the past
-    freezer.move_to(_local("20:00"))
-    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
-    wallbox_states(hass)
-    entry = await setup_entry(hass, _entry(target_energy_kwh=30, departure_time="23:00:00"))
-    wallbox_states(hass, plug="on", power="0", energy="0.0")
-    await hass.async_block_till_done()
-
-    subscription = await _subscribe(client, entry.entry_id)
-    data = await _event(client, subscription)
+    data = await _plugged_in_at_20(hass, freezer, hass_ws_client, target_kwh=30)
 
     # 3 h at 4 kW: 12 of the 30 kWh.
     assert data["risks"] == [{"kind": "shortfall", "shortfall_kwh": 18.0}]
