@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
 from datetime import UTC, datetime
 import logging
+import os
+import pstats
 import time
 from typing import Any
 
@@ -102,10 +105,17 @@ async def test_meter_values_per_cpu_second(hass: HomeAssistant) -> None:
                 )
             )
             ids.append(answer.transaction_id)
+        profile = cProfile.Profile() if os.environ.get("EV_SESSIONS_BENCH_PROFILE") else None
         cpu, wall = time.process_time(), time.perf_counter()
+        if profile is not None:
+            profile.enable()
         await asyncio.gather(*(_run(s, i) for s, i in zip(stations, ids, strict=True)))
         await hass.async_block_till_done()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if profile is not None:
+            profile.disable()
+            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(50)
     messages = CHARGE_POINTS * MESSAGES_EACH
     print(
         f"\n{CHARGE_POINTS} charge points, {messages} MeterValues: "
