@@ -145,3 +145,24 @@ ensure_chromium() {
     { "${sudo[@]}" apt-get update -q >/dev/null 2>&1 && "${sudo[@]}" apt-get install -y -q chromium >/dev/null; }
   [ -x /usr/bin/chromium ]
 }
+
+# voice_packages VENV: Home Assistant 2026.x sets up its voice assistant by default, and two of
+# its packages have no wheels for Python 3.14 on PyPI. Build them once (from PyPI's sources,
+# with the interpreter's headers), so that nothing is installed, and nothing fails, while Home
+# Assistant starts (the demo, the browser tests). Without headers only the voice assistant is
+# affected, and it says so.
+voice_packages() {
+  local venv="$1" include
+  local voice=(pymicro-vad==1.0.1 pyspeex-noise==1.0.2)
+  "$venv/bin/python" -c 'import pymicro_vad, pyspeex_noise' 2>/dev/null && return 0
+  if "$venv/bin/uv" pip install --quiet --offline --python "$venv/bin/python" "${voice[@]}" 2>/dev/null; then
+    return 0
+  fi
+  if include="$(python_headers "$venv/bin/python")"; then
+    echo "Building ${voice[*]} for Home Assistant's voice assistant (once)" >&2
+    CFLAGS="-I$include/../.." "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" "${voice[@]}" ||
+      echo "Could not build them; only the voice assistant is affected" >&2
+  else
+    echo "No Python headers to build ${voice[*]}; only the voice assistant is affected" >&2
+  fi
+}
