@@ -108,7 +108,8 @@ python_headers() {
   local include prefix
   include="$("$1" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
   if [ ! -f "$include/Python.h" ]; then
-    prefix="$(cd "$(dirname "$1")/../../.." && pwd)"
+    # The interpreter's own installation (a venv's python points there): <prefix>/root/usr.
+    prefix="$(dirname "$(dirname "$("$1" -c 'import sys; print(sys.base_prefix)')")")"
     [ -f "$prefix/sid.sources" ] || return 1
     local apt_opts=(-o "Dir::Etc::sourcelist=$prefix/sid.sources" -o Dir::Etc::sourceparts=/dev/null
       -o "Dir::State::Lists=$prefix/lists" -o "Dir::Cache=$prefix/cache" -o APT::Sandbox::User=root)
@@ -146,11 +147,11 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ]
 }
 
-# voice_packages VENV: Home Assistant 2026.x sets up its voice assistant by default, and two of
-# its packages have no wheels for Python 3.14 on PyPI. Build them once (from PyPI's sources,
-# with the interpreter's headers), so that nothing is installed, and nothing fails, while Home
-# Assistant starts (the demo, the browser tests). Without headers only the voice assistant is
-# affected, and it says so.
+# voice_packages VENV: Home Assistant 2026.x imports its voice assistant even to list the
+# actions its UI offers (without pymicro-vad the dashboard never loads), and two of the voice
+# assistant's packages have no wheels for Python 3.14 on PyPI. Build them once from PyPI's
+# sources with the interpreter's headers, so that nothing is installed while Home Assistant
+# starts (the demo, the browser tests). Exit 1 when they cannot be had.
 voice_packages() {
   local venv="$1" include
   local voice=(pymicro-vad==1.0.1 pyspeex-noise==1.0.2)
@@ -158,11 +159,11 @@ voice_packages() {
   if "$venv/bin/uv" pip install --quiet --offline --python "$venv/bin/python" "${voice[@]}" 2>/dev/null; then
     return 0
   fi
-  if include="$(python_headers "$venv/bin/python")"; then
-    echo "Building ${voice[*]} for Home Assistant's voice assistant (once)" >&2
-    CFLAGS="-I$include/../.." "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" "${voice[@]}" ||
-      echo "Could not build them; only the voice assistant is affected" >&2
-  else
-    echo "No Python headers to build ${voice[*]}; only the voice assistant is affected" >&2
+  if ! include="$(python_headers "$venv/bin/python")"; then
+    echo "No Python headers to build ${voice[*]}, which Home Assistant's UI needs" >&2
+    return 1
   fi
+  echo "Building ${voice[*]} for Home Assistant's voice assistant (once)" >&2
+  # Debian's Python.h includes <x86_64-linux-gnu/python3.14/pyconfig.h>: the folder above it.
+  CPPFLAGS="-I$include/.." "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" "${voice[@]}"
 }
