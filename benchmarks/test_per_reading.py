@@ -9,6 +9,8 @@ helper (left Riemann sum) integrates, and the wallbox EV Sessions follows. The f
 integration is the CPU above the bare stream, per reading; the ratio is the one that matters
 (absolute times depend on the machine).
 
+With ``EV_SESSIONS_BENCH_WRITES=1`` it also prints which entities write a state, per reading.
+
 Cases: an empty history with no tariff; a priced cheapest-hours plan (Nord Pool quarters,
 grid fee, tax, VAT, a power fee); the same with ten years of daily sessions in the history.
 """
@@ -16,6 +18,7 @@ grid fee, tax, VAT, a power fee); the same with ten years of daily sessions in t
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import copy
 import cProfile
 from datetime import UTC, datetime, timedelta
@@ -31,6 +34,7 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
@@ -174,6 +178,22 @@ async def test_cpu_per_reading(
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+    if os.environ.get("EV_SESSIONS_BENCH_WRITES"):
+        # Which of the wallbox's entities write a state, and how often per reading.
+        written: Counter[str] = Counter()
+        stop = hass.bus.async_listen(
+            EVENT_STATE_CHANGED, lambda event: written.update([event.data["entity_id"]])
+        )
+        await _stream(hass, freezer, POWER, READINGS)
+        stop()
+        ours_only = {
+            e: n
+            for e, n in written.items()
+            if e.startswith(("sensor.wallbox", "binary_sensor.wallbox"))
+        }
+        print(f"\nwrites per reading: {sum(ours_only.values()) / READINGS:.2f}")
+        for entity_id, times in sorted(ours_only.items(), key=lambda item: -item[1]):
+            print(f"  {entity_id}: {times / READINGS:.2f}")
     bare = best["sensor.bare"]
     riemann = (best["sensor.riemann_source"] - bare) / READINGS * 1e6
     ours = (best[POWER] - bare) / READINGS * 1e6

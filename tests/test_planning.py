@@ -133,6 +133,10 @@ async def test_plan_entities_change_only_when_the_plan_does(
     assert "sensor.wallbox_usual_plug_in" not in changes
     assert "sensor.wallbox_price" not in changes
     assert changes["sensor.wallbox_session_energy"] == 30
+    # The duration is shown to the minute, and a target in reach stays unwritten: each was
+    # written at every reading (30 times).
+    assert changes.get("sensor.wallbox_session_duration", 0) <= 6
+    assert "binary_sensor.wallbox_departure_target" not in changes
     charge_now = hass.states.get("binary_sensor.wallbox_charge_now")
     assert charge_now is not None
     # The slot list is shown but never recorded.

@@ -67,8 +67,9 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
         value_fn=lambda d: bool(d.plan and d.plan.shortfall_kwh > 0.01),
         attributes_fn=lambda d: (
             {
-                "shortfall_kwh": round(d.plan.shortfall_kwh, 3),
-                "planned_power_kw": round(d.plan.power_kw, 3),
+                # To 10 Wh and 10 W: finer changes at every reading would each be a write.
+                "shortfall_kwh": round(d.plan.shortfall_kwh, 2),
+                "planned_power_kw": round(d.plan.power_kw, 2),
                 "departure": _local(d.departure),
             }
             if d.plan

@@ -115,7 +115,8 @@ def _session_cost_details(data: EvSessionsData, _currency: str) -> dict[str, Any
 def _average_price(data: EvSessionsData) -> float | None:
     if data.session is None or data.session_cost is None or data.session.energy_kwh <= 0:
         return None
-    return data.session_cost.total / data.session.energy_kwh
+    # A tenth of an öre or cent: the average moves slowly, and each change is a state written.
+    return round(data.session_cost.total / data.session.energy_kwh, 3)
 
 
 def _session_reset(data: EvSessionsData) -> datetime | None:
@@ -195,7 +196,8 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.HOURS,
         suggested_display_precision=2,
-        value_fn=lambda d: round(d.session.duration_s(d.now)) if d.session else 0,
+        # To the minute: a state written once a minute, not at every reading.
+        value_fn=lambda d: round(d.session.duration_s(d.now) / 60) * 60 if d.session else 0,
     ),
     EvSessionsSensorDescription(
         key="energy_total",
