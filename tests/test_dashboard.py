@@ -272,3 +272,46 @@ async def test_the_reasons_a_target_is_at_risk(
         {"kind": "under_delivering", "reason": "fewer_phases"},
         {"kind": "overload"},
     ]
+
+
+async def test_tomorrows_prices_estimated_until_departure_then_published(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_ws_client: Any
+) -> None:
+    client = await hass_ws_client()  # before time moves: the token is not valid in the past
+    freezer.move_to(_local("20:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    entry = await setup_entry(
+        hass, _entry(target_energy_kwh=4, departure_time="07:00:00", fixed_price=2.0)
+    )
+    wallbox_states(hass, plug="on", power="0", energy="0.0")
+    await hass.async_block_till_done()
+    subscription = await _subscribe(client, entry.entry_id)
+    data = await _event(client, subscription)
+    # Today's 96 quarters, then tomorrow's clock hours up to the 07:00 departure at the fixed
+    # price standing in (estimated); nothing after the departure.
+    prices = data["prices"]
+    assert len(prices) == 96 + 7
+    assert [p["estimated"] for p in prices[96:]] == [True] * 7
+    assert prices[96]["start"] == "2025-10-02T00:00:00+02:00"
+    assert prices[-1]["end"] == "2025-10-02T07:00:00+02:00"
+
+    tomorrow = [
+        {
+            "start": (
+                start := datetime(2025, 10, 1, 22, 0, tzinfo=UTC) + timedelta(minutes=15 * q)
+            ).isoformat(),
+            "end": (start + timedelta(minutes=15)).isoformat(),
+            "value": 0.5,
+        }
+        for q in range(96)
+    ]
+    hass.states.async_set(
+        PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY, "raw_tomorrow": tomorrow}
+    )
+    await advance(hass, freezer, minutes=0.1, step_s=1)
+    data = await _event(client, subscription)
+    # Both days, every quarter known.
+    assert len(data["prices"]) == 192
+    assert not any(p["estimated"] for p in data["prices"])
+    assert data["prices"][-1]["end"] == "2025-10-03T00:00:00+02:00"
