@@ -241,11 +241,14 @@ async def test_the_card_is_served_and_loaded_on_every_dashboard_page(
     assert f"{CARD_URL}?v={card_version()}" in hass.data[DATA_EXTRA_MODULE_URL].urls
 
 
-async def test_without_a_frontend_nothing_is_served(hass: HomeAssistant) -> None:
+async def test_without_a_frontend_nothing_is_served(hass: HomeAssistant, hass_client: Any) -> None:
+    assert await async_setup_component(hass, "http", {})
     wallbox_states(hass)
     entry = await setup_entry(hass, make_wallbox_entry())
     assert entry.state.value == "loaded"
     assert "frontend" not in hass.config.components
+    # A headless Home Assistant (HTTP, no frontend) is not sent a card it cannot show.
+    assert (await (await hass_client()).get(CARD_URL)).status == 404
 
 
 async def test_the_reasons_a_target_is_at_risk(

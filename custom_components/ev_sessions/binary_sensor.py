@@ -64,7 +64,7 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
     EvSessionsBinarySensorDescription(
         key="target_at_risk",
         device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=lambda d: bool(d.plan and d.plan.shortfall_kwh > 0.01),
+        value_fn=lambda d: bool(d.plan and d.plan.falls_short),
         attributes_fn=lambda d: (
             {
                 # To 10 Wh and 10 W: finer changes at every reading would each be a write.

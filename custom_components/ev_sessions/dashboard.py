@@ -9,8 +9,9 @@ the last sessions and, in a shared garage, this month per user.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 import hashlib
 import json
 from pathlib import Path
@@ -108,10 +109,11 @@ def price_intervals(
         }
     )
     intervals: list[dict[str, Any]] = []
-    cursor = start
+    cursor = start.astimezone(UTC)  # in UTC, an hour is an hour on the days clocks change
     while cursor < end:
         hour = cursor.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        following = min([hour, end, *(b for b in bounds if b > cursor)])
+        index = bisect.bisect_right(bounds, cursor)
+        following = min(hour, end, bounds[index]) if index < len(bounds) else min(hour, end)
         price, estimated = coordinator.price_at(cursor)
         if price is not None and (
             not estimated or (estimates_until is not None and cursor < estimates_until)
@@ -135,7 +137,7 @@ def _session(coordinator: EvSessionsCoordinator) -> dict[str, Any] | None:
         return None
     cost = data.session_cost
     plan = data.plan
-    complete = plan.end if plan and plan.shortfall_kwh <= 0.01 else None
+    complete = plan.end if plan and not plan.falls_short else None
     return {
         "start": _iso(session.start),
         "energy_kwh": round(session.energy_kwh, 3),
@@ -158,7 +160,7 @@ def _risks(coordinator: EvSessionsCoordinator) -> list[dict[str, Any]]:
     risks: list[dict[str, Any]] = []
     if data.session is None:
         return risks
-    if data.plan and data.plan.shortfall_kwh > 0.01:
+    if data.plan and data.plan.falls_short:
         risks.append({"kind": "shortfall", "shortfall_kwh": round(data.plan.shortfall_kwh, 2)})
     if data.delivery.under_delivering:
         risks.append({"kind": "under_delivering", "reason": data.delivery.reason})

@@ -293,7 +293,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     EvSessionsSensorDescription(
         key="estimated_completion",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda d: _minute(d.plan.end) if d.plan and d.plan.shortfall_kwh <= 0.01 else None,
+        value_fn=lambda d: _minute(d.plan.end) if d.plan and not d.plan.falls_short else None,
     ),
     EvSessionsSensorDescription(
         key="current_limit",

@@ -540,7 +540,7 @@ class EvSessionsCard extends HTMLElement {
       lines.push(`<line class="now-line" x1="${x(now)}" x2="${x(now)}" y1="${top}" y2="${height - bottom}"></line>`);
     }
     const departure = data.session && data.departure ? Date.parse(data.departure) : null;
-    const atRisk = data.plan && data.plan.shortfall_kwh > 0.01;
+    const atRisk = (data.risks || []).some((risk) => risk.kind === "shortfall");
     if (departure && departure >= start && departure <= end) {
       lines.push(`<line class="departure-line${atRisk ? " risk" : ""}" data-departure="${escape(data.departure)}"
         x1="${x(departure)}" x2="${x(departure)}" y1="${top}" y2="${height - bottom}"></line>`);

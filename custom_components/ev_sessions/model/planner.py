@@ -24,6 +24,10 @@ type PriceAt = Callable[[datetime], tuple[float | None, bool]]
 """All-in price per kWh at a moment, and whether it is an estimate (None: nothing known)."""
 
 
+# A plan this much short of its target (rounding) still reaches it.
+SHORTFALL_TOLERANCE_KWH = 0.01
+
+
 @dataclass(frozen=True, slots=True)
 class Slot:
     """A stretch of time the plan charges in."""
@@ -58,6 +62,11 @@ class Plan:
     def estimated(self) -> bool:
         """Whether any slot's price is an estimate."""
         return any(slot.estimated for slot in self.slots)
+
+    @property
+    def falls_short(self) -> bool:
+        """Whether the target cannot be reached by the departure (more than 10 Wh short)."""
+        return self.shortfall_kwh > SHORTFALL_TOLERANCE_KWH
 
     @property
     def start(self) -> datetime | None:
