@@ -176,6 +176,7 @@ async def test_cpu_per_reading(
         profile.enable()
         await _stream(hass, freezer, POWER, READINGS)
         profile.disable()
+        profile.dump_stats(f"/tmp/ev_sessions_reading_{case}.prof")
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     if os.environ.get("EV_SESSIONS_BENCH_WRITES"):

@@ -14,7 +14,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -49,10 +49,19 @@ async def replay(
     station: Any,
     steps: list[tuple[datetime, list[Any]]],
 ) -> list[list[Any]]:
-    """Send each frame at its arrival time; the answers, in order."""
+    """Send each frame at its arrival time; the answers, in order.
+
+    Between frames the integration's 30-s ticks run, up to two seconds before the frame,
+    as they would have while the box was quiet (a jump straight to the frame's arrival
+    would run a tick overdue for hours at that very moment, ahead of the frame).
+    """
     answers: list[list[Any]] = []
     transaction_id: int | None = None
     for moment, frame in steps:
+        if moment - dt_util.utcnow() > timedelta(seconds=2):
+            freezer.move_to(moment - timedelta(seconds=2))
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done()
         freezer.move_to(moment)
         answer = await raw_call(station, with_transaction(frame, transaction_id))
         answers.append(answer)

@@ -103,6 +103,9 @@ class EvSessionsData:
     capacity: Capacity | None = None
     month_peak_kw: float | None = None  # with a 15-minute peak tariff: the month's so far
     rolling_peak_kw: float | None = None  # the mean of the last 12 monthly peaks (floored)
+    # Made for a reading of the wallbox (a push or a poll), not for new prices, options or
+    # the household's meter: running totals may then wait (see EvSessionsEntity._waits).
+    reading: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -285,15 +288,22 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self._sync_device()
         # Sources may poll faster while charging.
         self.update_interval = self.source.poll_interval
-        return self._snapshot(now)
+        return self._snapshot(now, reading=True)
 
     @callback
     def handle_reading(self, reading: Reading) -> None:
-        """Take a reading the source pushed (the next poll stays where it is)."""
+        """Take a reading the source pushed; the next poll is a poll interval after it.
+
+        For a source that pushes (entities, OCPP) the poll only ticks the session on while
+        nothing arrives: a reading every 10 s would otherwise also be followed by a full
+        poll every 30 s that reads the same values again.
+        """
         self._process(reading)
         self._sync_device()
         self.last_update_success = True
-        self._show(self._snapshot(reading.time))
+        if self._listeners:
+            self._schedule_refresh()
+        self._show(self._snapshot(reading.time, reading=True))
 
     def _process(self, reading: Reading) -> None:
         self.costs.meter_house(reading.time, self.power.house_power_w())
@@ -313,7 +323,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self.power.check_delivery(reading, self.tracker)
         self.keeper.save_state_soon(STATE_SAVE_DELAY)
 
-    def _snapshot(self, now: datetime) -> EvSessionsData:
+    def _snapshot(self, now: datetime, *, reading: bool = False) -> EvSessionsData:
         tracker = self.tracker
         history = self.history
         session = tracker.active
@@ -370,6 +380,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             habits=control.habits,
             capacity=self._capacity(session, now),
             **self._month_peak(session, now),
+            reading=reading,
         )
 
     def _finished_in_month(self, start: datetime, until: datetime) -> tuple[float, float | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.core import callback
@@ -11,6 +12,8 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import EvSessionsCoordinator
 
+# How often a running total is written while a session charges (each write is a state row).
+SETTLE = timedelta(minutes=1)
 # Long attributes that change with the plan or the session: shown, never recorded.
 UNRECORDED = frozenset({"slots", "breakdown", "cost_breakdown"})
 
@@ -26,6 +29,10 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     _unrecorded_attributes = UNRECORDED
     _shown: tuple[Any, ...] | None = None
     _attributes_of: tuple[object, Any] | None = None  # (snapshot, its attributes)
+    # A running total (the month's energy and cost, the session's average price): while a
+    # session charges it is written at most once per SETTLE, not at every reading.
+    _settles = False
+    _written: tuple[str | None, datetime] | None = None  # (session id, snapshot time)
 
     def __init__(self, coordinator: EvSessionsCoordinator, description: EntityDescription) -> None:
         """Attach to the wallbox's device; the key names and translates the entity."""
@@ -57,14 +64,40 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             self.unit_of_measurement,
         )
 
+    def _waits(self, showing: tuple[Any, ...]) -> bool:
+        """Whether a running total may skip this write.
+
+        It may when a reading only moved it on while the same session charges, and it was
+        written less than SETTLE ago. A later snapshot writes it (one comes at least every
+        30 s); new prices, options, a pause or the session's end write it at once.
+        """
+        shown, written = self._shown, self._written
+        if not self._settles or not showing[0] or not shown or not shown[0] or not written:
+            return False
+        data = self.coordinator.data
+        session = data.session
+        return (
+            data.reading
+            and data.charging
+            and session is not None
+            and written[0] == session.id
+            and data.now - written[1] < SETTLE
+            and isinstance(showing[1], float)
+            and isinstance(shown[1], float)
+            and showing[2:] == shown[2:]
+        )
+
     @callback
     def _handle_coordinator_update(self) -> None:
-        """Write the state only when what it shows changed."""
+        """Write the state only when what it shows changed (a running total: see _waits)."""
         showing = self._showing()
-        if showing == self._shown:
+        if showing == self._shown or self._waits(showing):
             return
         super().async_write_ha_state()
         self._shown = showing
+        if self._settles:
+            data = self.coordinator.data
+            self._written = (None if data.session is None else data.session.id, data.now)
 
     @callback
     def async_write_ha_state(self) -> None:

@@ -48,6 +48,8 @@ class EvSessionsSensorDescription(SensorEntityDescription):
     has_fn: Callable[[EvSessionsCoordinator], bool] = lambda _: True
     # For money: the unit from Home Assistant's currency (e.g. "SEK" or "SEK/kWh").
     unit_fn: Callable[[str], str] | None = None
+    # A running total: written at most once a minute while a session charges.
+    settles: bool = False
 
 
 def _slot_start(moment: datetime | None) -> datetime | None:
@@ -227,6 +229,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="session_average_price",
+        settles=True,
         suggested_display_precision=2,
         unit_fn=lambda currency: f"{currency}/kWh",
         value_fn=_average_price,
@@ -250,6 +253,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="month_cost",
+        settles=True,
         device_class=SensorDeviceClass.MONETARY,
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
@@ -386,6 +390,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="month_energy",
+        settles=True,
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
@@ -414,6 +419,13 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
     """A sensor fed by the coordinator's snapshot."""
 
     entity_description: EvSessionsSensorDescription
+
+    def __init__(
+        self, coordinator: EvSessionsCoordinator, description: EvSessionsSensorDescription
+    ) -> None:
+        """A sensor of the wallbox's device; a running total settles while charging."""
+        super().__init__(coordinator, description)
+        self._settles = description.settles
 
     @property
     def native_value(self) -> datetime | float | str | None:

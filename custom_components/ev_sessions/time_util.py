@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 from homeassistant.util import dt as dt_util
+
+type _Month = tuple[tzinfo, float, float, datetime, datetime]
+_month: _Month | None = None  # the month last asked about: zone, bounds (epoch s), starts
+
+
+def _month_of(now: datetime) -> _Month:
+    """The local month holding now.
+
+    Worked out once per month and time zone: each reading asks about it several times.
+    """
+    global _month  # noqa: PLW0603 - a one-entry cache
+    zone = dt_util.get_default_time_zone()
+    moment = now.timestamp()
+    known = _month
+    if known is not None and known[0] is zone and known[1] <= moment < known[2]:
+        return known
+    first = dt_util.as_local(now).date().replace(day=1)
+    start = dt_util.start_of_local_day(first)
+    end = dt_util.start_of_local_day((first + timedelta(days=32)).replace(day=1))
+    _month = (zone, start.timestamp(), end.timestamp(), start, end)
+    return _month
 
 
 def month_start(now: datetime) -> datetime:
     """Start of the local calendar month holding now, as an aware datetime."""
-    local = dt_util.as_local(now)
-    return dt_util.start_of_local_day(local.date().replace(day=1))
+    return _month_of(now)[3]
 
 
 def next_month_start(now: datetime) -> datetime:
     """Start of the local calendar month after the one holding now."""
-    return month_start(month_start(now) + timedelta(days=32))
+    return _month_of(now)[4]
 
 
 def next_departure(after: datetime, departure: str | None) -> datetime | None:

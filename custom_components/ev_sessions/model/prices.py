@@ -73,6 +73,7 @@ class PriceSeries:
             by_start[interval.start] = interval
         self._intervals = sorted(by_start.values(), key=lambda i: i.start)
         self._starts = [interval.start for interval in self._intervals]
+        self._stored: list[list[Any]] | None = None
 
     def __len__(self) -> int:
         """Number of intervals."""
@@ -122,8 +123,16 @@ class PriceSeries:
         return PriceSeries(i for i in self._intervals if i.end > moment)
 
     def as_list(self) -> list[list[Any]]:
-        """Serialise for storage."""
-        return [[i.start.isoformat(), i.end.isoformat(), i.value] for i in self._intervals]
+        """Serialise for storage; not to be modified by the caller.
+
+        Made once: a series never changes, and the state store saves it every 30 s while a
+        session runs.
+        """
+        if self._stored is None:
+            self._stored = [
+                [i.start.isoformat(), i.end.isoformat(), i.value] for i in self._intervals
+            ]
+        return self._stored
 
     @classmethod
     def from_list(cls, data: Iterable[list[Any]]) -> PriceSeries:

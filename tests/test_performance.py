@@ -1,0 +1,112 @@
+"""Doing only what changed: what a steady stream of readings costs Home Assistant.
+
+The figures themselves come from ``benchmarks/``; these tests pin the behaviour behind them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+
+from custom_components.ev_sessions.time_util import month_start, next_month_start
+
+from .conftest import make_wallbox_entry, setup_entry, wallbox_states
+from .helpers import number
+
+
+async def test_a_pushed_reading_postpones_the_tick(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A reading every 10 s: no 30-s poll reads the same states again in between. Once the
+    readings stop, the poll ticks the session on (its duration) every 30 s."""
+    wallbox_states(hass)
+    entry = await setup_entry(hass, make_wallbox_entry())
+    coordinator = entry.runtime_data
+    register = 1000.0
+    with patch.object(
+        coordinator.source, "async_poll", wraps=coordinator.source.async_poll
+    ) as poll:
+        for _ in range(18):  # three minutes of readings
+            freezer.tick(timedelta(seconds=10))
+            register += 11 / 360
+            wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done()
+        assert poll.call_count == 0
+        assert number(hass, "sensor.wallbox_session_duration") * 60 == pytest.approx(3)
+        for _ in range(4):  # then two minutes without one
+            freezer.tick(timedelta(seconds=30))
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done()
+        assert poll.call_count == 4
+    assert number(hass, "sensor.wallbox_session_duration") * 60 == pytest.approx(5)
+
+
+async def test_month_bounds_follow_the_clock_and_the_time_zone(hass: HomeAssistant) -> None:
+    """The month's bounds are worked out once per month, but never kept across a month's
+    end or a change of Home Assistant's time zone."""
+    await hass.config.async_update(time_zone="Europe/Stockholm")
+    late_march = datetime(2025, 3, 31, 21, 59, tzinfo=UTC)  # 23:59 CEST
+    assert month_start(late_march) == datetime(2025, 3, 1, tzinfo=ZoneInfo("Europe/Stockholm"))
+    assert next_month_start(late_march).isoformat() == "2025-04-01T00:00:00+02:00"
+    # A minute later it is April in Stockholm (the bounds are not reused).
+    assert month_start(late_march + timedelta(minutes=1)).isoformat() == (
+        "2025-04-01T00:00:00+02:00"
+    )
+    # Still March in New York: a new zone is a new month.
+    await hass.config.async_update(time_zone="America/New_York")
+    assert month_start(late_march + timedelta(minutes=1)).isoformat() == (
+        "2025-03-01T00:00:00-05:00"
+    )
+    assert next_month_start(late_march).isoformat() == "2025-04-01T00:00:00-04:00"
+
+
+async def test_running_totals_settle_while_charging(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """While a session charges, the month's energy and cost and the session's average price
+    are written at most once a minute (each write is a row in the recorder), the session's
+    own energy and cost at every reading. The end of the session writes them at once."""
+    wallbox_states(hass)
+    await setup_entry(hass, make_wallbox_entry(fixed_price=2.0))
+    register = 1000.0
+    wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+    await hass.async_block_till_done()
+    writes: Counter[str] = Counter()
+
+    @callback
+    def _count(event: Event[EventStateChangedData]) -> None:
+        writes[event.data["entity_id"]] += 1
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, _count)
+    for _ in range(30):  # five minutes
+        freezer.tick(timedelta(seconds=10))
+        register += 11 / 360
+        wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        # Never more than a minute and a half behind the session (11 kW: 0.28 kWh).
+        behind = number(hass, "sensor.wallbox_session_energy") - number(
+            hass, "sensor.wallbox_month_energy"
+        )
+        assert 0 <= behind <= 0.28
+    assert writes["sensor.wallbox_session_energy"] == 30
+    assert writes["sensor.wallbox_session_cost"] == 30
+    for total in ("month_energy", "month_cost"):
+        assert 4 <= writes[f"sensor.wallbox_{total}"] <= 6, total
+    # One fixed price: the average never moved after the first reading.
+    assert writes["sensor.wallbox_session_average_price"] <= 1
+    assert number(hass, "sensor.wallbox_session_average_price") == pytest.approx(2.0)
+    wallbox_states(hass, plug="off", power="0", energy=f"{register:.4f}")
+    await hass.async_block_till_done()
+    assert number(hass, "sensor.wallbox_month_energy") == pytest.approx(11 / 12, abs=0.01)
+    assert number(hass, "sensor.wallbox_month_cost") == pytest.approx(2 * 11 / 12, abs=0.02)
