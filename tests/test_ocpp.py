@@ -454,6 +454,12 @@ async def test_malformed_frames_get_callerror_and_connection_stays(
         invalid = await raw_call(station, '[2,"b2","StartTransaction",{"connectorId":"one"}]')
         assert invalid[0] == 4
         assert invalid[2] == "TypeConstraintViolation"
+        # Meter values are checked too (the check runs on the loop, not in the executor).
+        missing = await raw_call(
+            station, '[2,"b4","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"x"}]}]'
+        )
+        assert missing[0] == 4
+        assert missing[2] == "ProtocolError"  # "payload for action is incomplete"
         unknown = await raw_call(station, '[2,"b3","MakeCoffee",{}]')
         assert unknown[0] == 4
         assert unknown[2] == "NotImplemented"

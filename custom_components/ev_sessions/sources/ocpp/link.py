@@ -15,6 +15,7 @@ from ocpp.routing import on as ocpp_on
 
 from .charge_point import ChargePoint
 from .const import MESSAGE_ID_MEMORY, OcppCommandError
+from .schema import validate_call
 from .server import WebSocketLink
 from .window import MAX_PENDING
 
@@ -104,6 +105,18 @@ class ProtocolMixin:
 
     def _setup_robustness(self) -> None:
         self._answering = None
+        # The ocpp package checks each call, and then the answer made for it, against the
+        # schema in the executor: two thread hops per message, a third of the CPU with 100
+        # boxes. The call is checked here, on the loop, instead (see schema.py); the
+        # answers are built from the package's typed payloads and are not checked again.
+        for handlers in self.route_map.values():
+            handlers["_skip_schema_validation"] = True
+
+    async def _handle_call(self, msg: Call) -> None:
+        """Check the call against its schema (an OCPP error reply if it fails), then answer."""
+        if msg.action in self.route_map:
+            validate_call(msg, self._ocpp_version)  # type: ignore[attr-defined]
+        await super()._handle_call(msg)  # type: ignore[misc]
 
     async def _call(self, payload: Any) -> Any:
         """Send a command; OcppCommandError when the charge point does not answer.

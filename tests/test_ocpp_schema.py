@@ -1,0 +1,117 @@
+"""The calls' schema check on the loop answers exactly as the ocpp package's own check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call, _validate_payload
+import pytest
+
+from custom_components.ev_sessions.sources.ocpp import schema
+from custom_components.ev_sessions.sources.ocpp.schema import validate_call
+
+SAMPLE = {"value": "1000", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("1.6", "NoSuchAction", {}),  # no schema: the package's check alone
+    (
+        "1.6",
+        "MeterValues",
+        {"connectorId": 1, "meterValue": [{"timestamp": "x", "sampledValue": [SAMPLE]}]},
+    ),
+    ("1.6", "MeterValues", {"connectorId": 1, "transactionId": 7, "meterValue": []}),
+    ("1.6", "MeterValues", {"connectorId": "one", "meterValue": []}),
+    ("1.6", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": "x"}]}),
+    (
+        "1.6",
+        "MeterValues",
+        {"connectorId": 1, "meterValue": [{"timestamp": "x", "sampledValue": [{"value": 5}]}]},
+    ),
+    (
+        "1.6",
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "meterValue": [{"timestamp": "x", "sampledValue": [{**SAMPLE, "unit": "MWh"}]}],
+        },
+    ),
+    ("1.6", "MeterValues", {"meterValue": []}),
+    (
+        "1.6",
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "A", "meterStart": 0, "timestamp": "t"},
+    ),
+    (
+        "1.6",
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "A" * 21, "meterStart": 0, "timestamp": "t"},
+    ),
+    ("1.6", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging"}),
+    ("1.6", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Dancing"}),
+    ("1.6", "Heartbeat", {}),
+    ("1.6", "Heartbeat", {"extra": 1}),
+    ("2.0.1", "Heartbeat", {}),
+    (
+        "2.0.1",
+        "TransactionEvent",
+        {
+            "eventType": "Started",
+            "timestamp": "t",
+            "triggerReason": "Authorized",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "T1"},
+        },
+    ),
+    (
+        "2.0.1",
+        "TransactionEvent",
+        {
+            "eventType": "Begun",
+            "timestamp": "t",
+            "triggerReason": "Authorized",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "T1"},
+        },
+    ),
+    (
+        "2.0.1",
+        "TransactionEvent",
+        {"eventType": "Started", "timestamp": "t", "triggerReason": "Authorized", "seqNo": 0},
+    ),
+    (
+        "2.0.1",
+        "MeterValues",
+        {"evseId": 1, "meterValue": [{"timestamp": "t", "sampledValue": [{"value": 1.5}]}]},
+    ),
+    (
+        "2.0.1",
+        "MeterValues",
+        {"evseId": 1, "meterValue": [{"timestamp": "t", "sampledValue": [{"value": "1.5"}]}]},
+    ),
+]
+
+
+def _outcome(check: Any, version: str, action: str, payload: dict[str, Any]) -> str:
+    try:
+        check(Call(unique_id="1", action=action, payload=payload), version)
+    except OCPPError as err:
+        return type(err).__name__
+    return "accepted"
+
+
+@pytest.mark.parametrize(("version", "action", "payload"), CASES)
+def test_same_answer_as_the_package(version: str, action: str, payload: dict[str, Any]) -> None:
+    assert _outcome(validate_call, version, action, payload) == _outcome(
+        _validate_payload, version, action, payload
+    )
+
+
+def test_each_schema_is_compiled_once_and_used() -> None:
+    """A valid call is accepted by the compiled check, without the package's."""
+    payload = CASES[0][2]
+    validate_call(Call(unique_id="1", action="MeterValues", payload=payload), "1.6")
+    check = schema._checks[("1.6", "MeterValues")]
+    assert check is not None
+    assert check(payload) == payload
+    validate_call(Call(unique_id="2", action="MeterValues", payload=payload), "1.6")
+    assert schema._checks[("1.6", "MeterValues")] is check
