@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 
-from custom_components.ev_sessions.time_util import month_start, next_month_start
+from custom_components.ev_sessions.time_util import month_start, next_departure, next_month_start
 
 from .conftest import make_wallbox_entry, setup_entry, wallbox_states
 from .helpers import number
@@ -110,3 +110,19 @@ async def test_running_totals_settle_while_charging(
     await hass.async_block_till_done()
     assert number(hass, "sensor.wallbox_month_energy") == pytest.approx(11 / 12, abs=0.01)
     assert number(hass, "sensor.wallbox_month_cost") == pytest.approx(2 * 11 / 12, abs=0.02)
+
+
+async def test_next_departure_is_reused_only_until_it_passes(hass: HomeAssistant) -> None:
+    """The next departure is worked out once, and again once it has passed, for another
+    clock time, or in another time zone."""
+    await hass.config.async_update(time_zone="Europe/Stockholm")
+    evening = datetime(2025, 10, 25, 18, 0, tzinfo=UTC)  # 20:00 CEST, the night the clocks go back
+    first = next_departure(evening, "07:00:00")
+    assert first is not None
+    assert first.isoformat() == "2025-10-26T06:00:00+00:00"  # 07:00 CET
+    assert next_departure(evening + timedelta(hours=11), "07:00:00") == first
+    assert next_departure(first - timedelta(seconds=1), "07:00:00") == first
+    assert next_departure(first, "07:00:00") == datetime(2025, 10, 27, 6, 0, tzinfo=UTC)
+    assert next_departure(evening, "06:30:00") == datetime(2025, 10, 26, 5, 30, tzinfo=UTC)
+    await hass.config.async_update(time_zone="America/New_York")
+    assert next_departure(evening, "07:00:00") == datetime(2025, 10, 26, 11, 0, tzinfo=UTC)

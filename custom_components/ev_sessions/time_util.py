@@ -38,10 +38,32 @@ def next_month_start(now: datetime) -> datetime:
     return _month_of(now)[4]
 
 
+# The departure last worked out: (clock, zone, asked after, answer). Every moment from the one
+# asked about up to the answer has the same next departure.
+_departure: tuple[str, tzinfo, datetime, datetime] | None = None
+
+
 def next_departure(after: datetime, departure: str | None) -> datetime | None:
     """The first local departure time (HH:MM:SS) after a moment."""
+    global _departure  # noqa: PLW0603 - a one-entry cache: each reading asks again
     if not departure:
         return None
+    known = _departure
+    zone = dt_util.get_default_time_zone()
+    if (
+        known is not None
+        and known[0] == departure
+        and known[1] is zone
+        and known[2] <= after < known[3]
+    ):
+        return known[3]
+    moment = _next_departure(after, departure)
+    if moment is not None:
+        _departure = (departure, zone, after, moment)
+    return moment
+
+
+def _next_departure(after: datetime, departure: str) -> datetime | None:
     clock = time.fromisoformat(departure)
     day = dt_util.as_local(after).date()
     for offset in range(2):
