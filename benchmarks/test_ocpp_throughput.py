@@ -15,6 +15,7 @@ production.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import contextlib
 import cProfile
 from datetime import UTC, datetime
@@ -28,8 +29,8 @@ from ocpp.v16 import call as call16
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from homeassistant.const import CONF_PORT
-from homeassistant.core import HomeAssistant
+from homeassistant.const import CONF_PORT, EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 
 import custom_components.ev_sessions  # noqa: F401
 from custom_components.ev_sessions.const import CONF_CHARGE_POINT_ID, CONF_SOURCE, DOMAIN
@@ -37,6 +38,7 @@ from tests.ocpp_client import connect, free_port
 
 CHARGE_POINTS = 100
 MESSAGES_EACH = 30
+PACED_SECONDS = 20
 
 
 @pytest.fixture(autouse=True)
@@ -44,38 +46,43 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load this repository's integration."""
 
 
+async def _meter_values(station: Any, transaction_id: int, n: int) -> None:
+    """The n-th MeterValues of a transaction (the register 1 mWh higher each time)."""
+    await station.call(
+        call16.MeterValues(
+            connector_id=1,
+            transaction_id=transaction_id,
+            meter_value=[
+                {
+                    "timestamp": datetime.now(UTC).isoformat(),
+                    "sampledValue": [
+                        {"value": f"{1000 + (n + 1) / 1000:.3f}", "unit": "Wh"},
+                        {"value": "11000", "measurand": "Power.Active.Import", "unit": "W"},
+                        *(
+                            {"value": "16", "measurand": "Current.Import", "phase": phase}
+                            for phase in ("L1", "L2", "L3")
+                        ),
+                    ],
+                }
+            ],
+        ),
+        skip_schema_validation=True,
+    )
+
+
 async def _run(station: Any, transaction_id: int) -> None:
     for n in range(MESSAGES_EACH):
-        moment = datetime.now(UTC)
-        await station.call(
-            call16.MeterValues(
-                connector_id=1,
-                transaction_id=transaction_id,
-                meter_value=[
-                    {
-                        "timestamp": moment.isoformat(),
-                        "sampledValue": [
-                            {"value": f"{1000 + (n + 1) / 1000:.3f}", "unit": "Wh"},
-                            {"value": "11000", "measurand": "Power.Active.Import", "unit": "W"},
-                            *(
-                                {"value": "16", "measurand": "Current.Import", "phase": phase}
-                                for phase in ("L1", "L2", "L3")
-                            ),
-                        ],
-                    }
-                ],
-            ),
-            skip_schema_validation=True,
-        )
+        await _meter_values(station, transaction_id, n)
 
 
-@pytest.mark.usefixtures("socket_enabled")
-async def test_meter_values_per_cpu_second(hass: HomeAssistant) -> None:
-    # As in production: no asyncio debug mode (the test harness turns it on), warnings only.
+def _quiet() -> None:
+    """As in production: no asyncio debug mode (the test harness turns it on), warnings only."""
     asyncio.get_running_loop().set_debug(False)
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger("ocpp").setLevel(logging.WARNING)
-    port = free_port()
+
+
+async def _set_up(hass: HomeAssistant, port: int) -> list[MockConfigEntry]:
     entries = []
     for n in range(CHARGE_POINTS):
         entry = MockConfigEntry(
@@ -87,24 +94,54 @@ async def test_meter_values_per_cpu_second(hass: HomeAssistant) -> None:
         assert await hass.config_entries.async_setup(entry.entry_id)
         entries.append(entry)
     await hass.async_block_till_done()
+    return entries
+
+
+async def _in_transaction(
+    stack: contextlib.AsyncExitStack, port: int, entries: list[MockConfigEntry]
+) -> tuple[list[Any], list[int]]:
+    """Every charge point connected and in a transaction: the stations and transaction ids."""
     start = datetime.now(UTC)
-    async with contextlib.AsyncExitStack() as stack:
-        stations = [
-            await stack.enter_async_context(connect(port, f"cp{n}")) for n in range(CHARGE_POINTS)
-        ]
-        for station in stations:
-            await station.call(call16.Heartbeat())  # served: the reorder window is open
-        for source in (entry.runtime_data.source for entry in entries):
-            # Measure live handling, not the reorder window after a connect.
-            source.state.window.flush()
-        ids = []
-        for station in stations:
-            answer = await station.call(
-                call16.StartTransaction(
-                    connector_id=1, id_tag="TAG", meter_start=1000, timestamp=start.isoformat()
-                )
+    stations = [
+        await stack.enter_async_context(connect(port, f"cp{n}")) for n in range(CHARGE_POINTS)
+    ]
+    for station in stations:
+        await station.call(call16.Heartbeat())  # served: the reorder window is open
+    for source in (entry.runtime_data.source for entry in entries):
+        # Measure live handling, not the reorder window after a connect.
+        source.state.window.flush()
+    ids = []
+    for station in stations:
+        answer = await station.call(
+            call16.StartTransaction(
+                connector_id=1, id_tag="TAG", meter_start=1000, timestamp=start.isoformat()
             )
-            ids.append(answer.transaction_id)
+        )
+        ids.append(answer.transaction_id)
+    return stations, ids
+
+
+async def _tear_down(hass: HomeAssistant, entries: list[MockConfigEntry], messages: int) -> None:
+    for entry in entries:
+        assert entry.runtime_data.tracker.active is not None
+        assert entry.runtime_data.tracker.active.energy_kwh == pytest.approx(messages / 1e6)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_meter_values_per_cpu_second(hass: HomeAssistant) -> None:
+    _quiet()
+    port = free_port()
+    entries = await _set_up(hass, port)
+    async with contextlib.AsyncExitStack() as stack:
+        stations, ids = await _in_transaction(stack, port, entries)
+        written: Counter[str] = Counter()
+
+        @callback  # on the loop (a plain function would run in the executor)
+        def _count(event: Event[EventStateChangedData]) -> None:
+            written[event.data["entity_id"]] += 1
+
+        stop = hass.bus.async_listen(EVENT_STATE_CHANGED, _count)
         profile = cProfile.Profile() if os.environ.get("EV_SESSIONS_BENCH_PROFILE") else None
         cpu, wall = time.process_time(), time.perf_counter()
         if profile is not None:
@@ -112,6 +149,7 @@ async def test_meter_values_per_cpu_second(hass: HomeAssistant) -> None:
         await asyncio.gather(*(_run(s, i) for s, i in zip(stations, ids, strict=True)))
         await hass.async_block_till_done()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        stop()
         if profile is not None:
             profile.disable()
             pstats.Stats(profile).sort_stats("tottime").print_stats(25)
@@ -120,9 +158,46 @@ async def test_meter_values_per_cpu_second(hass: HomeAssistant) -> None:
     print(
         f"\n{CHARGE_POINTS} charge points, {messages} MeterValues: "
         f"{messages / cpu:.0f} per CPU-second, {messages / wall:.0f} per second "
-        f"({cpu:.2f} CPU-s, {wall:.2f} s)"
+        f"({cpu:.2f} CPU-s, {wall:.2f} s); "
+        f"{sum(written.values()) / messages:.1f} states written per message"
     )
-    for entry in entries:
-        assert entry.runtime_data.tracker.active is not None
-        assert entry.runtime_data.tracker.active.energy_kwh == pytest.approx(MESSAGES_EACH / 1e6)
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    if os.environ.get("EV_SESSIONS_BENCH_WRITES"):
+        for entity_id, times in written.most_common(12):
+            print(f"  {entity_id}: {times}")
+    await _tear_down(hass, entries, MESSAGES_EACH)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_latency_at_ten_times_the_usual_rate(hass: HomeAssistant) -> None:
+    """100 charge points each sending MeterValues every second (ten times the usual 10 s),
+    at evenly spread moments: how long each waits for its answer (p50, p99, worst)."""
+    _quiet()
+    port = free_port()
+    entries = await _set_up(hass, port)
+    latencies: list[float] = []
+    async with contextlib.AsyncExitStack() as stack:
+        stations, ids = await _in_transaction(stack, port, entries)
+        loop = asyncio.get_running_loop()
+        begin = loop.time() + 0.5
+
+        async def _paced(index: int, station: Any, transaction_id: int) -> None:
+            for n in range(PACED_SECONDS):
+                await asyncio.sleep(max(0.0, begin + n + index / CHARGE_POINTS - loop.time()))
+                sent = time.perf_counter()
+                await _meter_values(station, transaction_id, n)
+                latencies.append(time.perf_counter() - sent)
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(
+            *(_paced(n, s, i) for n, (s, i) in enumerate(zip(stations, ids, strict=True)))
+        )
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    latencies.sort()
+    count = len(latencies)
+    print(
+        f"\n{CHARGE_POINTS} charge points, one MeterValues a second each, {count} messages: "
+        f"answered in p50 {latencies[count // 2] * 1000:.1f} ms, "
+        f"p99 {latencies[int(count * 0.99)] * 1000:.1f} ms, "
+        f"worst {latencies[-1] * 1000:.1f} ms; the process used {cpu / wall:.0%} of a core"
+    )
+    await _tear_down(hass, entries, PACED_SECONDS)

@@ -35,7 +35,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.const import EVENT_STATE_CHANGED
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.setup import async_setup_component
 
 from benchmarks.test_history_load import _ten_years
@@ -182,9 +182,12 @@ async def test_cpu_per_reading(
     if os.environ.get("EV_SESSIONS_BENCH_WRITES"):
         # Which of the wallbox's entities write a state, and how often per reading.
         written: Counter[str] = Counter()
-        stop = hass.bus.async_listen(
-            EVENT_STATE_CHANGED, lambda event: written.update([event.data["entity_id"]])
-        )
+
+        @callback  # on the loop (a plain function would run in the executor)
+        def _count(event: Event[EventStateChangedData]) -> None:
+            written[event.data["entity_id"]] += 1
+
+        stop = hass.bus.async_listen(EVENT_STATE_CHANGED, _count)
         await _stream(hass, freezer, POWER, READINGS)
         stop()
         ours_only = {

@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
-from .entity import EvSessionsEntity
+from .entity import SETTLE_ATTRIBUTES, EvSessionsEntity
 from .model.planner import plan_slots
 
 PARALLEL_UPDATES = 0
@@ -35,6 +35,9 @@ class EvSessionsBinarySensorDescription(BinarySensorEntityDescription):
     value_fn: Callable[[EvSessionsData], bool]
     has_fn: Callable[[EvSessionsCoordinator], bool] = lambda _: True
     attributes_fn: Callable[[EvSessionsData], dict[str, Any] | None] = lambda _: None
+    # Attributes that follow the session's energy (the plan's slots, the shortfall): while it
+    # charges they are written at most once a minute; the state itself at once.
+    settle_attributes: bool = False
 
 
 DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
@@ -52,6 +55,7 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
     ),
     EvSessionsBinarySensorDescription(
         key="charge_now",
+        settle_attributes=True,
         value_fn=lambda d: bool(d.plan and d.plan.charging_at(d.now)),
         attributes_fn=lambda d: {
             "slots": plan_slots(d.plan, dt_util.get_default_time_zone()) if d.plan else [],
@@ -63,6 +67,7 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
     ),
     EvSessionsBinarySensorDescription(
         key="target_at_risk",
+        settle_attributes=True,
         device_class=BinarySensorDeviceClass.PROBLEM,
         value_fn=lambda d: bool(d.plan and d.plan.falls_short),
         attributes_fn=lambda d: (
@@ -112,6 +117,13 @@ class EvSessionsBinarySensor(EvSessionsEntity, BinarySensorEntity):
     """A binary sensor fed by the coordinator's snapshot."""
 
     entity_description: EvSessionsBinarySensorDescription
+
+    def __init__(
+        self, coordinator: EvSessionsCoordinator, description: EvSessionsBinarySensorDescription
+    ) -> None:
+        """A yes/no sensor of the wallbox's device."""
+        super().__init__(coordinator, description)
+        self._settles = SETTLE_ATTRIBUTES if description.settle_attributes else None
 
     @property
     def is_on(self) -> bool:

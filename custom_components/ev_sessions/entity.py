@@ -14,6 +14,8 @@ from .coordinator import EvSessionsCoordinator
 
 # How often a running total is written while a session charges (each write is a state row).
 SETTLE = timedelta(minutes=1)
+SETTLE_VALUE = "value"
+SETTLE_ATTRIBUTES = "attributes"
 # Long attributes that change with the plan or the session: shown, never recorded.
 UNRECORDED = frozenset({"slots", "breakdown", "cost_breakdown"})
 
@@ -29,9 +31,10 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     _unrecorded_attributes = UNRECORDED
     _shown: tuple[Any, ...] | None = None
     _attributes_of: tuple[object, Any] | None = None  # (snapshot, its attributes)
-    # A running total (the month's energy and cost, the session's average price): while a
-    # session charges it is written at most once per SETTLE, not at every reading.
-    _settles = False
+    # While a session charges, written at most once per SETTLE, not at every reading: a running
+    # total (SETTLE_VALUE: the month's energy and cost, the average price), or the attributes
+    # of a yes/no sensor whose state is written at once (SETTLE_ATTRIBUTES: the plan's slots).
+    _settles: str | None = None
     _written: tuple[str | None, datetime] | None = None  # (session id, snapshot time)
 
     def __init__(self, coordinator: EvSessionsCoordinator, description: EntityDescription) -> None:
@@ -72,17 +75,23 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         30 s); new prices, options, a pause or the session's end write it at once.
         """
         shown, written = self._shown, self._written
-        if not self._settles or not showing[0] or not shown or not shown[0] or not written:
+        settles = self._settles
+        if not settles or not showing[0] or not shown or not shown[0] or not written:
             return False
         data = self.coordinator.data
         session = data.session
-        return (
+        if not (
             data.reading
             and data.charging
             and session is not None
             and written[0] == session.id
             and data.now - written[1] < SETTLE
-            and isinstance(showing[1], float)
+        ):
+            return False
+        if settles == SETTLE_ATTRIBUTES:  # the state itself is written at once
+            return bool(showing[:2] == shown[:2])
+        return (
+            isinstance(showing[1], float)
             and isinstance(shown[1], float)
             and showing[2:] == shown[2:]
         )

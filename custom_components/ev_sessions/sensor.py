@@ -27,7 +27,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import STATUSES
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
-from .entity import EvSessionsEntity
+from .entity import SETTLE_VALUE, EvSessionsEntity
 from .model.classify import POWER_CLASSES
 from .model.habits import WEEKDAYS
 from .model.history import session_summary
@@ -425,7 +425,7 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
     ) -> None:
         """A sensor of the wallbox's device; a running total settles while charging."""
         super().__init__(coordinator, description)
-        self._settles = description.settles
+        self._settles = SETTLE_VALUE if description.settles else None
 
     @property
     def native_value(self) -> datetime | float | str | None:
