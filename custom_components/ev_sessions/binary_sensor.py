@@ -145,3 +145,7 @@ class EvSessionsBinarySensor(EvSessionsEntity, BinarySensorEntity):
         if not self.available:
             return (False,)
         return (True, self.is_on, self.extra_state_attributes)
+
+    def _state_now(self) -> Any:
+        """On or off, as ``_showing`` has it."""
+        return self.is_on

@@ -67,41 +67,56 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             self.unit_of_measurement,
         )
 
-    def _waits(self, showing: tuple[Any, ...]) -> bool:
-        """Whether a running total may skip this write.
+    def _settling(self) -> bool:
+        """Whether a write may wait.
 
-        It may when a reading only moved it on while the same session charges, and it was
-        written less than SETTLE ago. A later snapshot writes it (one comes at least every
+        It may when written less than SETTLE ago, while the same session charges, and this
+        snapshot was made for a reading. A later snapshot writes it (one comes at least every
         30 s); new prices, options, a pause or the session's end write it at once.
         """
         shown, written = self._shown, self._written
-        settles = self._settles
-        if not settles or not showing[0] or not shown or not shown[0] or not written:
+        if not self._settles or not shown or not shown[0] or written is None:
             return False
         data = self.coordinator.data
         session = data.session
-        if not (
+        return (
             data.reading
             and data.charging
             and session is not None
             and written[0] == session.id
             and data.now - written[1] < SETTLE
-        ):
-            return False
-        if settles == SETTLE_ATTRIBUTES:  # the state itself is written at once
-            return bool(showing[:2] == shown[:2])
-        return (
-            isinstance(showing[1], float)
-            and isinstance(shown[1], float)
-            and showing[2:] == shown[2:]
         )
+
+    def _state_now(self) -> Any:
+        """The state a write would show (without its attributes)."""
+        return self.state
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        """Write the state only when what it shows changed (a running total: see _waits)."""
+        """Write the state only when what it shows changed (see _settling for the waits)."""
+        settling = self._settling()
+        shown = self._shown
+        if (
+            settling
+            and self._settles == SETTLE_ATTRIBUTES
+            and shown is not None
+            and self.available
+            and self._state_now() == shown[1]
+        ):
+            return  # only the attributes can have changed: they wait, not even worked out
         showing = self._showing()
-        if showing == self._shown or self._waits(showing):
+        if showing == shown:
             return
+        if (
+            settling
+            and self._settles == SETTLE_VALUE
+            and shown is not None
+            and showing[0]
+            and isinstance(showing[1], float)
+            and isinstance(shown[1], float)
+            and showing[2:] == shown[2:]
+        ):
+            return  # a running total that only moved on
         super().async_write_ha_state()
         self._shown = showing
         if self._settles:

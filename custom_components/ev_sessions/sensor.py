@@ -38,12 +38,16 @@ from .ocpp_entities import ocpp_sensors
 PARALLEL_UPDATES = 0
 
 
+def no_attributes(_data: EvSessionsData, _currency: str) -> None:
+    """A sensor without attributes (known by this function: nothing to work out)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class EvSessionsSensorDescription(SensorEntityDescription):
     """Describes an EV Sessions sensor."""
 
     value_fn: Callable[[EvSessionsData], datetime | float | str | None]
-    attributes_fn: Callable[[EvSessionsData, str], dict[str, Any] | None] = lambda _d, _c: None
+    attributes_fn: Callable[[EvSessionsData, str], dict[str, Any] | None] = no_attributes
     last_reset_fn: Callable[[EvSessionsData], datetime | None] | None = None
     has_fn: Callable[[EvSessionsCoordinator], bool] = lambda _: True
     # For money: the unit from Home Assistant's currency (e.g. "SEK" or "SEK/kWh").
@@ -447,6 +451,8 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Details of the session behind the value."""
+        if self.entity_description.attributes_fn is no_attributes:
+            return None
         return cast(
             dict[str, Any] | None,
             self._once_per_snapshot(
