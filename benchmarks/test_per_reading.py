@@ -45,7 +45,7 @@ from custom_components.ev_sessions.model.history import SessionHistory
 from tests.conftest import ENERGY, PLUG, POWER, make_wallbox_entry
 
 READINGS = int(os.environ.get("EV_SESSIONS_BENCH_READINGS", "1000"))
-ROUNDS = 2
+ROUNDS = 3
 FIXTURES = Path(__file__).parent.parent / "tests" / "fixtures"
 PRICES = json.loads(
     (FIXTURES / "derived_hacs_nordpool_attributes_SE3_2025-10-01_15min.json").read_text()
