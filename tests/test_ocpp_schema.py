@@ -12,6 +12,8 @@ from custom_components.ev_sessions.sources.ocpp import schema
 from custom_components.ev_sessions.sources.ocpp.schema import validate_call
 
 SAMPLE = {"value": "1000", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+TX = {"transactionId": "T1"}
+EVENT = {"eventType": "Started", "timestamp": "t", "triggerReason": "Authorized", "seqNo": 0}
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("1.6", "NoSuchAction", {}),  # no schema: the package's check alone
     (
@@ -51,33 +53,9 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("1.6", "Heartbeat", {}),
     ("1.6", "Heartbeat", {"extra": 1}),
     ("2.0.1", "Heartbeat", {}),
-    (
-        "2.0.1",
-        "TransactionEvent",
-        {
-            "eventType": "Started",
-            "timestamp": "t",
-            "triggerReason": "Authorized",
-            "seqNo": 0,
-            "transactionInfo": {"transactionId": "T1"},
-        },
-    ),
-    (
-        "2.0.1",
-        "TransactionEvent",
-        {
-            "eventType": "Begun",
-            "timestamp": "t",
-            "triggerReason": "Authorized",
-            "seqNo": 0,
-            "transactionInfo": {"transactionId": "T1"},
-        },
-    ),
-    (
-        "2.0.1",
-        "TransactionEvent",
-        {"eventType": "Started", "timestamp": "t", "triggerReason": "Authorized", "seqNo": 0},
-    ),
+    ("2.0.1", "TransactionEvent", {**EVENT, "transactionInfo": TX}),
+    ("2.0.1", "TransactionEvent", {**EVENT, "eventType": "Begun", "transactionInfo": TX}),
+    ("2.0.1", "TransactionEvent", EVENT),  # no transactionInfo
     (
         "2.0.1",
         "MeterValues",
