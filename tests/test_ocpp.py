@@ -1963,6 +1963,12 @@ async def test_the_device_page_controls_and_reports_the_charge_point(
         assert state_value(hass, "sensor.garage_1_connector_status") == "Preparing"
         assert state_value(hass, "sensor.garage_1_firmware") == "5.17.13"
         assert state_value(hass, "sensor.garage_1_last_heard") == T0.isoformat()
+        # To the minute: a message 50 s later is not another row in the database.
+        freezer.move_to(T0 + timedelta(seconds=50))
+        await station.call(call16.Heartbeat())
+        await hass.async_block_till_done()
+        assert state_value(hass, "sensor.garage_1_last_heard") == T0.isoformat()
+        freezer.move_to(T0)
         assert state_value(hass, "switch.garage_1_charging_session") == "off"
         assert state_value(hass, "switch.garage_1_available") == "on"
         await hass.services.async_call(

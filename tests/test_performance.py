@@ -73,9 +73,10 @@ async def test_month_bounds_follow_the_clock_and_the_time_zone(hass: HomeAssista
 async def test_running_totals_settle_while_charging(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    """While a session charges, the month's energy and cost and the session's average price
-    are written at most once a minute (each write is a row in the recorder), the session's
-    own energy and cost at every reading. The end of the session writes them at once."""
+    """While a session charges, the lifetime and month's energy, the month's cost and the
+    session's average price are written at most once a minute (each write is a row in the
+    recorder), the session's own energy and cost at every reading. The end of the session
+    writes them at once."""
     wallbox_states(hass)
     await setup_entry(hass, make_wallbox_entry(fixed_price=2.0))
     register = 1000.0
@@ -101,7 +102,7 @@ async def test_running_totals_settle_while_charging(
         assert 0 <= behind <= 0.28
     assert writes["sensor.wallbox_session_energy"] == 30
     assert writes["sensor.wallbox_session_cost"] == 30
-    for total in ("month_energy", "month_cost"):
+    for total in ("energy_total", "month_energy", "month_cost"):
         assert 4 <= writes[f"sensor.wallbox_{total}"] <= 6, total
     # One fixed price: the average never moved after the first reading.
     assert writes["sensor.wallbox_session_average_price"] <= 1
@@ -109,6 +110,7 @@ async def test_running_totals_settle_while_charging(
     wallbox_states(hass, plug="off", power="0", energy=f"{register:.4f}")
     await hass.async_block_till_done()
     assert number(hass, "sensor.wallbox_month_energy") == pytest.approx(11 / 12, abs=0.01)
+    assert number(hass, "sensor.wallbox_energy_total") == pytest.approx(11 / 12, abs=0.01)
     assert number(hass, "sensor.wallbox_month_cost") == pytest.approx(2 * 11 / 12, abs=0.02)
 
 

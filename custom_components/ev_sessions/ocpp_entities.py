@@ -86,9 +86,15 @@ SENSORS: tuple[OcppSensorDescription, ...] = (
         key="last_heard",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda facts, _c: facts.last_message,
+        # To the minute: to the second it was a row in the database for every message.
+        value_fn=lambda facts, _c: _to_minute(facts.last_message),
     ),
 )
+
+
+def _to_minute(moment: datetime | None) -> datetime | None:
+    """A moment with its seconds dropped."""
+    return None if moment is None else moment.replace(second=0, microsecond=0)
 
 
 class OcppSensor(OcppEntity, SensorEntity):

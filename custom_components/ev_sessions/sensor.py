@@ -207,6 +207,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="energy_total",
+        settles=True,  # for the Energy dashboard's statistics (5-min), not to watch
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         state_class=SensorStateClass.TOTAL_INCREASING,
