@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -23,6 +24,7 @@ from custom_components.ev_sessions.const import (
     DOMAIN,
     SOURCE_ENTITIES,
 )
+from custom_components.ev_sessions.model.planner import plan_immediate
 
 from .conftest import (
     ENERGY,
@@ -469,3 +471,54 @@ async def test_plan_weighs_the_power_fee(
     assert response is not None
     assert response["power_kw"] == pytest.approx(2.0)
     assert response["shortfall_kwh"] == 0
+
+
+async def test_the_plan_is_made_again_only_on_a_material_change(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A reading every 10 s at 4 kW (11 Wh each): the plan is made again when the energy
+    wanted moved by 0.25 kWh or a minute passed, not at every reading; new prices re-plan at
+    once; and near the target at every reading, so charging stops when the target is met."""
+    freezer.move_to(_local("22:45"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    # At once (the plan is the same whatever the mode): 1.9 kWh at 4 kW, met at 23:13:30.
+    await setup_entry(
+        hass,
+        _entry(
+            charging_mode="immediate",
+            target_energy_kwh=1.9,
+            max_power_kw=4,
+            departure_time="23:45:00",
+        ),
+    )
+    register = 0.0
+    wallbox_states(hass, plug="on", power="4000", energy="0.0")
+    await hass.async_block_till_done()
+    assert state_value(hass, "binary_sensor.wallbox_charge_now") == "on"
+    with patch(
+        "custom_components.ev_sessions.planning.plan_immediate", wraps=plan_immediate
+    ) as planner:
+        for _ in range(30):  # five minutes, 0.33 kWh
+            freezer.tick(timedelta(seconds=10))
+            register += 4 / 360
+            wallbox_states(hass, plug="on", power="4000", energy=f"{register:.4f}")
+            await hass.async_block_till_done()
+        assert 4 <= planner.call_count <= 8  # about once a minute (it was 30)
+        made = planner.call_count
+        tomorrow = [
+            {"start": "2025-10-02T00:00:00+02:00", "end": "2025-10-02T00:15:00+02:00", "value": 1}
+        ]
+        hass.states.async_set(
+            PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY, "raw_tomorrow": tomorrow}
+        )
+        await hass.async_block_till_done()
+        assert planner.call_count == made + 1  # new prices: at once
+        # Up to the target: charge now turns off at the reading that meets it.
+        while register < 1.9 - 1e-9:
+            freezer.tick(timedelta(seconds=10))
+            register = min(1.9, register + 4 / 360)
+            wallbox_states(hass, plug="on", power="4000", energy=f"{register:.4f}")
+            await hass.async_block_till_done()
+            on = state_value(hass, "binary_sensor.wallbox_charge_now") == "on"
+            assert on == (register < 1.9 - 1e-9), register

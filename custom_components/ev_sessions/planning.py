@@ -32,7 +32,7 @@ from .costs import Costs
 from .model.habits import WEEKDAYS, Habits, learn_habits
 from .model.planner import Plan, plan_cheapest, plan_immediate, plan_with_power_fee
 from .model.reading import Reading
-from .model.session import Session
+from .model.session import Session, interval_start
 from .power import PowerGuard, Send
 from .sessions import SessionKeeper
 from .sources.base import Capability, Source
@@ -70,6 +70,7 @@ class ChargeControl:
         # What the car asked for in this session (OCPP 2.0.1 NotifyEVChargingNeeds).
         self.car_departure: datetime | None = None
         self.car_energy_kwh: float | None = None
+        self._kept: _Kept | None = None  # the last plan and what it was made for
 
     def relearn(self) -> None:
         """Learn habits again from the last 90 sessions."""
@@ -181,9 +182,41 @@ class ChargeControl:
         departure: datetime | None,
         base_load_kw: float = 0.0,
     ) -> Plan:
-        """The plan for the rest of the session, by the charging mode."""
+        """The plan for the rest of the session, by the charging mode.
+
+        Made again only when something changed materially (see ``_Kept.fits``): a reading
+        every few seconds otherwise re-plans the same quarters again and again.
+        """
         energy = self.needed_kwh(session)
         power = self.effective_power_kw(session, now)
+        key = (
+            session.id,
+            departure,
+            interval_start(now),
+            round(base_load_kw, 1),
+            self._costs.prices,
+            self._costs.tariff,
+            self._entry.options,
+        )
+        kept = self._kept
+        if kept is not None and kept.fits(key, now, energy, power):
+            return kept.plan
+        plan = self._make_plan(
+            session, now, departure, base_load_kw=base_load_kw, energy=energy, power=power
+        )
+        self._kept = _Kept(key, now, energy, power, plan)
+        return plan
+
+    def _make_plan(
+        self,
+        session: Session,
+        now: datetime,
+        departure: datetime | None,
+        *,
+        base_load_kw: float,
+        energy: float,
+        power: float,
+    ) -> Plan:
         mode = self._entry.options.get(CONF_CHARGING_MODE, MODE_IMMEDIATE)
         costs = self._costs
         if mode == MODE_CHEAPEST and departure is not None and costs.tariff.power_fee is not None:
@@ -267,3 +300,35 @@ class ChargeControl:
             self._send(
                 "resume charging", source.async_set_current_limit(self._power.resume_limit_a)
             )
+
+
+# A plan is made again when the energy still wanted moved by this much, the power by this
+# share, a minute passed, or a new quarter began; near the target, at every reading.
+REPLAN_ENERGY_KWH = 0.25
+REPLAN_POWER_SHARE = 0.02
+REPLAN_AFTER = timedelta(minutes=1)
+
+
+class _Kept:
+    """The last plan, with what it was made for."""
+
+    __slots__ = ("energy", "key", "made", "plan", "power")
+
+    def __init__(
+        self, key: tuple[Any, ...], made: datetime, energy: float, power: float, plan: Plan
+    ) -> None:
+        self.key, self.made, self.energy, self.power, self.plan = key, made, energy, power, plan
+
+    def fits(self, key: tuple[Any, ...], now: datetime, energy: float, power: float) -> bool:
+        """Whether the plan still stands.
+
+        It does for the same session, departure, quarter, prices, tariff and options, made
+        less than a minute ago, with no material change in the energy wanted or the power.
+        """
+        return (
+            key == self.key
+            and self.made <= now < self.made + REPLAN_AFTER
+            and energy > REPLAN_ENERGY_KWH
+            and abs(energy - self.energy) < REPLAN_ENERGY_KWH
+            and abs(power - self.power) <= REPLAN_POWER_SHARE * self.power
+        )
