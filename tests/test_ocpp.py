@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
@@ -38,6 +39,7 @@ from custom_components.ev_sessions.const import (
 )
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ev_sessions.sources.base import DeviceFacts, SourceError
+from custom_components.ev_sessions.sources.ocpp.charge_point import ChargePoint
 from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
 from custom_components.ev_sessions.sources.ocpp.server import HEADER_TIMEOUT, SERVERS
 from custom_components.ev_sessions.sources.ocpp.source import OcppSource
@@ -470,6 +472,12 @@ async def test_malformed_frames_get_callerror_and_connection_stays(
         await station.call(call16.FirmwareStatusNotification(status="Installed"))
         await station.call(call16.DiagnosticsStatusNotification(status="Uploaded"))
         assert source_of(entry).link is not None
+        # A fault of ours while answering is an InternalError; the link stays up.
+        with patch.object(ChargePoint, "received", side_effect=RuntimeError("bug")):
+            failed = await raw_call(station, '[2,"b5","Heartbeat",{}]')
+        assert failed[0] == 4
+        assert failed[2] == "InternalError"
+        assert (await station.call(call16.Heartbeat())).current_time
         assert source_of(entry).state.boot["firmware_status"] == "Installed"
 
 

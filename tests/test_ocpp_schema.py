@@ -1,14 +1,18 @@
-"""The calls' schema check on the loop answers exactly as the ocpp package's own check."""
+"""The calls' schema check and key conversion answer exactly as the ocpp package's own."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, _validate_payload
 import pytest
 
 from custom_components.ev_sessions.sources.ocpp import schema
+from custom_components.ev_sessions.sources.ocpp.link import keys_to_camel, keys_to_snake
 from custom_components.ev_sessions.sources.ocpp.schema import validate_call
 
 SAMPLE = {"value": "1000", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
@@ -94,3 +98,19 @@ def test_each_schema_is_compiled_once_and_used() -> None:
     assert check(payload) == payload
     validate_call(Call(unique_id="2", action="MeterValues", payload=payload), "1.6")
     assert schema._checks[("1.6", "MeterValues")] is check
+
+
+def test_keys_are_converted_exactly_as_the_package_does() -> None:
+    """Every payload of the recorded charge-point traces, both ways."""
+    payloads = [
+        json.loads(line)["frame"][-1]
+        for trace in sorted((Path(__file__).parent / "fixtures" / "ocpp").glob("*.jsonl"))
+        for line in trace.read_text().splitlines()
+        if line.strip()
+    ]
+    payloads = [p for p in payloads if isinstance(p, dict)]
+    assert len(payloads) > 20
+    for payload in [*payloads, *(case[2] for case in CASES)]:
+        snake = camel_to_snake_case(payload)
+        assert keys_to_snake(payload) == snake
+        assert keys_to_camel(snake) == snake_to_camel_case(snake)

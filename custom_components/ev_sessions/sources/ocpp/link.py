@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import lru_cache
 import hashlib
+import inspect
 import json
 import logging
 from typing import Any, cast
 
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
 from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
 from ocpp.messages import Call, CallError, CallResult
 from ocpp.routing import on as ocpp_on
@@ -40,6 +48,36 @@ logging.getLogger("ocpp").addFilter(_Excerpt())
 def handles[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
     """The ocpp package's ``on`` decorator, typed."""
     return cast(Callable[[F], F], ocpp_on(action))
+
+
+@lru_cache(maxsize=4096)
+def _snake_key(key: str) -> str:
+    """A camelCase key in snake_case, exactly as the ocpp package converts it."""
+    return str(next(iter(camel_to_snake_case({key: None}))))
+
+
+@lru_cache(maxsize=4096)
+def _camel_key(key: str) -> str:
+    """A snake_case key in camelCase, exactly as the ocpp package converts it."""
+    return str(next(iter(snake_to_camel_case({key: None}))))
+
+
+def _convert(data: Any, key_of: Callable[[str], str]) -> Any:
+    if isinstance(data, dict):
+        return {key_of(key): _convert(value, key_of) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_convert(value, key_of) for value in data]
+    return data
+
+
+def keys_to_snake(data: Any) -> Any:
+    """``camel_to_snake_case`` of the ocpp package, each key converted once."""
+    return _convert(data, _snake_key)
+
+
+def keys_to_camel(data: Any) -> Any:
+    """``snake_to_camel_case`` of the ocpp package, each key converted once."""
+    return _convert(data, _camel_key)
 
 
 class OcppLink:
@@ -113,10 +151,27 @@ class ProtocolMixin:
             handlers["_skip_schema_validation"] = True
 
     async def _handle_call(self, msg: Call) -> None:
-        """Check the call against its schema (an OCPP error reply if it fails), then answer."""
-        if msg.action in self.route_map:
-            validate_call(msg, self._ocpp_version)  # type: ignore[attr-defined]
-        await super()._handle_call(msg)  # type: ignore[misc]
+        """Answer a call as the ocpp package does, with less work per message.
+
+        The call is checked against its schema here (see ``_setup_robustness``), and the
+        payload's keys are converted between camelCase and snake_case with the package's own
+        functions, remembered per key: the package converts every key of every message anew
+        with two regular expressions, a tenth of the CPU per MeterValues. (EV Sessions has
+        no after-hooks, which the package would run after the answer.)
+        """
+        # An action without a handler was answered NotImplemented in route_message.
+        handler = self.route_map[msg.action]["_on_action"]
+        validate_call(msg, self._ocpp_version)  # type: ignore[attr-defined]
+        try:
+            response = handler(**keys_to_snake(msg.payload))
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as err:
+            _LOGGER.exception("Error while handling request '%s'", msg)
+            await self._send(msg.create_call_error(err).to_json())
+            return
+        payload = keys_to_camel(remove_nones(serialize_as_dict(response)))
+        await self._send(msg.create_call_result(payload).to_json())
 
     async def _call(self, payload: Any) -> Any:
         """Send a command; OcppCommandError when the charge point does not answer.
