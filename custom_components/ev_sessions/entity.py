@@ -94,7 +94,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when what it shows changed (see _settling for the waits)."""
-        settling = self._settling()
+        settling = self._settles is not None and self._settling()
         shown = self._shown
         if (
             settling
