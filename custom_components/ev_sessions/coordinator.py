@@ -329,7 +329,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         session = tracker.active
         start = month_start(now)
         until = now + TICK_INTERVAL
-        month_energy = self._finished_in_month(start, until)[0]
+        month_energy, finished_cost = self._finished_in_month(start, until)
         if session is not None:
             month_energy += session.energy_between(start, until)
         if tracker.error:
@@ -365,9 +365,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             month_energy_kwh=month_energy,
             month_start=start,
             session_cost=live_cost,
-            month_cost=self.costs.month_cost(
-                start, until, session, live_cost, self._finished_in_month(start, until)[1]
-            ),
+            month_cost=self.costs.month_cost(start, until, session, live_cost, finished_cost),
             price=self.costs.price_now(now),
             guard=self.power.decision,
             delivery=self.power.delivery,
