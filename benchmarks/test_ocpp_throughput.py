@@ -76,16 +76,20 @@ async def _run(station: Any, transaction_id: int) -> None:
         await _meter_values(station, transaction_id, n)
 
 
-def _quiet() -> None:
+def quiet() -> None:
     """As in production: no asyncio debug mode (the test harness turns it on), warnings only."""
     asyncio.get_running_loop().set_debug(False)
     logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger("ocpp").setLevel(logging.WARNING)
+    for name in ("ocpp", "sqlalchemy.engine"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
-async def _set_up(hass: HomeAssistant, port: int) -> list[MockConfigEntry]:
+async def set_up(
+    hass: HomeAssistant, port: int, count: int = CHARGE_POINTS
+) -> list[MockConfigEntry]:
+    """``count`` OCPP charge points on one port, set up."""
     entries = []
-    for n in range(CHARGE_POINTS):
+    for n in range(count):
         entry = MockConfigEntry(
             domain=DOMAIN,
             title=f"cp{n}",
@@ -98,13 +102,13 @@ async def _set_up(hass: HomeAssistant, port: int) -> list[MockConfigEntry]:
     return entries
 
 
-async def _in_transaction(
+async def in_transaction(
     stack: contextlib.AsyncExitStack, port: int, entries: list[MockConfigEntry]
 ) -> tuple[list[Any], list[int]]:
     """Every charge point connected and in a transaction: the stations and transaction ids."""
     start = datetime.now(UTC)
     stations = [
-        await stack.enter_async_context(connect(port, f"cp{n}")) for n in range(CHARGE_POINTS)
+        await stack.enter_async_context(connect(port, f"cp{n}")) for n in range(len(entries))
     ]
     for station in stations:
         await station.call(call16.Heartbeat())  # served: the reorder window is open
@@ -133,9 +137,9 @@ async def _tear_down(hass: HomeAssistant, entries: list[MockConfigEntry], messag
 async def test_meter_values_per_cpu_second(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _quiet()
+    quiet()
     port = free_port()
-    entries = await _set_up(hass, port)
+    entries = await set_up(hass, port)
     # The central system's own message path (parse, check, apply, answer), apart from the
     # clients' work in the same process: the CPU inside each call of route_message (which
     # does not wait for anything but the socket's send).
@@ -148,7 +152,7 @@ async def test_meter_values_per_cpu_second(
         path_cpu.append(time.thread_time() - begin)
 
     async with contextlib.AsyncExitStack() as stack:
-        stations, ids = await _in_transaction(stack, port, entries)
+        stations, ids = await in_transaction(stack, port, entries)
         monkeypatch.setattr(ProtocolMixin, "route_message", _timed)
         written: Counter[str] = Counter()
 
@@ -188,12 +192,12 @@ async def test_meter_values_per_cpu_second(
 async def test_latency_at_ten_times_the_usual_rate(hass: HomeAssistant) -> None:
     """100 charge points each sending MeterValues every second (ten times the usual 10 s),
     at evenly spread moments: how long each waits for its answer (p50, p99, worst)."""
-    _quiet()
+    quiet()
     port = free_port()
-    entries = await _set_up(hass, port)
+    entries = await set_up(hass, port)
     latencies: list[float] = []
     async with contextlib.AsyncExitStack() as stack:
-        stations, ids = await _in_transaction(stack, port, entries)
+        stations, ids = await in_transaction(stack, port, entries)
         loop = asyncio.get_running_loop()
         begin = loop.time() + 0.5
 

@@ -11,16 +11,13 @@ tables and the database's growth, per message. (The issue measured lbbrhzn/ocpp 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
-import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from ocpp.v16 import call as call16
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -28,12 +25,11 @@ from sqlalchemy import text
 
 from homeassistant.components.recorder import Recorder, get_instance
 from homeassistant.components.recorder.util import session_scope
-from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
 
+from benchmarks.test_ocpp_throughput import in_transaction, quiet, set_up
 import custom_components.ev_sessions  # noqa: F401
-from custom_components.ev_sessions.const import CONF_CHARGE_POINT_ID, CONF_SOURCE, DOMAIN
-from tests.ocpp_client import connect, free_port
+from tests.ocpp_client import free_port
 
 CHARGE_POINTS = 10
 MESSAGES_EACH = 60  # ten minutes, one every 10 s
@@ -72,39 +68,12 @@ async def test_rows_per_message(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    asyncio.get_running_loop().set_debug(False)
-    logging.getLogger().setLevel(logging.WARNING)
-    for name in ("ocpp", "sqlalchemy.engine"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet()
     freezer.move_to(START)
     port = free_port()
-    entries = []
-    for n in range(CHARGE_POINTS):
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=f"cp{n}",
-            data={CONF_SOURCE: "ocpp", CONF_CHARGE_POINT_ID: f"cp{n}", CONF_PORT: port},
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        entries.append(entry)
-    await hass.async_block_till_done()
+    entries = await set_up(hass, port, CHARGE_POINTS)
     async with contextlib.AsyncExitStack() as stack:
-        stations = [
-            await stack.enter_async_context(connect(port, f"cp{n}")) for n in range(CHARGE_POINTS)
-        ]
-        for station in stations:
-            await station.call(call16.Heartbeat())
-        for entry in entries:
-            entry.runtime_data.source.state.window.flush()
-        ids = []
-        for station in stations:
-            answer = await station.call(
-                call16.StartTransaction(
-                    connector_id=1, id_tag="TAG", meter_start=1000, timestamp=START.isoformat()
-                )
-            )
-            ids.append(answer.transaction_id)
+        stations, ids = await in_transaction(stack, port, entries)
         await async_wait_recording_done(hass)
         before = await get_instance(hass).async_add_executor_job(_database, hass)
         for n in range(MESSAGES_EACH):
