@@ -42,6 +42,13 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         },
     ),
     ("1.6", "MeterValues", {"meterValue": []}),
+    ("1.6", "MeterValues", {"connectorId": 1.0, "meterValue": []}),  # draft 4: not an integer
+    ("1.6", "MeterValues", {"connectorId": True, "meterValue": []}),
+    (
+        "1.6",
+        "StatusNotification",  # formats are not checked, as the package does not
+        {"connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": "soon"},
+    ),
     (
         "1.6",
         "StartTransaction",
