@@ -104,7 +104,7 @@ class EvSessionsData:
     month_peak_kw: float | None = None  # with a 15-minute peak tariff: the month's so far
     rolling_peak_kw: float | None = None  # the mean of the last 12 monthly peaks (floored)
     # Made for a reading of the wallbox (a push or a poll), not for new prices, options or
-    # the household's meter: running totals may then wait (see EvSessionsEntity._waits).
+    # the household's meter: running totals may then wait (see EvSessionsEntity._settling).
     reading: bool = False
 
 

@@ -7,7 +7,10 @@ from datetime import datetime, time, timedelta, tzinfo
 from homeassistant.util import dt as dt_util
 
 type _Month = tuple[tzinfo, float, float, datetime, datetime]
-_month: _Month | None = None  # the month last asked about: zone, bounds (epoch s), starts
+# The months last asked about, newest first: zone, bounds (epoch s), starts. A few, not one:
+# a session that began last month and this month's totals are asked about at each reading.
+_months: list[_Month] = []
+KEPT_MONTHS = 4
 
 
 def _month_of(now: datetime) -> _Month:
@@ -15,17 +18,18 @@ def _month_of(now: datetime) -> _Month:
 
     Worked out once per month and time zone: each reading asks about it several times.
     """
-    global _month  # noqa: PLW0603 - a one-entry cache
     zone = dt_util.get_default_time_zone()
     moment = now.timestamp()
-    known = _month
-    if known is not None and known[0] is zone and known[1] <= moment < known[2]:
-        return known
+    for known in _months:
+        if known[0] is zone and known[1] <= moment < known[2]:
+            return known
     first = dt_util.as_local(now).date().replace(day=1)
     start = dt_util.start_of_local_day(first)
     end = dt_util.start_of_local_day((first + timedelta(days=32)).replace(day=1))
-    _month = (zone, start.timestamp(), end.timestamp(), start, end)
-    return _month
+    month = (zone, start.timestamp(), end.timestamp(), start, end)
+    _months.insert(0, month)
+    del _months[KEPT_MONTHS:]
+    return month
 
 
 def month_start(now: datetime) -> datetime:
@@ -38,28 +42,26 @@ def next_month_start(now: datetime) -> datetime:
     return _month_of(now)[4]
 
 
-# The departure last worked out: (clock, zone, asked after, answer). Every moment from the one
-# asked about up to the answer has the same next departure.
-_departure: tuple[str, tzinfo, datetime, datetime] | None = None
+# The departures last worked out, by clock time and zone: (asked after, answer). Every moment
+# from the one asked about up to the answer has the same next departure. By clock, so that
+# wallboxes with different departure times do not push each other's out.
+_departures: dict[tuple[str, tzinfo], tuple[datetime, datetime]] = {}
+KEPT_DEPARTURES = 32
 
 
 def next_departure(after: datetime, departure: str | None) -> datetime | None:
     """The first local departure time (HH:MM:SS) after a moment."""
-    global _departure  # noqa: PLW0603 - a one-entry cache: each reading asks again
     if not departure:
         return None
-    known = _departure
-    zone = dt_util.get_default_time_zone()
-    if (
-        known is not None
-        and known[0] == departure
-        and known[1] is zone
-        and known[2] <= after < known[3]
-    ):
-        return known[3]
+    key = (departure, dt_util.get_default_time_zone())
+    known = _departures.get(key)
+    if known is not None and known[0] <= after < known[1]:
+        return known[1]
     moment = _next_departure(after, departure)
     if moment is not None:
-        _departure = (departure, zone, after, moment)
+        if len(_departures) >= KEPT_DEPARTURES:
+            _departures.clear()
+        _departures[key] = (after, moment)
     return moment
 
 
