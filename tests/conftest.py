@@ -30,6 +30,8 @@ from custom_components.ev_sessions.const import (
     SOURCE_ENTITIES,
     SOURCE_SIMULATOR,
 )
+from custom_components.ev_sessions.coordinator import EvSessionsCoordinator
+from custom_components.ev_sessions.entity import EvSessionsEntity
 
 POWER = "sensor.charger_power"
 ENERGY = "sensor.charger_energy"
@@ -51,6 +53,35 @@ def entities_enabled() -> Any:
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
+
+
+@pytest.fixture(autouse=True)
+def stale_entities() -> Any:
+    """In every test, after every snapshot: each entity shows what it would show if it were
+    looked at afresh (unless a running total waits to be written, see _settling).
+
+    Entities that follow what they read are not looked at when a snapshot leaves those
+    fields alone; this proves, over the whole suite, that they miss no change.
+    """
+    original = EvSessionsCoordinator.async_update_listeners
+    stale: list[str] = []
+
+    def _checked(coordinator: EvSessionsCoordinator) -> None:
+        original(coordinator)
+        for update, _context in list(coordinator._listeners.values()):
+            entity = getattr(update, "__self__", None)
+            if (
+                isinstance(entity, EvSessionsEntity)
+                and entity.hass is not None
+                and entity._shown is not None
+                and not entity._held
+                and entity._showing() != entity._shown
+            ):
+                stale.append(f"{entity.entity_id}: {entity._shown} -> {entity._showing()}")
+
+    with patch.object(EvSessionsCoordinator, "async_update_listeners", _checked):
+        yield stale
+    assert not stale, stale
 
 
 @pytest.fixture(autouse=True)

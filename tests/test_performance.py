@@ -16,7 +16,10 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 
+from custom_components.ev_sessions.const import DOMAIN
+from custom_components.ev_sessions.entity import EvSessionsEntity
 from custom_components.ev_sessions.time_util import month_start, next_departure, next_month_start
 
 from .conftest import make_wallbox_entry, setup_entry, wallbox_states
@@ -128,3 +131,63 @@ async def test_next_departure_is_reused_only_until_it_passes(hass: HomeAssistant
     assert next_departure(evening, "06:30:00") == datetime(2025, 10, 26, 5, 30, tzinfo=UTC)
     await hass.config.async_update(time_zone="America/New_York")
     assert next_departure(evening, "07:00:00") == datetime(2025, 10, 26, 11, 0, tzinfo=UTC)
+
+
+@pytest.mark.usefixtures("entities_enabled")
+async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, stale_entities: list[str]
+) -> None:
+    """While a session charges steadily, a reading changes the power, the session and its
+    cost: the entities showing anything else (the status, the usual power, the preferences)
+    are not even looked at. A change of what they read, or of the currency, reaches them at
+    once. (That none is ever left stale is checked after every snapshot of every test.)"""
+    wallbox_states(hass)
+    entry = await setup_entry(hass, make_wallbox_entry())
+    register = 1000.0
+
+    async def reading(power: str) -> None:
+        nonlocal register
+        freezer.tick(timedelta(seconds=10))
+        register += 11 / 360
+        wallbox_states(hass, plug="on", power=power, energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+
+    for _ in range(3):  # the session starts and settles
+        await reading("11000")
+    looked_at: Counter[str] = Counter()
+    original = EvSessionsEntity._showing_noted
+
+    def _counted(entity: EvSessionsEntity) -> tuple[object, ...]:
+        looked_at[entity.entity_id or ""] += 1
+        return original(entity)
+
+    with patch.object(EvSessionsEntity, "_showing_noted", _counted):
+        for n in range(10):
+            await reading("11000" if n % 2 else "11050")
+        assert looked_at["sensor.wallbox_power"] == 10
+        assert looked_at["sensor.wallbox_session_energy"] == 10
+        registry = er.async_get(hass)
+        for platform, key in (
+            ("sensor", "status"),
+            ("sensor", "usual_charging_type"),
+            ("sensor", "last_session_cost"),
+            ("binary_sensor", "charging"),
+            ("select", "charging_mode"),
+            ("number", "max_power"),
+        ):
+            steady = registry.async_get_entity_id(platform, DOMAIN, f"{entry.entry_id}_{key}")
+            assert steady is not None, key
+            assert hass.states.get(steady) is not None, steady
+            assert looked_at[steady] == 0, steady
+        assert sum(looked_at.values()) < 10 * len(entry.runtime_data._listeners) / 2
+        # The car stops drawing: the status is looked at, and written.
+        looked_at.clear()
+        await reading("0")
+        assert looked_at["sensor.wallbox_status"] == 1
+        assert hass.states.get("sensor.wallbox_status").state == "suspended"
+        # A new currency reaches every entity, a cost's unit with it.
+        looked_at.clear()
+        await hass.config.async_update(currency="NOK")
+        await reading("0")
+        assert looked_at["select.wallbox_charging_mode"] == 1
+    assert not stale_entities

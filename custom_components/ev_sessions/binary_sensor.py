@@ -117,6 +117,7 @@ class EvSessionsBinarySensor(EvSessionsEntity, BinarySensorEntity):
     """A binary sensor fed by the coordinator's snapshot."""
 
     entity_description: EvSessionsBinarySensorDescription
+    _follows_reads = True
 
     def __init__(
         self, coordinator: EvSessionsCoordinator, description: EvSessionsBinarySensorDescription

@@ -17,7 +17,7 @@ the plan from ``control`` (which starts or stops the wallbox by it).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime, timedelta
 import logging
 from typing import Any, cast
@@ -108,6 +108,43 @@ class EvSessionsData:
     reading: bool = False
 
 
+_FIELDS = tuple(field.name for field in fields(EvSessionsData))
+_VALUES = (str, int, float, datetime)  # bool is an int
+
+
+_FROZEN: dict[type, bool] = {}
+
+
+def _frozen(kind: type) -> bool:
+    """Whether a type's objects cannot change (a frozen dataclass); remembered by type."""
+    try:
+        return _FROZEN[kind]
+    except KeyError:
+        params = getattr(kind, "__dataclass_params__", None)
+        frozen = _FROZEN[kind] = is_dataclass(kind) and bool(params and params.frozen)
+        return frozen
+
+
+def _same(before: Any, after: Any) -> bool:
+    """Whether a snapshot's field shows the same as in the snapshot before.
+
+    Values and frozen objects compare by value. A mutable object (the session, which grows at
+    every reading, or a session's cost) is taken as changed: it may have changed in place.
+    """
+    if before is after:
+        return before is None or isinstance(before, _VALUES) or _frozen(type(before))
+    if type(before) is not type(after):
+        return False
+    return (isinstance(before, _VALUES) or _frozen(type(before))) and bool(before == after)
+
+
+def snapshot_changes(before: EvSessionsData, after: EvSessionsData) -> frozenset[str]:
+    """The fields of a snapshot that may show differently from the one before it."""
+    return frozenset(
+        name for name in _FIELDS if not _same(getattr(before, name), getattr(after, name))
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Capacity:
     """Where the month stands in a step tariff (Norway's kapasitetsledd)."""
@@ -140,6 +177,10 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self._month_totals: tuple[tuple[Any, ...], tuple[float, float | None]] | None = None
         self.applied_options: dict[str, Any] = dict(entry.options)
         self._unfollow_house: CALLBACK_TYPE | None = None
+        # The fields of the last snapshot that changed from the one before (None: anything
+        # may have), for entities that follow what they read (EvSessionsEntity).
+        self.changed: frozenset[str] | None = None
+        self._delivered: tuple[EvSessionsData | None, tuple[Any, ...]] = (None, ())
         self.keeper = SessionKeeper(hass, entry, self._tracker_config(), self._state_parts)
         self.costs = Costs(hass, entry, self.keeper)
         self.power = PowerGuard(hass, entry, source, self._send)
@@ -526,6 +567,32 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         """
         self.data = data
         self.async_update_listeners()
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell the entities, with what changed since the last snapshot they were given.
+
+        Anything may have changed when the wallbox was lost or found again, or the
+        currency, the time zone or the options changed.
+        """
+        data = self.data
+        world = (
+            self.last_update_success,
+            self.currency,
+            dt_util.get_default_time_zone(),
+            self.config_entry.options,
+        )
+        before, before_world = self._delivered
+        same_world = len(before_world) == len(world) and all(
+            a is b or a == b for a, b in zip(before_world, world, strict=True)
+        )
+        self.changed = (
+            snapshot_changes(before, data)
+            if before is not None and data is not None and same_world
+            else None
+        )
+        self._delivered = (data, world)
+        super().async_update_listeners()
 
     @callback
     def refresh_from_options(self) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.core import callback
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .coordinator import EvSessionsCoordinator
+from .coordinator import EvSessionsCoordinator, EvSessionsData
 
 # How often a running total is written while a session charges (each write is a state row).
 SETTLE = timedelta(minutes=1)
@@ -20,15 +20,37 @@ SETTLE_ATTRIBUTES = "attributes"
 UNRECORDED = frozenset({"slots", "breakdown", "cost_breakdown"})
 
 
+class _Reads:
+    """A snapshot that notes which of its fields are read."""
+
+    __slots__ = ("data", "names")
+
+    def __init__(self, data: EvSessionsData) -> None:
+        self.data = data
+        self.names: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        self.names.add(name)
+        return getattr(self.data, name)
+
+
 class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     """An entity of one wallbox's device, with unique id ``{entry_id}_{key}``.
 
     A snapshot that leaves what the entity shows (availability, state, attributes, unit)
     unchanged writes nothing: most readings change a handful of a wallbox's entities.
+
+    An entity whose state comes from the snapshot, the options and Home Assistant's
+    settings alone (``_follows_reads``) notes which fields of the snapshot it read, and is
+    not even looked at when a snapshot changes none of them (a reading changes the power,
+    the session and its cost, and leaves most of the 25-40 entities alone).
     """
 
     _attr_has_entity_name = True
     _unrecorded_attributes = UNRECORDED
+    _follows_reads = False
+    _reads: frozenset[str] | None = None  # the snapshot's fields it read when last looked at
+    _held = False  # a change waits to be written (see _settling): look again at each snapshot
     _shown: tuple[Any, ...] | None = None
     _attributes_of: tuple[object, Any] | None = None  # (snapshot, its attributes)
     # While a session charges, written at most once per SETTLE, not at every reading: a running
@@ -47,9 +69,11 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
 
     def _once_per_snapshot(self, compute: Callable[[], Any]) -> Any:
         """Attributes worked out once per snapshot (the comparison and the write share them)."""
-        data = self.coordinator.data
+        given: object = self.coordinator.data
+        data = given.data if isinstance(given, _Reads) else given
         known = self._attributes_of
-        if known is not None and known[0] is data:
+        # While the reads are noted, worked out again: the reads are part of what is noted.
+        if known is not None and known[0] is data and given is data:
             return known[1]
         value = compute()
         self._attributes_of = (data, value)
@@ -91,9 +115,29 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         """The state a write would show (without its attributes)."""
         return self.state
 
+    def _showing_noted(self) -> tuple[Any, ...]:
+        """What a write would show; noting the fields read, for an entity that follows them."""
+        coordinator = self.coordinator
+        data = coordinator.data
+        if not self._follows_reads or data is None:
+            return self._showing()
+        reads = _Reads(data)
+        coordinator.data = cast(EvSessionsData, reads)
+        try:
+            showing = self._showing()
+        finally:
+            coordinator.data = data
+        self._reads = frozenset(reads.names)
+        return showing
+
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when what it shows changed (see _settling for the waits)."""
+        reads = self._reads
+        if reads is not None and not self._held:
+            changed = self.coordinator.changed
+            if changed is not None and reads.isdisjoint(changed):
+                return  # nothing it shows was touched
         settling = self._settles is not None and self._settling()
         shown = self._shown
         if (
@@ -103,9 +147,11 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             and self.available
             and self._state_now() == shown[1]
         ):
+            self._held = True
             return  # only the attributes can have changed: they wait, not even worked out
-        showing = self._showing()
+        showing = self._showing_noted()
         if showing == shown:
+            self._held = False
             return
         if (
             settling
@@ -116,9 +162,11 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             and isinstance(shown[1], float)
             and showing[2:] == shown[2:]
         ):
+            self._held = True
             return  # a running total that only moved on
         super().async_write_ha_state()
         self._shown = showing
+        self._held = False
         if self._settles:
             data = self.coordinator.data
             self._written = (None if data.session is None else data.session.id, data.now)
@@ -126,5 +174,5 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     @callback
     def async_write_ha_state(self) -> None:
         """Write (after a command, say): the next snapshot is compared afresh."""
-        self._shown = None
+        self._shown = self._reads = None
         super().async_write_ha_state()

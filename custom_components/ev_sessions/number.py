@@ -117,6 +117,7 @@ class PreferenceNumber(EvSessionsEntity, NumberEntity):
     """A preference number."""
 
     entity_description: PreferenceNumberDescription
+    _follows_reads = True  # the options and the snapshot
 
     @property
     def native_value(self) -> float | None:

@@ -162,6 +162,7 @@ class OcppButton(OcppEntity, ButtonEntity):
     """Reset the charge point, or release the cable."""
 
     _attr_entity_category = EntityCategory.CONFIG
+    _follows_reads = True  # shows when it was last pressed: no snapshot changes that
 
     async def async_press(self) -> None:
         """Send the button's command."""

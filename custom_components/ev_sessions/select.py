@@ -29,6 +29,7 @@ class ChargingModeSelect(EvSessionsEntity, SelectEntity):
     """Charge at once, or in the cheapest hours before departure."""
 
     _attr_options = list(CHARGING_MODES)
+    _follows_reads = True  # the options alone
     _attr_entity_category = EntityCategory.CONFIG
 
     @property

@@ -424,6 +424,7 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
     """A sensor fed by the coordinator's snapshot."""
 
     entity_description: EvSessionsSensorDescription
+    _follows_reads = True
 
     def __init__(
         self, coordinator: EvSessionsCoordinator, description: EvSessionsSensorDescription

@@ -44,6 +44,8 @@ async def async_setup_entry(
 class SmartChargingSwitch(EvSessionsEntity, SwitchEntity):
     """On: EV Sessions starts and stops the wallbox by the plan."""
 
+    _follows_reads = True  # the options alone
+
     @property
     def is_on(self) -> bool:
         """Whether smart charging is on."""
