@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+import json
+from pathlib import Path
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
@@ -17,13 +19,17 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 
 from custom_components.ev_sessions.const import DOMAIN
 from custom_components.ev_sessions.entity import EvSessionsEntity
+from custom_components.ev_sessions.model.tariff import SessionCost, energy_sums
 from custom_components.ev_sessions.time_util import month_start, next_departure, next_month_start
 
 from .conftest import make_wallbox_entry, setup_entry, wallbox_states
 from .helpers import number
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 async def test_a_pushed_reading_postpones_the_tick(
@@ -191,3 +197,62 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
         await reading("0")
         assert looked_at["select.wallbox_charging_mode"] == 1
     assert not stale_entities
+
+
+async def test_a_reading_prices_only_the_last_interval(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The session in progress is priced at every reading: the earlier intervals' sums are
+    kept, and the cost is exactly the cost worked out afresh, also after energy is spread
+    back over an earlier interval (a late register update) and after new prices."""
+    await hass.config.async_update(time_zone="Europe/Stockholm", currency="SEK")
+    freezer.move_to(datetime(2025, 10, 1, 15, 0, tzinfo=UTC))
+    prices = json.loads(
+        (FIXTURES / "derived_hacs_nordpool_attributes_SE3_2025-10-01_15min.json").read_text()
+    )["attributes"]
+    hass.states.async_set("sensor.spot_price", "1", {"unit_of_measurement": "SEK/kWh", **prices})
+    wallbox_states(hass)
+    entry = await setup_entry(
+        hass,
+        make_wallbox_entry(
+            price_entity="sensor.spot_price", grid_fee=0.244, energy_tax=0.36, vat_percent=25
+        ),
+    )
+    coordinator = entry.runtime_data
+    costs = coordinator.costs
+    register = 1000.0
+
+    def afresh() -> SessionCost | None:
+        session = coordinator.tracker.active
+        assert session is not None
+        return costs.tariff.session_cost(session, costs.prices, ZoneInfo("Europe/Stockholm"))
+
+    with patch("custom_components.ev_sessions.costs.energy_sums", wraps=energy_sums) as summed:
+        for _ in range(200):  # 33 minutes: three intervals
+            freezer.tick(timedelta(seconds=10))
+            register += 11 / 360
+            wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+            await hass.async_block_till_done()
+        session = coordinator.tracker.active
+        assert session is not None
+        assert len(session.intervals) == 3
+        live = coordinator.data.session_cost
+        assert live is not None
+        assert live == afresh()
+        assert number(hass, "sensor.wallbox_session_cost") == pytest.approx(live.total, abs=0.01)
+        # Each reading summed the last interval alone; the earlier ones only when a new
+        # interval began (5 times in 200 readings: the reading across a quarter's end puts
+        # energy in both).
+        earlier = [call.args[0] for call in summed.call_args_list if len(call.args) == 2]
+        assert len(summed.call_args_list) > 200
+        assert len(earlier) <= 6
+    # Energy spread back over the first interval: summed afresh, exactly.
+    first = min(session.intervals)
+    session.add_energy({first: 0.5})
+    assert costs.session_cost(session, dt_util.utcnow()) == afresh()
+    # New prices: the same.
+    hass.states.async_set(
+        "sensor.spot_price", "2", {"unit_of_measurement": "SEK/kWh", **prices, "current_price": 2}
+    )
+    await hass.async_block_till_done()
+    assert costs.session_cost(session, dt_util.utcnow()) == afresh()

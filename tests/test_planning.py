@@ -522,3 +522,13 @@ async def test_the_plan_is_made_again_only_on_a_material_change(
             await hass.async_block_till_done()
             on = state_value(hass, "binary_sensor.wallbox_charge_now") == "on"
             assert on == (register < 1.9 - 1e-9), register
+        # Met: while nothing more is wanted, the plan to charge nothing stands (the car
+        # still draws a little, say, for its heating).
+        made = planner.call_count
+        for _ in range(5):
+            freezer.tick(timedelta(seconds=10))
+            register += 0.3 / 360
+            wallbox_states(hass, plug="on", power="300", energy=f"{register:.4f}")
+            await hass.async_block_till_done()
+            assert state_value(hass, "binary_sensor.wallbox_charge_now") == "off"
+        assert planner.call_count == made

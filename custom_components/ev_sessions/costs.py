@@ -32,10 +32,13 @@ from .model.prices import PriceSeries, PriceShapeError
 from .model.session import Session
 from .model.tariff import (
     HOUR_S,
+    NO_ENERGY,
     QUARTER_S,
+    EnergySums,
     PriceParts,
     RollingPeakFee,
     SessionCost,
+    energy_sums,
     month_hourly,
     month_quarters,
 )
@@ -71,6 +74,9 @@ class Costs:
         self._parts_cache: dict[int, tuple[PriceParts, bool] | None] = {}
         self._month_cache: tuple[tuple[Any, ...], dict[int, float]] | None = None
         self._month_hours: tuple[tuple[Any, ...], dict[int, float]] | None = None
+        # The session in progress, priced up to its last interval: (what it was priced
+        # under, the intervals summed, their sums), so a reading prices one interval.
+        self._summed: tuple[tuple[Any, ...], dict[int, float], EnergySums | None] | None = None
         self._unfollow: list[CALLBACK_TYPE] = []
         self._followed: str | None = None  # the price entity followed
         self.house = HourlyMeter()
@@ -309,6 +315,35 @@ class Costs:
             self._parts_cache[key] = parts
             return parts
 
+    def _energy_sums(self, session: Session) -> EnergySums | None:
+        """A session's energy at its prices, the earlier intervals' sums kept.
+
+        They are kept for the same session, prices, tariff and time zone while the earlier
+        intervals are as they were (compared as a whole: a late register update spreads
+        energy back over them); the sums are the same, in the same order, as summed afresh.
+        """
+        intervals = session.intervals
+        if not intervals:
+            return NO_ENERGY
+        last = max(intervals)
+        key = (session.id, self._prices, self.tariff, dt_util.get_default_time_zone(), last)
+        kept = self._summed
+        if (
+            kept is None
+            or kept[0] != key
+            or len(kept[1]) != len(intervals) - 1
+            or not kept[1].items() <= intervals.items()
+        ):
+            earlier = {k: kwh for k, kwh in intervals.items() if k != last}
+            kept = self._summed = (
+                key,
+                earlier,
+                energy_sums(sorted(earlier.items()), self._parts_at),
+            )
+        if kept[2] is None:
+            return None
+        return energy_sums(((last, intervals[last]),), self._parts_at, kept[2])
+
     def session_cost(self, session: Session, now: datetime) -> SessionCost | None:
         """What a session costs (so far)."""
         month_hours = self.month_hours(session) if self.tariff.power_fee else None
@@ -319,6 +354,7 @@ class Costs:
             month_hourly_kwh=month_hours,
             month_over=now >= next_month_start(session.start),
             parts_at=self._parts_at,
+            sums_of=self._energy_sums,
         )
 
     def cost(self, session: Session, now: datetime | None = None) -> bool:

@@ -324,11 +324,15 @@ class _Kept:
 
         It does for the same session, departure, quarter, prices, tariff and options, made
         less than a minute ago, with no material change in the energy wanted or the power.
+        Near the target it is made again at every reading (charging stops when it is met);
+        once nothing more is wanted, the plan to charge nothing stands, whatever the power.
         """
+        if key != self.key or not self.made <= now < self.made + REPLAN_AFTER:
+            return False
+        if energy == self.energy == 0.0:
+            return True
         return (
-            key == self.key
-            and self.made <= now < self.made + REPLAN_AFTER
-            and energy > REPLAN_ENERGY_KWH
+            energy > REPLAN_ENERGY_KWH
             and abs(energy - self.energy) < REPLAN_ENERGY_KWH
             and abs(power - self.power) <= REPLAN_POWER_SHARE * self.power
         )

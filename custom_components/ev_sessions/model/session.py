@@ -168,7 +168,10 @@ class Session:
     def energy_between(self, start: datetime, end: datetime) -> float:
         """Energy metered in the intervals that start in [start, end)."""
         low, high = start.timestamp(), end.timestamp()
-        return sum(kwh for key, kwh in self.intervals.items() if low <= key < high)
+        intervals = self.intervals
+        if intervals and low <= min(intervals) and max(intervals) < high:
+            return sum(intervals.values())  # all of it (the same sum, in the same order)
+        return sum(kwh for key, kwh in intervals.items() if low <= key < high)
 
     def as_dict(self) -> dict[str, Any]:
         """Serialise for storage."""

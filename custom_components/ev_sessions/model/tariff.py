@@ -399,30 +399,28 @@ class Tariff:
         month_hourly_kwh: Mapping[int, float] | None = None,
         month_over: bool = False,
         parts_at: Callable[[int], tuple[PriceParts, bool] | None] | None = None,
+        sums_of: Callable[[Session], EnergySums | None] | None = None,
     ) -> SessionCost | None:
         """Cost of a session: each interval's energy at its all-in price, plus fees.
 
         ``month_hourly_kwh`` is the whole month's hourly energy (with this session) for
         the power fee; the session's share is the fee with it minus the fee without it.
         ``parts_at`` gives an interval's price parts (a cache of ``interval_parts``: a
-        session in progress is priced at every reading, and only its last interval changed).
+        session in progress is priced at every reading, and only its last interval changed);
+        ``sums_of`` gives the energy's priced sums (``energy_sums``, kept for all but the
+        last interval of a session in progress).
         Returns None when no price can be had at all (no price entity, no fixed price).
         """
-        energy = markup = grid_fee = energy_tax = vat = 0.0
-        estimated_any = False
-        for key, kwh in sorted(session.intervals.items()):
-            priced = (
-                parts_at(key) if parts_at is not None else self.interval_parts(prices, key, zone)
+        if sums_of is not None:
+            sums = sums_of(session)
+        else:
+            sums = energy_sums(
+                sorted(session.intervals.items()),
+                parts_at or (lambda key: self.interval_parts(prices, key, zone)),
             )
-            if priced is None:
-                return None
-            parts, estimated = priced
-            estimated_any |= estimated
-            energy += kwh * parts.energy
-            markup += kwh * parts.markup
-            grid_fee += kwh * parts.grid_fee
-            energy_tax += kwh * parts.energy_tax
-            vat += kwh * parts.vat
+        if sums is None:
+            return None
+        energy, markup, grid_fee, energy_tax, vat, estimated_any = sums
         cost = SessionCost(estimated=estimated_any)
         if session.intervals:
             cost.add("energy", energy)
@@ -451,6 +449,36 @@ class Tariff:
         if spot is None:
             return None
         return self.parts(spot, moment.astimezone(zone)).total
+
+
+# A session's energy at its prices: energy, markup, grid fee, energy tax, VAT (each
+# kWh x price part, summed), and whether any price is an estimate.
+type EnergySums = tuple[float, float, float, float, float, bool]
+NO_ENERGY: EnergySums = (0.0, 0.0, 0.0, 0.0, 0.0, False)
+
+
+def energy_sums(
+    intervals: Iterable[tuple[int, float]],
+    parts_at: Callable[[int], tuple[PriceParts, bool] | None],
+    start: EnergySums = NO_ENERGY,
+) -> EnergySums | None:
+    """Sum intervals' energy (in time order) at their price parts, onto ``start``.
+
+    None when an interval has no price.
+    """
+    energy, markup, grid_fee, energy_tax, vat, estimated_any = start
+    for key, kwh in intervals:
+        priced = parts_at(key)
+        if priced is None:
+            return None
+        parts, estimated = priced
+        estimated_any |= estimated
+        energy += kwh * parts.energy
+        markup += kwh * parts.markup
+        grid_fee += kwh * parts.grid_fee
+        energy_tax += kwh * parts.energy_tax
+        vat += kwh * parts.vat
+    return energy, markup, grid_fee, energy_tax, vat, estimated_any
 
 
 @lru_cache(maxsize=16384)
