@@ -171,6 +171,7 @@ async def test_meter_values_per_cpu_second(
         stop()
         if profile is not None:
             profile.disable()
+            profile.dump_stats("/tmp/ev_sessions_ocpp.prof")
             pstats.Stats(profile).sort_stats("tottime").print_stats(25)
             pstats.Stats(profile).sort_stats("cumulative").print_stats(50)
     messages = CHARGE_POINTS * MESSAGES_EACH

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 import contextlib
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ from custom_components.ev_sessions.const import (
     SOURCE_OCPP,
 )
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
+from custom_components.ev_sessions.entity import EvSessionsEntity
 from custom_components.ev_sessions.sources.base import DeviceFacts, SourceError
 from custom_components.ev_sessions.sources.ocpp.charge_point import ChargePoint
 from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
@@ -1986,6 +1988,34 @@ async def test_the_device_page_controls_and_reports_the_charge_point(
         await hass.async_block_till_done()
         assert state_value(hass, "switch.garage_1_charging_session") == "on"
         assert state_value(hass, "sensor.garage_1_current_user") == "Anna"
+        # A MeterValues within the minute changes the session, not the device page: its
+        # entities are not even looked at.
+        looked_at: Counter[str] = Counter()
+        original = EvSessionsEntity._showing_noted
+
+        def _counted(entity: EvSessionsEntity) -> tuple[object, ...]:
+            looked_at[entity.entity_id or ""] += 1
+            return original(entity)
+
+        with patch.object(EvSessionsEntity, "_showing_noted", _counted):
+            freezer.move_to(T0 + timedelta(seconds=20))
+            moment = T0 + timedelta(seconds=20)
+            await meter16(
+                station, moment, register(1050), power(9000), transaction_id=transaction_id
+            )
+            await hass.async_block_till_done()
+        assert number(hass, "sensor.garage_1_power") == 9000
+        assert looked_at["sensor.garage_1_power"] == 1
+        for steady in (
+            "sensor.garage_1_current_user",
+            "sensor.garage_1_connector_status",
+            "sensor.garage_1_last_heard",
+            "switch.garage_1_charging_session",
+            "switch.garage_1_available",
+            "button.garage_1_restart",
+        ):
+            assert hass.states.get(steady) is not None, steady
+            assert looked_at[steady] == 0, steady
         await hass.services.async_call(
             "switch", "turn_off", {"entity_id": "switch.garage_1_charging_session"}, blocking=True
         )

@@ -17,9 +17,10 @@ the plan from ``control`` (which starts or stops the wallbox by it).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from datetime import datetime, timedelta
 import logging
+from operator import attrgetter
 from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntry
@@ -64,7 +65,14 @@ from .model.tracker import SessionEnded, SessionStarted, SessionTracker, Tracker
 from .planning import ChargeControl
 from .power import PowerGuard
 from .sessions import SessionKeeper
-from .sources.base import AsksToSave, Capability, Source, SourceError
+from .sources.base import (
+    AsksToSave,
+    Capability,
+    ChargePointCommands,
+    ChargePointFacts,
+    Source,
+    SourceError,
+)
 from .sources.http import SourceAuthError
 from .time_util import month_start
 
@@ -103,6 +111,7 @@ class EvSessionsData:
     capacity: Capacity | None = None
     month_peak_kw: float | None = None  # with a 15-minute peak tariff: the month's so far
     rolling_peak_kw: float | None = None  # the mean of the last 12 monthly peaks (floored)
+    charge_point: ChargePointFacts | None = None  # an OCPP charge point's device page
     # Made for a reading of the wallbox (a push or a poll), not for new prices, options or
     # the household's meter: running totals may then wait (see EvSessionsEntity._settling).
     reading: bool = False
@@ -138,10 +147,15 @@ def _same(before: Any, after: Any) -> bool:
     return (isinstance(before, _VALUES) or _frozen(type(before))) and bool(before == after)
 
 
+_ALL_FIELDS = attrgetter(*_FIELDS)
+
+
 def snapshot_changes(before: EvSessionsData, after: EvSessionsData) -> frozenset[str]:
     """The fields of a snapshot that may show differently from the one before it."""
     return frozenset(
-        name for name in _FIELDS if not _same(getattr(before, name), getattr(after, name))
+        name
+        for name, old, new in zip(_FIELDS, _ALL_FIELDS(before), _ALL_FIELDS(after), strict=True)
+        if not _same(old, new)
     )
 
 
@@ -419,8 +433,23 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             habits=control.habits,
             capacity=self._capacity(session, now),
             **self._month_peak(session, now),
+            charge_point=self._charge_point_facts(),
             reading=reading,
         )
+
+    def _charge_point_facts(self) -> ChargePointFacts | None:
+        """What an OCPP charge point reports, last heard to the minute (None: not OCPP).
+
+        To the minute: the device page shows no more, and to the second every message
+        would change it (and look at the entities that show it).
+        """
+        if Capability.COMMANDS not in self.source.capabilities:
+            return None
+        facts = cast(ChargePointCommands, self.source).facts()
+        heard = facts.last_message
+        if heard is None:
+            return facts
+        return replace(facts, last_message=heard.replace(second=0, microsecond=0))
 
     def _finished_in_month(self, start: datetime, until: datetime) -> tuple[float, float | None]:
         """Energy and cost of the month's finished sessions, a session across its start in part.

@@ -46,7 +46,9 @@ class OcppEntity(EvSessionsEntity):
 
     @property
     def _facts(self) -> ChargePointFacts:
-        return self._charge_point.facts()
+        """What the charge point reported, as of the last snapshot."""
+        facts = self.coordinator.data.charge_point
+        return self._charge_point.facts() if facts is None else facts
 
     async def _command(self, command: str) -> None:
         """Send a command; a refusal or a box away is a translated error."""
@@ -61,6 +63,8 @@ class OcppSensorDescription(SensorEntityDescription):
     """A sensor of what the charge point reports."""
 
     value_fn: Callable[[ChargePointFacts, EvSessionsCoordinator], str | datetime | None]
+    # From the snapshot alone (see EvSessionsEntity._follows_reads): the firmware is not.
+    follows_reads: bool = True
 
 
 SENSORS: tuple[OcppSensorDescription, ...] = (
@@ -81,6 +85,7 @@ SENSORS: tuple[OcppSensorDescription, ...] = (
         key="firmware",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda _f, coordinator: coordinator.source.device().sw_version,
+        follows_reads=False,
     ),
     OcppSensorDescription(
         key="last_heard",
@@ -102,6 +107,13 @@ class OcppSensor(OcppEntity, SensorEntity):
 
     entity_description: OcppSensorDescription
 
+    def __init__(
+        self, coordinator: EvSessionsCoordinator, description: OcppSensorDescription
+    ) -> None:
+        """A sensor of the charge point's device page."""
+        super().__init__(coordinator, description)
+        self._follows_reads = description.follows_reads
+
     @property
     def native_value(self) -> str | datetime | None:
         """The reported value."""
@@ -113,6 +125,8 @@ class OcppSensor(OcppEntity, SensorEntity):
 
 class OcppTransactionSwitch(OcppEntity, SwitchEntity):
     """On while a transaction runs; on starts one remotely, off stops it."""
+
+    _follows_reads = True
 
     def __init__(self, coordinator: EvSessionsCoordinator) -> None:
         """The charge point's transaction."""
@@ -136,6 +150,7 @@ class OcppAvailabilitySwitch(OcppEntity, SwitchEntity):
     """On while the charge point is operative; off takes it out of service."""
 
     _attr_entity_category = EntityCategory.CONFIG
+    _follows_reads = True
 
     def __init__(self, coordinator: EvSessionsCoordinator) -> None:
         """The charge point's availability."""
