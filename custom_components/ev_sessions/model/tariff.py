@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from .prices import PriceSeries
 from .session import Session
@@ -131,22 +131,44 @@ class PowerFee:
 
         Zero while the month has fewer than ``peaks`` counted hours (every hour counts then).
         """
-        values = self._counted(hourly_kwh, zone)
-        return sorted(values, reverse=True)[self.peaks - 1] if len(values) >= self.peaks else 0.0
+        top, _ = self._top(hourly_kwh, zone)
+        return top[self.peaks - 1][0] if len(top) >= self.peaks else 0.0
 
     def month_fee(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> float:
         """Fee (excl. VAT) for one month of hourly energies (UTC hour start -> kWh)."""
-        top = sorted(self._counted(hourly_kwh, zone), reverse=True)[: self.peaks]
+        top, first = self._top(hourly_kwh, zone)
         if not top:
             return 0.0
-        month = datetime.fromtimestamp(min(hourly_kwh), UTC).astimezone(zone).month
-        return self.price_in(month) * sum(top) / self.peaks
+        month = datetime.fromtimestamp(first, UTC).astimezone(zone).month
+        return self.price_in(month) * sum(value for value, _ in top) / self.peaks
 
     def peak_hours(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[int]:
         """The hours (UTC epoch starts) that set the fee, highest first."""
-        return [hour for _, hour in sorted(self._candidates(hourly_kwh, zone), reverse=True)][
+        return [hour for _, hour in self._top(hourly_kwh, zone)[0]]
+
+    def _top(
+        self, hourly_kwh: Mapping[int, float], zone: tzinfo
+    ) -> tuple[list[tuple[float, int]], int]:
+        """The ``peaks`` highest candidates (weighted mean, hour), and the first hour.
+
+        Highest first; the first hour is the month's earliest (0 when it has none). The
+        month's earlier days are worked out once and kept while they are as they were (see
+        _EarlierDays): a reading changes the latest day alone, and a month's fee looks at up
+        to 744 hours, several times per reading.
+        """
+        if len(hourly_kwh) <= _EARLIER_DAYS_FROM:
+            top = sorted(self._candidates(hourly_kwh, zone), reverse=True)[: self.peaks]
+            return top, min(hourly_kwh, default=0)
+        found = _EarlierDays.find(self, zone, hourly_kwh)
+        if found is None:
+            earlier = _EarlierDays.keep(self, zone, hourly_kwh)
+            rest = {h: kwh for h, kwh in hourly_kwh.items() if h not in earlier.hours}
+        else:
+            earlier, rest = found
+        first = min(earlier.first, min(rest, default=earlier.first))
+        return sorted([*earlier.top, *self._candidates(rest, zone)], reverse=True)[
             : self.peaks
-        ]
+        ], first
 
     def _candidates(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[tuple[float, int]]:
         """The hours that can be peaks, with their weighted means.
@@ -433,7 +455,11 @@ class Tariff:
             cost.add("vat", self.session_fee * self.vat_rate)
         if self.power_fee is not None and month_hourly_kwh is not None:
             own = self.power_fee.bucket(session.intervals)
-            without = {h: kwh - own.get(h, 0.0) for h, kwh in month_hourly_kwh.items()}
+            # The month without the session (as {h: kwh - own.get(h, 0.0)}: the same floats).
+            without = dict(month_hourly_kwh)
+            for hour, kwh in own.items():
+                if hour in without:
+                    without[hour] -= kwh
             share = self.power_fee.month_fee(month_hourly_kwh, zone) - self.power_fee.month_fee(
                 without, zone
             )
@@ -479,6 +505,55 @@ def energy_sums(
         energy_tax += kwh * parts.energy_tax
         vat += kwh * parts.vat
     return energy, markup, grid_fee, energy_tax, vat, estimated_any
+
+
+# Below this many hours a month's candidates are simply worked out.
+_EARLIER_DAYS_FROM = 48
+
+
+class _EarlierDays:
+    """A month's days before its latest: their hours, and their top candidates for a fee.
+
+    Kept for a few months of energies at once (with and without a session, the house's),
+    and used only while those hours are all there, unchanged, and nothing else is there
+    but hours of the latest day: the candidates are then those of the earlier days and of
+    the latest day apart (one per day: no day is in both).
+    """
+
+    __slots__ = ("fee", "first", "hours", "latest", "top", "zone")
+    _kept: ClassVar[list[_EarlierDays]] = []
+    KEPT = 6
+
+    def __init__(self, fee: PowerFee, zone: tzinfo, latest: date, hours: dict[int, float]) -> None:
+        self.fee, self.zone, self.latest, self.hours = fee, zone, latest, hours
+        self.top = sorted(fee._candidates(hours, zone), reverse=True)[: fee.peaks]
+        self.first = min(hours, default=0)
+
+    @classmethod
+    def find(
+        cls, fee: PowerFee, zone: tzinfo, hourly_kwh: Mapping[int, float]
+    ) -> tuple[_EarlierDays, dict[int, float]] | None:
+        """Kept earlier days that still hold for these energies, and the other hours."""
+        for kept in cls._kept:
+            if (
+                (kept.fee is fee or kept.fee == fee)
+                and kept.zone == zone
+                and 0 <= len(hourly_kwh) - len(kept.hours) <= 25
+                and kept.hours.items() <= hourly_kwh.items()
+            ):
+                rest = {h: hourly_kwh[h] for h in hourly_kwh.keys() - kept.hours.keys()}
+                if all(_hour_facts(hour, zone)[1] == kept.latest for hour in rest):
+                    return kept, rest
+        return None
+
+    @classmethod
+    def keep(cls, fee: PowerFee, zone: tzinfo, hourly_kwh: Mapping[int, float]) -> _EarlierDays:
+        """Work out the days before the latest of these energies, and keep them."""
+        latest = _hour_facts(max(hourly_kwh), zone)[1]
+        hours = {h: kwh for h, kwh in hourly_kwh.items() if _hour_facts(h, zone)[1] != latest}
+        kept = cls(fee, zone, latest, hours)
+        cls._kept = [kept, *cls._kept[: cls.KEPT - 1]]
+        return kept
 
 
 @lru_cache(maxsize=16384)
