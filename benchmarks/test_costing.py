@@ -6,14 +6,23 @@ Run: .venv/bin/python -m pytest benchmarks --benchmark-columns=min,mean,max,roun
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+import functools
 import math
+import statistics
+import time as time_module
 from zoneinfo import ZoneInfo
 
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from custom_components.ev_sessions.model.prices import PriceInterval, PriceSeries
 from custom_components.ev_sessions.model.session import Session, spread_evenly
-from custom_components.ev_sessions.model.tariff import PowerFee, Tariff, TimeWindow, month_hourly
+from custom_components.ev_sessions.model.tariff import (
+    PowerFee,
+    Tariff,
+    TimeWindow,
+    _EarlierDays,
+    month_hourly,
+)
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -76,3 +85,39 @@ def test_cost_a_year_of_sessions(benchmark: BenchmarkFixture) -> None:
 
     total = benchmark(cost_all)
     assert total > 0
+
+
+def test_a_reading_late_in_the_month_with_a_household_meter() -> None:
+    """The session in progress, priced at each reading on the 28th of January, under a fee
+    on the month's three highest hours of the household (28 days of hours so far): with
+    the month's earlier days kept, and worked out afresh at every reading (as before)."""
+    prices = _year_of_prices()
+    month_start = int(START.timestamp())
+    house = {month_start + h * 3600: 0.8 + 0.6 * math.sin(h / 5) for h in range(27 * 24 + 17)}
+    begin = START + timedelta(days=27, hours=17)
+    readings = 2000
+    # An interval's price parts are remembered, as the integration does (Costs._parts_at).
+    parts_at = functools.cache(lambda key: TARIFF.interval_parts(prices, key, STOCKHOLM))
+
+    def run(afresh: bool) -> float:
+        session = Session(id="now", start=begin)
+        hourly = dict(house)
+        cpu = time_module.process_time()
+        for n in range(readings):
+            moment = begin + timedelta(seconds=10 * n)
+            session.add_energy(spread_evenly(11 / 360, moment, moment + timedelta(seconds=10)))
+            hour = int(moment.timestamp()) // 3600 * 3600
+            hourly[hour] = hourly.get(hour, 0.0) + 11 / 360
+            if afresh:
+                _EarlierDays._kept.clear()
+            TARIFF.session_cost(
+                session, prices, STOCKHOLM, month_hourly_kwh=hourly, parts_at=parts_at
+            )
+        return (time_module.process_time() - cpu) / readings * 1e6
+
+    kept = statistics.median(run(afresh=False) for _ in range(3))
+    before = statistics.median(run(afresh=True) for _ in range(3))
+    print(
+        f"\na reading on the 28th with a household meter: {kept:.0f} µs with the earlier "
+        f"days kept, {before:.0f} µs worked out afresh ({before / kept:.1f}x)"
+    )

@@ -32,11 +32,9 @@ def _afresh(fee: PowerFee, hourly: dict[int, float]) -> tuple[float, list[int], 
 
 
 def _kept(fee: PowerFee, hourly: dict[int, float]) -> tuple[float, list[int], float]:
-    return (
-        fee.month_fee(hourly, STOCKHOLM),
-        fee.peak_hours(hourly, STOCKHOLM),
-        fee.peak_level(hourly, STOCKHOLM),
-    )
+    both = fee.fee_and_hours(hourly, STOCKHOLM)
+    assert both == (fee.month_fee(hourly, STOCKHOLM), fee.peak_hours(hourly, STOCKHOLM))
+    return (*both, fee.peak_level(hourly, STOCKHOLM))
 
 
 STEPS = st.lists(

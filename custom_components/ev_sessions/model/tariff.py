@@ -136,11 +136,18 @@ class PowerFee:
 
     def month_fee(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> float:
         """Fee (excl. VAT) for one month of hourly energies (UTC hour start -> kWh)."""
+        return self.fee_and_hours(hourly_kwh, zone)[0]
+
+    def fee_and_hours(
+        self, hourly_kwh: Mapping[int, float], zone: tzinfo
+    ) -> tuple[float, list[int]]:
+        """The month's fee (excl. VAT) and the hours that set it, highest first."""
         top, first = self._top(hourly_kwh, zone)
         if not top:
-            return 0.0
+            return 0.0, []
         month = datetime.fromtimestamp(first, UTC).astimezone(zone).month
-        return self.price_in(month) * sum(value for value, _ in top) / self.peaks
+        fee = self.price_in(month) * sum(value for value, _ in top) / self.peaks
+        return fee, [hour for _, hour in top]
 
     def peak_hours(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[int]:
         """The hours (UTC epoch starts) that set the fee, highest first."""
@@ -257,6 +264,12 @@ class StepFee:
         """The hours (UTC epoch starts) of the days that set the load, highest first."""
         return [hour for _, hour in self._daily_maxima(hourly_kwh, zone)]
 
+    def fee_and_hours(
+        self, hourly_kwh: Mapping[int, float], zone: tzinfo
+    ) -> tuple[float, list[int]]:
+        """The month's fee (excl. VAT) and the hours that set it, highest first."""
+        return self.month_fee(hourly_kwh, zone), self.peak_hours(hourly_kwh, zone)
+
     def bucket(self, intervals: Mapping[int, float]) -> dict[int, float]:
         """Clock hours, as the fee counts them."""
         return hourly(intervals)
@@ -305,6 +318,12 @@ class RollingPeakFee:
         if not quarter_kwh or max(quarter_kwh.values()) * 4 <= self.floor_kw:
             return []
         return [max(quarter_kwh, key=lambda key: quarter_kwh[key])]
+
+    def fee_and_hours(
+        self, hourly_kwh: Mapping[int, float], zone: tzinfo
+    ) -> tuple[float, list[int]]:
+        """The month's fee (excl. VAT) and the hours that set it, highest first."""
+        return self.month_fee(hourly_kwh, zone), self.peak_hours(hourly_kwh, zone)
 
     def price_in(self, _month: int) -> float:
         """The yearly price per kW (a twelfth of it per month and kW)."""
@@ -460,13 +479,12 @@ class Tariff:
             for hour, kwh in own.items():
                 if hour in without:
                     without[hour] -= kwh
-            share = self.power_fee.month_fee(month_hourly_kwh, zone) - self.power_fee.month_fee(
-                without, zone
-            )
+            fee, hours = self.power_fee.fee_and_hours(month_hourly_kwh, zone)
+            share = fee - self.power_fee.month_fee(without, zone)
             cost.add("power_fee", share)
             cost.add("vat", share * self.vat_rate)
             cost.power_fee_provisional = not month_over
-            cost.power_fee_hours = tuple(self.power_fee.peak_hours(month_hourly_kwh, zone))
+            cost.power_fee_hours = tuple(hours)
         return cost
 
     def price_now(self, prices: PriceSeries, moment: datetime, zone: tzinfo) -> float | None:
