@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 import copy
 from datetime import timedelta
 import logging
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -20,6 +23,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
 from custom_components.ev_sessions.const import DOMAIN
+from custom_components.ev_sessions.entity import EvSessionsEntity
 
 
 async def advance(
@@ -132,3 +136,17 @@ def device_of(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
         if (DOMAIN, entry.entry_id) in device.identifiers
     ]
     return device
+
+
+@contextmanager
+def entities_looked_at() -> Iterator[Counter[str]]:
+    """How often each entity is looked at (what it shows worked out) after a snapshot."""
+    looked_at: Counter[str] = Counter()
+    original = EvSessionsEntity._showing_noted
+
+    def _counted(entity: EvSessionsEntity) -> tuple[object, ...]:
+        looked_at[entity.entity_id or ""] += 1
+        return original(entity)
+
+    with patch.object(EvSessionsEntity, "_showing_noted", _counted):
+        yield looked_at

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator
 import contextlib
 from datetime import UTC, datetime, timedelta
@@ -39,7 +38,6 @@ from custom_components.ev_sessions.const import (
     SOURCE_OCPP,
 )
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
-from custom_components.ev_sessions.entity import EvSessionsEntity
 from custom_components.ev_sessions.sources.base import DeviceFacts, SourceError
 from custom_components.ev_sessions.sources.ocpp.charge_point import ChargePoint
 from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
@@ -47,7 +45,7 @@ from custom_components.ev_sessions.sources.ocpp.server import HEADER_TIMEOUT, SE
 from custom_components.ev_sessions.sources.ocpp.source import OcppSource
 
 from .conftest import setup_entry
-from .helpers import crash, device_of, number, restart, state_value
+from .helpers import crash, device_of, entities_looked_at, number, restart, state_value
 from .ocpp_client import connect, free_port, raw_call
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -1990,14 +1988,7 @@ async def test_the_device_page_controls_and_reports_the_charge_point(
         assert state_value(hass, "sensor.garage_1_current_user") == "Anna"
         # A MeterValues within the minute changes the session, not the device page: its
         # entities are not even looked at.
-        looked_at: Counter[str] = Counter()
-        original = EvSessionsEntity._showing_noted
-
-        def _counted(entity: EvSessionsEntity) -> tuple[object, ...]:
-            looked_at[entity.entity_id or ""] += 1
-            return original(entity)
-
-        with patch.object(EvSessionsEntity, "_showing_noted", _counted):
+        with entities_looked_at() as looked_at:
             freezer.move_to(T0 + timedelta(seconds=20))
             moment = T0 + timedelta(seconds=20)
             await meter16(

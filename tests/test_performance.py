@@ -22,12 +22,11 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from custom_components.ev_sessions.const import DOMAIN
-from custom_components.ev_sessions.entity import EvSessionsEntity
 from custom_components.ev_sessions.model.tariff import SessionCost, energy_sums
 from custom_components.ev_sessions.time_util import month_start, next_departure, next_month_start
 
 from .conftest import make_wallbox_entry, setup_entry, wallbox_states
-from .helpers import number
+from .helpers import entities_looked_at, number
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -160,14 +159,7 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
 
     for _ in range(3):  # the session starts and settles
         await reading("11000")
-    looked_at: Counter[str] = Counter()
-    original = EvSessionsEntity._showing_noted
-
-    def _counted(entity: EvSessionsEntity) -> tuple[object, ...]:
-        looked_at[entity.entity_id or ""] += 1
-        return original(entity)
-
-    with patch.object(EvSessionsEntity, "_showing_noted", _counted):
+    with entities_looked_at() as looked_at:
         for n in range(10):
             await reading("11000" if n % 2 else "11050")
         assert looked_at["sensor.wallbox_power"] == 10
