@@ -41,6 +41,13 @@ def test_plan_48_hours_of_quarter_prices(benchmark: BenchmarkFixture) -> None:
         price_at=price_at,
     )
     assert plan.shortfall_kwh == 0
+    if benchmark.stats is None:  # --benchmark-disable: run once, not timed
+        return
+    print(
+        f"\nplanning 48 h of quarter prices, all-in prices included: "
+        f"{benchmark.stats.stats.median * 1000:.2f} ms (median). The issue measured the "
+        "planner at 0.20-0.27 ms, and ev_smart_charging's at 2.3-2.9 ms"
+    )
 
 
 def test_plan_48_hours_without_pricing(benchmark: BenchmarkFixture) -> None:
