@@ -279,9 +279,7 @@ class Costs:
         end = next_month_start(session.start)
         by_quarter = isinstance(self.tariff.power_fee, RollingPeakFee)
         if self._entry.options.get(CONF_HOUSE_POWER_ENTITY):
-            low, high = start.timestamp(), end.timestamp()
-            kept = self.house.quarters if by_quarter else self.house.hours
-            return {key: kwh for key, kwh in kept.items() if low <= key < high}
+            return self.house.between(start.timestamp(), end.timestamp(), by_quarter=by_quarter)
         history = self._keeper.history
         sessions = [s for s in history.between(start, end) if s.id != session.id]
         # The other sessions' part is summed again only when one of them changed.

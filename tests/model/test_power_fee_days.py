@@ -1,14 +1,16 @@
-"""The power fee keeps a month's earlier days: the same fee, peaks and level as worked out
-afresh, whatever changes (the latest hour, a new day, energy spread back over an earlier
-day, two months of energies in turn, the night the clocks go back)."""
+"""What a power fee looks at per reading is kept, never stale: the month's earlier days (the
+same fee, peaks and level as worked out afresh, whatever changes: the latest hour, a new day,
+energy spread back over an earlier day, two months of energies in turn, the night the clocks
+go back), and the month's hours from the household's meter."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings, strategies as st
 
+from custom_components.ev_sessions.model.meter import HourlyMeter
 from custom_components.ev_sessions.model.tariff import PowerFee
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -100,3 +102,37 @@ def test_energy_spread_into_an_empty_hour_of_an_earlier_day() -> None:
     month[OCTOBER + 12 * HOUR] = 5.0
     assert fee.month_fee(month, STOCKHOLM) == 36.0 * (5.0 + 1.0) / 2
     assert _kept(fee, month) == _afresh(fee, month)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(1, 1800),  # seconds to the next reading
+            st.one_of(st.none(), st.floats(0.0, 20_000.0)),  # the household's power
+            st.sampled_from(["read", "ask", "ask quarters", "prune"]),
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_a_months_hours_from_the_household_meter_are_kept_up_to_date(
+    steps: list[tuple[int, float | None, str]],
+) -> None:
+    """The month's hours (and quarters) are picked out of the meter once, and kept up to date
+    at each reading: always exactly what picking them out afresh gives."""
+    meter = HourlyMeter()
+    moment = datetime(2025, 10, 31, 20, tzinfo=UTC)  # the month ends in four hours
+    october = (float(OCTOBER), datetime(2025, 10, 31, 23, tzinfo=UTC).timestamp())
+    november = (october[1], datetime(2025, 11, 30, 23, tzinfo=UTC).timestamp())
+    for seconds, power_w, step in steps:
+        moment += timedelta(seconds=seconds)
+        meter.update(moment, power_w)
+        if step == "prune":
+            meter.prune(moment - timedelta(hours=2))
+        for low, high in (october, november):
+            for by_quarter in (False, True):
+                source = meter.quarters if by_quarter else meter.hours
+                afresh = {k: kwh for k, kwh in source.items() if low <= k < high}
+                if step == ("ask quarters" if by_quarter else "ask"):
+                    assert meter.between(low, high, by_quarter=by_quarter) == afresh

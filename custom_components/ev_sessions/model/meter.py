@@ -21,6 +21,9 @@ class HourlyMeter:
         self._time: datetime | None = None
         self._power_w: float | None = None
         self._kept_from = float("-inf")  # every hour before this was pruned
+        # A month's hours (or quarters), asked at every reading, kept up to date by update:
+        # (low, high, by quarter) -> key -> kWh.
+        self._ranges: dict[tuple[float, float, bool], dict[int, float]] = {}
 
     def update(self, time: datetime, power_w: float | None) -> None:
         """Take a power reading (None: unknown, nothing is counted until the next one)."""
@@ -31,10 +34,31 @@ class HourlyMeter:
             quarters = spread_evenly(kwh, self._time, time)
             for quarter, part in quarters.items():
                 self.quarters[quarter] = self.quarters.get(quarter, 0.0) + part
-            for hour, part in hourly(quarters).items():
+            hours = hourly(quarters)
+            for hour, part in hours.items():
                 self.hours[hour] = self.hours.get(hour, 0.0) + part
+            for (low, high, by_quarter), kept in self._ranges.items():
+                # The same additions as above, so the same floats.
+                for key, part in (quarters if by_quarter else hours).items():
+                    if low <= key < high:
+                        kept[key] = kept.get(key, 0.0) + part
         self._time = time
         self._power_w = power_w
+
+    def between(self, low: float, high: float, *, by_quarter: bool = False) -> dict[int, float]:
+        """The energy by hour (or quarter) starting in [low, high) (epoch seconds).
+
+        Picked out once and then kept up to date at each update: a month's 700 hours are
+        asked for at every reading. A copy: the caller may change it.
+        """
+        key = (low, high, by_quarter)
+        kept = self._ranges.get(key)
+        if kept is None:
+            if len(self._ranges) >= 4:
+                self._ranges.clear()
+            source = self.quarters if by_quarter else self.hours
+            kept = self._ranges[key] = {k: kwh for k, kwh in source.items() if low <= k < high}
+        return dict(kept)
 
     def prune(self, before: datetime) -> None:
         """Forget the hours that start before a moment."""
@@ -42,6 +66,7 @@ class HourlyMeter:
         if limit <= self._kept_from:
             return  # nothing new to forget (the usual case: one look per reading)
         self._kept_from = limit
+        self._ranges.clear()
         self.hours = {hour: kwh for hour, kwh in self.hours.items() if hour >= limit}
         self.quarters = {key: kwh for key, kwh in self.quarters.items() if key >= limit}
 
