@@ -172,6 +172,7 @@ class PowerFee:
             rest = {h: kwh for h, kwh in hourly_kwh.items() if h not in earlier.hours}
         else:
             earlier, rest = found
+        # The earlier days have hours here: over 48 in all, and a day has at most 25.
         first = min(earlier.first, min(rest, default=earlier.first))
         return sorted([*earlier.top, *self._candidates(rest, zone)], reverse=True)[
             : self.peaks
@@ -540,7 +541,9 @@ class _EarlierDays:
 
     __slots__ = ("fee", "first", "hours", "latest", "top", "zone")
     _kept: ClassVar[list[_EarlierDays]] = []
-    KEPT = 6
+    # A garage of wallboxes under one fee: the month with each session and without it share
+    # their earlier days with the household's, but a few different tariffs may be in use.
+    KEPT = 16
 
     def __init__(self, fee: PowerFee, zone: tzinfo, latest: date, hours: dict[int, float]) -> None:
         self.fee, self.zone, self.latest, self.hours = fee, zone, latest, hours
