@@ -46,9 +46,13 @@ class OcppEntity(EvSessionsEntity):
 
     @property
     def _facts(self) -> ChargePointFacts:
-        """What the charge point reported, as of the last snapshot."""
+        """What the charge point reported, as of the last snapshot (last heard to the minute).
+
+        OCPP entities exist for charge points alone, whose snapshots always carry this.
+        """
         facts = self.coordinator.data.charge_point
-        return self._charge_point.facts() if facts is None else facts
+        assert facts is not None
+        return facts
 
     async def _command(self, command: str) -> None:
         """Send a command; a refusal or a box away is a translated error."""
@@ -91,15 +95,11 @@ SENSORS: tuple[OcppSensorDescription, ...] = (
         key="last_heard",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
-        # To the minute: to the second it was a row in the database for every message.
-        value_fn=lambda facts, _c: _to_minute(facts.last_message),
+        # To the minute (the snapshot has it so): to the second it was a row in the
+        # database for every message.
+        value_fn=lambda facts, _c: facts.last_message,
     ),
 )
-
-
-def _to_minute(moment: datetime | None) -> datetime | None:
-    """A moment with its seconds dropped."""
-    return None if moment is None else moment.replace(second=0, microsecond=0)
 
 
 class OcppSensor(OcppEntity, SensorEntity):
