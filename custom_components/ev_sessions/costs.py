@@ -58,6 +58,91 @@ PRICE_CACHE_SIZE = 4096  # moments; a plan of two days asks for about 200
 ACTION_PRICE_REFRESH = timedelta(hours=1)
 
 
+class _RunningMonth:
+    """A power fee's month with and without a session, kept up to its last interval.
+
+    A reading adds energy to the session's last interval alone. The month with the earlier
+    intervals, their own hours and the month without them are kept while those intervals
+    are as they were (a late register update spreads energy back over them; a new interval
+    makes the last one earlier) and the other sessions' month is the same. The results are
+    the same floats, added in the same order, as built afresh: ``month_hourly`` with the
+    session, its fee bucket (``hourly``), and the month less that bucket where it has hours.
+    """
+
+    __slots__ = ("_base", "_earlier", "_hours", "_id", "_own", "_without")
+
+    def __init__(self) -> None:
+        """Nothing kept yet."""
+        self._id: str | None = None
+        self._base: object = None  # the other sessions' month (compared by identity)
+        self._earlier: dict[int, float] = {}
+        self._hours: dict[int, float] = {}
+        self._own: dict[int, float] = {}
+        self._without: dict[int, float] = {}
+
+    def add(
+        self,
+        session: Session,
+        base: tuple[Any, dict[int, float]],
+        low: float,
+        high: float,
+        step: int,
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """The month with the session's energy, and without its own (not to be changed)."""
+        intervals = session.intervals
+        last = next(reversed(intervals), None)
+        if last is None:
+            return base[1], base[1]
+        earlier = self._earlier
+        if (
+            self._id != session.id
+            or self._base is not base
+            or len(earlier) != len(intervals) - 1
+            or not earlier.items() <= intervals.items()
+        ):
+            # Else the one interval not among the earlier is the last added (an interval is
+            # never taken out of a session).
+            self._keep(session, base, last, low=low, high=high, step=step)
+        kwh = intervals[last]
+        slot = last - last % step
+        hours = self._hours
+        if low <= last < high:
+            hours = dict(hours)
+            hours[slot] = hours.get(slot, 0.0) + kwh
+        if slot not in hours:
+            return hours, self._without
+        without = dict(self._without)
+        without[slot] = hours[slot] - (self._own.get(slot, 0.0) + kwh)
+        return hours, without
+
+    def _keep(
+        self,
+        session: Session,
+        base: tuple[Any, dict[int, float]],
+        last: int,
+        *,
+        low: float,
+        high: float,
+        step: int,
+    ) -> None:
+        """Work out the month with and without the intervals before the last."""
+        earlier = dict(session.intervals)
+        del earlier[last]
+        hours = dict(base[1])
+        own: dict[int, float] = {}
+        for key, kwh in earlier.items():
+            slot = key - key % step
+            own[slot] = own.get(slot, 0.0) + kwh
+            if low <= key < high:
+                hours[slot] = hours.get(slot, 0.0) + kwh
+        without = dict(hours)
+        for slot, kwh in own.items():
+            if slot in without:
+                without[slot] -= kwh
+        self._id, self._base, self._earlier = session.id, base, earlier
+        self._hours, self._own, self._without = hours, own, without
+
+
 class Costs:
     """What a kWh costs now, what each session and this month cost."""
 
@@ -73,7 +158,8 @@ class Costs:
         # or the tariff change: the session in progress is priced at every reading.
         self._parts_cache: dict[int, tuple[PriceParts, bool] | None] = {}
         self._month_cache: tuple[tuple[Any, ...], dict[int, float]] | None = None
-        self._month_hours: tuple[tuple[Any, ...], dict[int, float]] | None = None
+        self._month_hours: tuple[tuple[Any, ...], dict[int, float], dict[int, float]] | None = None
+        self._running = _RunningMonth()
         # The session in progress, priced up to its last interval: (what it was priced
         # under, the intervals summed, their sums), so a reading prices one interval.
         self._summed: tuple[tuple[Any, ...], dict[int, float], EnergySums | None] | None = None
@@ -274,12 +360,24 @@ class Costs:
         """The energy a power fee counts in the month a session began in.
 
         By hour (by quarter hour for 15-minute peaks): the household's, else charging's.
+        Not to be changed by the caller (it is kept).
+        """
+        return self._month_with_and_without(session)[0]
+
+    def _month_with_and_without(
+        self, session: Session
+    ) -> tuple[dict[int, float], dict[int, float] | None]:
+        """The month a power fee counts, and (from the sessions) the month without this one.
+
+        None for the month without it when the household's meter gives the month: the
+        tariff takes the session's own hours off. Both are kept: not to be changed.
         """
         start = month_start(session.start)
         end = next_month_start(session.start)
         by_quarter = isinstance(self.tariff.power_fee, RollingPeakFee)
         if self._entry.options.get(CONF_HOUSE_POWER_ENTITY):
-            return self.house.between(start.timestamp(), end.timestamp(), by_quarter=by_quarter)
+            hours = self.house.between(start.timestamp(), end.timestamp(), by_quarter=by_quarter)
+            return hours, None
         history = self._keeper.history
         sessions = [s for s in history.between(start, end) if s.id != session.id]
         # The other sessions' part is summed again only when one of them changed.
@@ -290,17 +388,15 @@ class Costs:
             self._month_hours = None
         # Asked again for the same session in the same state (the cost, then the plan).
         own = (session.id, len(session.intervals), session.energy_kwh)
-        if self._month_hours is not None and self._month_hours[0] == own:
-            return self._month_hours[1]
-        hours = dict(self._month_cache[1])
+        known = self._month_hours
+        if known is not None and known[0] == own:
+            return known[1], known[2]
         step = QUARTER_S if by_quarter else HOUR_S
-        low, high = start.timestamp(), end.timestamp()
-        for interval, kwh in session.intervals.items():
-            if low <= interval < high:
-                slot = interval - interval % step
-                hours[slot] = hours.get(slot, 0.0) + kwh
-        self._month_hours = (own, hours)
-        return hours
+        hours, without = self._running.add(
+            session, self._month_cache, start.timestamp(), end.timestamp(), step
+        )
+        self._month_hours = (own, hours, without)
+        return hours, without
 
     def _parts_at(self, key: int) -> tuple[PriceParts, bool] | None:
         """An interval's price parts, remembered until the prices or the tariff change."""
@@ -344,12 +440,15 @@ class Costs:
 
     def session_cost(self, session: Session, now: datetime) -> SessionCost | None:
         """What a session costs (so far)."""
-        month_hours = self.month_hours(session) if self.tariff.power_fee else None
+        month_hours, without = (
+            self._month_with_and_without(session) if self.tariff.power_fee else (None, None)
+        )
         return self.tariff.session_cost(
             session,
             self.prices,
             dt_util.get_default_time_zone(),
             month_hourly_kwh=month_hours,
+            month_without_kwh=without,
             month_over=now >= next_month_start(session.start),
             parts_at=self._parts_at,
             sums_of=self._energy_sums,
@@ -391,19 +490,20 @@ class Costs:
 
     def month_cost(
         self,
-        start: datetime,
         until: datetime,
         active: Session | None,
+        active_in_month_kwh: float,
         live: SessionCost | None,
         finished: float | None,
     ) -> float | None:
         """Cost of this month's charging: the finished sessions' and the one in progress.
 
+        ``active_in_month_kwh`` is the energy the session in progress charged this month;
         ``finished`` is the month's share of the finished sessions' cost (None: none known).
         """
         total = finished
         if active is not None and live is not None and active.energy_kwh > 0:
-            share = active.energy_between(start, until) / active.energy_kwh
+            share = active_in_month_kwh / active.energy_kwh
             total = (total or 0.0) + live.total * share
         if total is None and self.tariff.price_now(self.prices, until, dt_util.UTC) is not None:
             # Prices are known but nothing was charged yet this month.

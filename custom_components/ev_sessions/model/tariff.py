@@ -439,6 +439,7 @@ class Tariff:
         zone: tzinfo,
         *,
         month_hourly_kwh: Mapping[int, float] | None = None,
+        month_without_kwh: Mapping[int, float] | None = None,
         month_over: bool = False,
         parts_at: Callable[[int], tuple[PriceParts, bool] | None] | None = None,
         sums_of: Callable[[Session], EnergySums | None] | None = None,
@@ -446,7 +447,9 @@ class Tariff:
         """Cost of a session: each interval's energy at its all-in price, plus fees.
 
         ``month_hourly_kwh`` is the whole month's hourly energy (with this session) for
-        the power fee; the session's share is the fee with it minus the fee without it.
+        the power fee; the session's share is the fee with it minus the fee without it
+        (``month_without_kwh``, when the caller keeps it: else the month less the
+        session's own hours, where the month has them).
         ``parts_at`` gives an interval's price parts (a cache of ``interval_parts``: a
         session in progress is priced at every reading, and only its last interval changed);
         ``sums_of`` gives the energy's priced sums (``energy_sums``, kept for all but the
@@ -474,12 +477,14 @@ class Tariff:
             cost.add("session_fee", self.session_fee)
             cost.add("vat", self.session_fee * self.vat_rate)
         if self.power_fee is not None and month_hourly_kwh is not None:
-            own = self.power_fee.bucket(session.intervals)
-            # The month without the session (as {h: kwh - own.get(h, 0.0)}: the same floats).
-            without = dict(month_hourly_kwh)
-            for hour, kwh in own.items():
-                if hour in without:
-                    without[hour] -= kwh
+            without = month_without_kwh
+            if without is None:
+                own = self.power_fee.bucket(session.intervals)
+                # The month without the session ({h: kwh - own[h]}: the same floats).
+                without = dict(month_hourly_kwh)
+                for hour, kwh in own.items():
+                    if hour in without:
+                        without[hour] -= kwh
             fee, hours = self.power_fee.fee_and_hours(month_hourly_kwh, zone)
             share = fee - self.power_fee.month_fee(without, zone)
             cost.add("power_fee", share)
