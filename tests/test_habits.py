@@ -103,6 +103,7 @@ async def test_learned_habits_are_shown_and_used_when_nothing_is_set(
     assert charge_now is not None
     assert charge_now.attributes["departure_source"] == "learned"
     assert charge_now.attributes["departure"] == "2026-01-30T06:30:00+01:00"
+    assert state_value(hass, f"datetime.{SIM}_next_departure") == "unknown"  # it has passed
     await hass.services.async_call(
         "switch", "turn_off", {"entity_id": f"switch.{SIM}_simulated_car_plugged_in"}, blocking=True
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 import logging
 from operator import attrgetter
 from typing import Any, cast
@@ -105,6 +105,9 @@ class EvSessionsData:
     plan: Plan | None
     departure: datetime | None
     departure_source: str
+    usual_departure: time  # the daily departure in force today (the departure time entity)
+    usual_departure_source: str
+    one_off_departure: datetime | None  # while it lies ahead (the next departure entity)
     target_kwh: float
     target_source: str
     habits: Habits | None
@@ -118,7 +121,7 @@ class EvSessionsData:
 
 
 _FIELDS = tuple(field.name for field in fields(EvSessionsData))
-_VALUES = (str, int, float, datetime)  # bool is an int
+_VALUES = (str, int, float, datetime, time)  # bool is an int
 
 
 _FROZEN: dict[type, bool] = {}
@@ -385,8 +388,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         start = month_start(now)
         until = now + TICK_INTERVAL
         month_energy, finished_cost = self._finished_in_month(start, until)
-        if session is not None:
-            month_energy += session.energy_between(start, until)
+        running_kwh = 0.0 if session is None else session.energy_between(start, until)
+        month_energy += running_kwh
         if tracker.error:
             status = STATUS_ERROR
         elif session is None:
@@ -401,6 +404,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         live_cost = None if session is None else self.costs.session_cost(session, now)
         departure, departure_source = control.departure(session.start if session else now, now)
         target_kwh, target_source = control.target_energy(session.start if session else now)
+        usual_departure, usual_departure_source = control.usual_departure(now)
         plan = (
             None
             if session is None
@@ -420,7 +424,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             month_energy_kwh=month_energy,
             month_start=start,
             session_cost=live_cost,
-            month_cost=self.costs.month_cost(start, until, session, live_cost, finished_cost),
+            month_cost=self.costs.month_cost(until, session, running_kwh, live_cost, finished_cost),
             price=self.costs.price_now(now),
             guard=self.power.decision,
             delivery=self.power.delivery,
@@ -428,6 +432,9 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             plan=plan,
             departure=departure,
             departure_source=departure_source,
+            usual_departure=usual_departure,
+            usual_departure_source=usual_departure_source,
+            one_off_departure=control.one_off_departure(now),
             target_kwh=target_kwh,
             target_source=target_source,
             habits=control.habits,

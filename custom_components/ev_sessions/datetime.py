@@ -33,14 +33,12 @@ class NextDeparture(EvSessionsEntity, DateTimeEntity):
 
     _attr_entity_category = EntityCategory.CONFIG
 
+    _follows_reads = True
+
     @property
     def native_value(self) -> datetime | None:
         """The one-off departure while it lies ahead."""
-        value = self.coordinator.config_entry.options.get(CONF_NEXT_DEPARTURE)
-        if not value:
-            return None
-        moment = dt_util.as_utc(datetime.fromisoformat(value))
-        return moment if moment > dt_util.utcnow() else None
+        return self.coordinator.data.one_off_departure
 
     async def async_set_value(self, value: datetime) -> None:
         """Store a one-off departure."""

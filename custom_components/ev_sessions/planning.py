@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 import logging
 from typing import Any
 
@@ -172,6 +172,23 @@ class ChargeControl:
         # plugged in at 06:54 is not "at risk" against 07:00.
         earliest = max(after, plugged_in + DEFAULT_MIN_DWELL)
         return next_departure(earliest, DEFAULT_DEPARTURE_TIME), SOURCE_DEFAULT
+
+    def usual_departure(self, now: datetime) -> tuple[time, str]:
+        """The daily departure in force today: set, else learned for today, else 07:00."""
+        options = self._entry.options
+        if options.get(CONF_DEPARTURE_TIME):
+            return time.fromisoformat(str(options[CONF_DEPARTURE_TIME])), SOURCE_SET
+        if self.habits is not None and self.habits.unplug:
+            return self.habits.unplug[WEEKDAYS[dt_util.as_local(now).weekday()]], SOURCE_LEARNED
+        return time.fromisoformat(DEFAULT_DEPARTURE_TIME), SOURCE_DEFAULT
+
+    def one_off_departure(self, now: datetime) -> datetime | None:
+        """The one-off departure while it lies ahead."""
+        value = self._entry.options.get(CONF_NEXT_DEPARTURE)
+        if not value:
+            return None
+        moment = dt_util.as_utc(datetime.fromisoformat(value))
+        return moment if moment > now else None
 
     # -- the plan ---------------------------------------------------------------
 

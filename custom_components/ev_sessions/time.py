@@ -8,18 +8,12 @@ from homeassistant.components.time import TimeEntity, TimeEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_DEPARTURE_TIME,
-    DEFAULT_DEPARTURE_TIME,
-    SOURCE_DEFAULT,
-    SOURCE_LEARNED,
-    SOURCE_SET,
 )
 from .coordinator import EvSessionsConfigEntry
 from .entity import EvSessionsEntity
-from .model.habits import WEEKDAYS
 
 PARALLEL_UPDATES = 0
 
@@ -40,25 +34,17 @@ class DepartureTime(EvSessionsEntity, TimeEntity):
 
     _attr_entity_category = EntityCategory.CONFIG
 
+    _follows_reads = True
+
     @property
     def native_value(self) -> time:
         """The daily departure in force: set, else learned for today, else the default."""
-        options = self.coordinator.config_entry.options
-        if options.get(CONF_DEPARTURE_TIME):
-            return time.fromisoformat(str(options[CONF_DEPARTURE_TIME]))
-        habits = self.coordinator.data.habits
-        if habits is not None and habits.unplug:
-            return habits.unplug[WEEKDAYS[dt_util.now().weekday()]]
-        return time.fromisoformat(DEFAULT_DEPARTURE_TIME)
+        return self.coordinator.data.usual_departure
 
     @property
     def extra_state_attributes(self) -> dict[str, str]:
         """Whether the departure time was set or learned."""
-        options = self.coordinator.config_entry.options
-        if options.get(CONF_DEPARTURE_TIME):
-            return {"source": SOURCE_SET}
-        habits = self.coordinator.data.habits
-        return {"source": SOURCE_LEARNED if habits and habits.unplug else SOURCE_DEFAULT}
+        return {"source": self.coordinator.data.usual_departure_source}
 
     async def async_set_value(self, value: time) -> None:
         """Store a new departure time."""
