@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from custom_components.ev_sessions.costs import _RunningMonth
 from custom_components.ev_sessions.model.prices import PriceInterval, PriceSeries
 from custom_components.ev_sessions.model.session import Session, spread_evenly
 from custom_components.ev_sessions.model.tariff import (
@@ -120,4 +121,50 @@ def test_a_reading_late_in_the_month_with_a_household_meter() -> None:
     print(
         f"\na reading on the 28th with a household meter: {kept:.0f} µs with the earlier "
         f"days kept, {before:.0f} µs worked out afresh ({before / kept:.1f}x)"
+    )
+
+
+def test_a_reading_of_a_long_session_under_a_power_fee() -> None:
+    """A 12-hour session on the 28th of January (a reading every 10 s) under a fee on the
+    month's three highest charging hours (27 earlier sessions): what a reading spends on
+    the month the fee counts, with and without the session. Kept up to the session's last
+    interval (Costs), and built afresh from all of its intervals (as before: the month
+    with it, its own hours, the month less them). The fee itself is left out (the same)."""
+    others = _year_of_sessions()[:27]
+    low, high = START.timestamp(), (START + timedelta(days=31)).timestamp()
+    base = (None, month_hourly(others, START, START + timedelta(days=31)))
+    begin = START + timedelta(days=27, hours=17)
+    readings = 12 * 360
+    fee = TARIFF.power_fee
+    assert fee is not None
+
+    def run(afresh: bool) -> tuple[float, int]:
+        session = Session(id="now", start=begin)
+        running = _RunningMonth()
+        spent = 0.0
+        for n in range(readings):
+            moment = begin + timedelta(seconds=10 * n)
+            session.add_energy(spread_evenly(11 / 360, moment, moment + timedelta(seconds=10)))
+            cpu = time_module.process_time()
+            if afresh:
+                hours = dict(base[1])
+                for key, kwh in session.intervals.items():
+                    if low <= key < high:
+                        slot = key - key % 3600
+                        hours[slot] = hours.get(slot, 0.0) + kwh
+                without = dict(hours)
+                for hour, kwh in fee.bucket(session.intervals).items():
+                    if hour in without:
+                        without[hour] -= kwh
+            else:
+                hours, without = running.add(session, base, low, high, 3600)
+            spent += time_module.process_time() - cpu
+        return spent / readings * 1e6, len(session.intervals)
+
+    kept, intervals = min(run(afresh=False) for _ in range(3))
+    before, _ = min(run(afresh=True) for _ in range(3))
+    print(
+        f"\nthe power fee's month at a reading of a 12-hour session ({intervals} intervals at "
+        f"its end): {kept:.1f} µs kept up to its last interval, {before:.1f} µs built afresh "
+        f"({before / kept:.1f}x)"
     )
