@@ -122,6 +122,35 @@ async def test_running_totals_settle_while_charging(
     assert number(hass, "sensor.wallbox_month_cost") == pytest.approx(2 * 11 / 12, abs=0.02)
 
 
+async def test_a_running_total_turns_over_with_the_month_at_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The month's cost waits to be written while the session charges (between its writes
+    a reading does not even work it out), but not when the month turns over under it: the
+    new month's snapshot writes its new last reset and the new month's cost at once."""
+    await hass.config.async_update(time_zone="Europe/Stockholm")
+    freezer.move_to(datetime(2025, 10, 31, 22, 58, 35, tzinfo=UTC))  # 23:58:35 on the 31st
+    wallbox_states(hass)
+    await setup_entry(hass, make_wallbox_entry(fixed_price=2.0))
+    register = 1000.0
+    for n in range(24):  # four minutes, across midnight
+        wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+        month_cost = hass.states.get("sensor.wallbox_month_cost")
+        assert month_cost is not None
+        now = dt_util.now()
+        assert month_cost.attributes["last_reset"] == month_start(now).isoformat(), n
+        if now.month == 11:
+            assert float(month_cost.state) <= 2 * register_since(now), n
+        freezer.tick(timedelta(seconds=10))
+        register += 11 / 360
+
+
+def register_since(now: datetime) -> float:
+    """The kWh charged at 11 kW since the month began (at most)."""
+    return (now - month_start(now)).total_seconds() / 3600 * 11 + 11 / 360
+
+
 async def test_next_departure_is_reused_only_until_it_passes(hass: HomeAssistant) -> None:
     """The next departure is worked out once, and again once it has passed, for another
     clock time, or in another time zone."""
@@ -167,6 +196,10 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
             await reading("11000" if n % 2 else "11050")
         assert looked_at["sensor.wallbox_power"] == 10
         assert looked_at["sensor.wallbox_session_energy"] == 10
+        # A running total is written once a minute while the session charges, and between
+        # its writes not even worked out (only its value can have moved on).
+        for total in ("energy_total", "month_energy"):
+            assert 1 <= looked_at[f"sensor.wallbox_{total}"] <= 2, total
         registry = er.async_get(hass)
         for platform, key in (
             ("sensor", "status"),

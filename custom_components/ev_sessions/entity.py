@@ -21,17 +21,30 @@ UNRECORDED = frozenset({"slots", "breakdown", "cost_breakdown"})
 
 
 class _Reads:
-    """A snapshot that notes which of its fields are read."""
+    """A snapshot that notes which of its fields are read (after the value: ``rest``)."""
 
-    __slots__ = ("data", "names")
+    __slots__ = ("data", "names", "rest")
 
     def __init__(self, data: EvSessionsData) -> None:
         self.data = data
         self.names: set[str] = set()
+        self.rest: set[str] | None = None
 
     def __getattr__(self, name: str) -> Any:
         self.names.add(name)
+        if self.rest is not None:
+            self.rest.add(name)
         return getattr(self.data, name)
+
+    def value_read(self) -> None:
+        """The value is worked out: what is read from now on is for the rest."""
+        self.rest = set()
+
+
+def value_read(data: object) -> None:
+    """Tell a snapshot that notes its reads that the entity's value is worked out."""
+    if isinstance(data, _Reads):
+        data.value_read()
 
 
 class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
@@ -51,6 +64,8 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     _unrecorded_attributes = UNRECORDED
     _follows_reads = False
     _reads: frozenset[str] | None = None  # the snapshot's fields it read when last looked at
+    # Of those, what the rest (attributes, last reset, unit) read (None: not told apart).
+    _rest_reads: frozenset[str] | None = None
     _held = False  # a change waits to be written (see _settling): look again at each snapshot
     _shown: tuple[Any, ...] | None = None
     _attributes_of: tuple[object, Any] | None = None  # (snapshot, its attributes)
@@ -129,6 +144,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         finally:
             coordinator.data = data
         self._reads = frozenset(reads.names)
+        self._rest_reads = None if reads.rest is None else frozenset(reads.rest)
         return showing
 
     @callback
@@ -146,6 +162,18 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         ):
             self._held = True
             return  # only the attributes can have changed: they wait, not even worked out
+        if (
+            settling
+            and self._settles == SETTLE_VALUE
+            and shown is not None
+            and isinstance(shown[1], float)
+            and (rest := self._rest_reads) is not None
+            and (changed := self.coordinator.changed) is not None
+            and rest.isdisjoint(changed)
+            and self.available
+        ):
+            self._held = True
+            return  # only the running total can have moved on: it waits, not even worked out
         showing = self._showing_noted()
         if showing == shown:
             self._held = False

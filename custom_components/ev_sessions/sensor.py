@@ -28,7 +28,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import STATUSES
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
-from .entity import SETTLE_VALUE, EvSessionsEntity
+from .entity import SETTLE_VALUE, EvSessionsEntity, value_read
 from .model.classify import POWER_CLASSES
 from .model.habits import WEEKDAYS
 from .model.history import session_summary
@@ -448,9 +448,11 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
         """What a write would show, from the raw value (cheaper than the formatted state)."""
         if not self.available:
             return (False,)
+        value = self.native_value
+        value_read(self.coordinator.data)
         return (
             True,
-            self.native_value,
+            value,
             self.extra_state_attributes,
             self.last_reset,
             self.native_unit_of_measurement,
