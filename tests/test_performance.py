@@ -227,39 +227,6 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
     assert not stale_entities
 
 
-async def test_a_failing_listener_keeps_no_entity_from_its_update(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The coordinator calls the entities itself (to pass by those left alone): a listener
-    that raises is logged, and the entities after it still get the snapshot."""
-    freezer.move_to(datetime(2025, 10, 1, 8, 1, tzinfo=UTC))
-    wallbox_states(hass)
-    entry = await setup_entry(hass, make_wallbox_entry())
-    coordinator = entry.runtime_data
-
-    @callback
-    def failing() -> None:
-        raise RuntimeError("a listener broke")
-
-    remove = coordinator.async_add_listener(failing)
-    listeners = coordinator._listeners  # the failing one first, before every entity
-    key = next(key for key, (update, _) in listeners.items() if update is failing)
-    first = listeners.pop(key)
-    rest = dict(listeners)
-    listeners.clear()
-    listeners[key] = first
-    listeners.update(rest)
-    for register in ("1000.0", "1000.1"):
-        freezer.tick(timedelta(seconds=10))
-        wallbox_states(hass, plug="on", power="11000", energy=register)
-        await hass.async_block_till_done()
-    assert coordinator.changed is not None  # the entities were passed by, or called
-    assert "a listener broke" in caplog.text
-    assert hass.states.get("sensor.wallbox_power").state == "11000.0"
-    assert number(hass, "sensor.wallbox_session_energy") == pytest.approx(0.1, abs=1e-6)
-    remove()
-
-
 async def test_a_reading_prices_only_the_last_interval(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -628,25 +628,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             else None
         )
         self._delivered = (data, world)
-        changed = self.changed
-        if changed is None:
-            super().async_update_listeners()
-            return
-        # Home Assistant's own loop (as 2026.10 runs it: one failing listener does not keep
-        # the others from their update), passing by the entities this snapshot left alone:
-        # those that noted their reads, none of which changed, and hold no change back (see
-        # EvSessionsEntity). A reading changes a few of a wallbox's 25-40 entities.
-        for update_callback, _ in list(self._listeners.values()):
-            entity: Any = getattr(update_callback, "__self__", None)
-            reads = getattr(entity, "_reads", None)
-            if reads is not None and not entity._held and reads.isdisjoint(changed):
-                continue
-            try:
-                update_callback()
-            except Exception:
-                self.logger.exception(
-                    "Unexpected error updating listener %s for %s", id(update_callback), self.name
-                )
+        super().async_update_listeners()
 
     @callback
     def refresh_from_options(self) -> None:

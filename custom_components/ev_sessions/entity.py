@@ -54,10 +54,9 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     unchanged writes nothing: most readings change a handful of a wallbox's entities.
 
     An entity whose state comes from the snapshot, the options and Home Assistant's
-    settings alone (``_follows_reads``) notes which fields of the snapshot it read
-    (``_reads``); the coordinator does not even call it when a snapshot changes none of them
-    and it holds no change back (``_held``): a reading changes the power, the session and
-    its cost, and leaves most of the 25-40 entities alone.
+    settings alone (``_follows_reads``) notes which fields of the snapshot it read, and is
+    not even looked at when a snapshot changes none of them (a reading changes the power,
+    the session and its cost, and leaves most of the 25-40 entities alone).
     """
 
     _attr_has_entity_name = True
@@ -150,7 +149,11 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when what it shows changed (see _settling for the waits)."""
-        # The coordinator passes by an entity none of whose reads changed (nor held back).
+        reads = self._reads
+        if reads is not None and not self._held:
+            changed = self.coordinator.changed
+            if changed is not None and reads.isdisjoint(changed):
+                return  # nothing it shows was touched
         settling = self._settles is not None and self._settling()
         shown = self._shown
         if (
