@@ -12,6 +12,7 @@ from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+from hypothesis import strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -150,3 +151,15 @@ def entities_looked_at() -> Iterator[Counter[str]]:
 
     with patch.object(EvSessionsEntity, "_showing_noted", _counted):
         yield looked_at
+
+
+def step_lists(
+    kinds: list[str], most_kwh: float, least_kwh: float = 0.01
+) -> st.SearchStrategy[list[tuple[str, int, float]]]:
+    """Steps of a property test: what happens (one of ``kinds``), a number to pick a place
+    with, and an energy; 1 to 40 of them."""
+    return st.lists(
+        st.tuples(st.sampled_from(kinds), st.integers(0, 10_000), st.floats(least_kwh, most_kwh)),
+        min_size=1,
+        max_size=40,
+    )

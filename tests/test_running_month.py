@@ -24,6 +24,8 @@ from custom_components.ev_sessions.model.tariff import (
     month_hourly,
 )
 
+from .helpers import step_lists
+
 # Kolkata: a local month starts at 18:30 UTC, so an hour can straddle the month's start.
 KOLKATA = ZoneInfo("Asia/Kolkata")
 START = datetime(2025, 10, 31, 17, 0, tzinfo=UTC)  # 22:30 on the 31st in Kolkata
@@ -56,15 +58,7 @@ def _with_base(others: list[Session], step: int) -> tuple[Any, dict[int, float]]
     return (len(others), month_hourly(others, start, end, step))
 
 
-STEPS = st.lists(
-    st.tuples(
-        st.sampled_from(["latest", "new interval", "spread back", "gap", "other session"]),
-        st.integers(0, 10_000),
-        st.floats(0.001, 3.0),
-    ),
-    min_size=1,
-    max_size=40,
-)
+STEPS = step_lists(["latest", "new interval", "spread back", "gap", "other session"], 3.0, 0.001)
 
 
 @settings(max_examples=200, deadline=None)

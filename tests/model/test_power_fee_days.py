@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from custom_components.ev_sessions.model.meter import HourlyMeter
 from custom_components.ev_sessions.model.tariff import PowerFee
+from tests.helpers import step_lists
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # October 2025 in Stockholm: the clocks go back on the 26th (a day of 25 hours).
@@ -39,15 +40,7 @@ def _kept(fee: PowerFee, hourly: dict[int, float]) -> tuple[float, list[int], fl
     return (*both, fee.peak_level(hourly, STOCKHOLM))
 
 
-STEPS = st.lists(
-    st.tuples(
-        st.sampled_from(["latest", "new hour", "earlier day", "next day", "other month"]),
-        st.integers(0, 10_000),
-        st.floats(0.01, 11.0),
-    ),
-    min_size=1,
-    max_size=40,
-)
+STEPS = step_lists(["latest", "new hour", "earlier day", "next day", "other month"], 11.0)
 
 
 @settings(max_examples=150, deadline=None)
