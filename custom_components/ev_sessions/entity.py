@@ -72,7 +72,8 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     # total (SETTLE_VALUE: the month's energy and cost, the average price), or the attributes
     # of a yes/no sensor whose state is written at once (SETTLE_ATTRIBUTES: the plan's slots).
     _settles: str | None = None
-    _written: tuple[str | None, datetime] | None = None  # (session id, snapshot time)
+    # (session id, snapshot time) when what is shown was last found current (written or not)
+    _written: tuple[str | None, datetime] | None = None
 
     def __init__(self, coordinator: EvSessionsCoordinator, description: EntityDescription) -> None:
         """Attach to the wallbox's device; the key names and translates the entity."""
@@ -109,9 +110,10 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     def _settling(self) -> bool:
         """Whether a write may wait.
 
-        It may when written less than SETTLE ago, while the same session charges, and this
-        snapshot was made for a reading. A later snapshot writes it (one comes at least every
-        30 s); new prices, options, a pause or the session's end write it at once.
+        It may when found current (written, or looked at and unchanged) less than SETTLE
+        ago, while the same session charges, and this snapshot was made for a reading. A
+        later snapshot writes it (one comes at least every 30 s); new prices, options, a
+        pause or the session's end write it at once.
         """
         shown, written = self._shown, self._written
         if not self._settles or not shown or not shown[0] or written is None:
@@ -180,6 +182,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         showing = self._showing_noted()
         if showing == shown:
             self._held = False
+            self._current()
             return
         if (
             settling
@@ -195,6 +198,10 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         super().async_write_ha_state()
         self._shown = showing
         self._held = False
+        self._current()
+
+    def _current(self) -> None:
+        """What is shown is what the snapshot gives: a total may wait a minute from here."""
         if self._settles:
             data = self.coordinator.data
             self._written = (None if data.session is None else data.session.id, data.now)
