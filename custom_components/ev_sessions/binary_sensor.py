@@ -19,13 +19,14 @@ from homeassistant.util import dt as dt_util
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
 from .entity import SETTLE_ATTRIBUTES, EvSessionsEntity
 from .model.planner import plan_slots
+from .time_util import local_iso
 
 PARALLEL_UPDATES = 0
 
 
 def _local(moment: datetime | None) -> str | None:
     """A time as users read it: local, with its offset."""
-    return None if moment is None else dt_util.as_local(moment).isoformat()
+    return None if moment is None else local_iso(moment)
 
 
 @dataclass(frozen=True, kw_only=True)

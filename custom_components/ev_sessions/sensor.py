@@ -35,6 +35,7 @@ from .model.history import session_summary
 from .model.session import interval_start
 from .model.tariff import RollingPeakFee, StepFee
 from .ocpp_entities import ocpp_sensors
+from .time_util import local_iso
 
 PARALLEL_UPDATES = 0
 
@@ -76,7 +77,7 @@ def _active_session(data: EvSessionsData, _currency: str) -> dict[str, Any] | No
         return None
     return {
         "session_id": data.session.id,
-        "start": dt_util.as_local(data.session.start).isoformat(),
+        "start": local_iso(data.session.start),
     }
 
 

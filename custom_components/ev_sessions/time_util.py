@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 from homeassistant.util import dt as dt_util
 
@@ -76,3 +77,17 @@ def _next_departure(after: datetime, departure: str) -> datetime | None:
         if moment > after:
             return dt_util.as_utc(moment)
     return None  # pragma: no cover - the next day's departure is always later
+
+
+def local_iso(moment: datetime) -> str:
+    """A time as users read it: local, with its offset (ISO 8601).
+
+    Remembered: the same few moments (a session's start, a plan's ends) are shown again at
+    every reading.
+    """
+    return _local_iso(moment, dt_util.get_default_time_zone())
+
+
+@lru_cache(maxsize=256)
+def _local_iso(moment: datetime, zone: tzinfo) -> str:
+    return moment.astimezone(zone).isoformat()
