@@ -205,6 +205,8 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
         # its writes not even worked out (only its value can have moved on).
         for total in ("energy_total", "month_energy"):
             assert 1 <= looked_at[f"sensor.wallbox_{total}"] <= 2, total
+        # The duration is kept to the minute: looked at when the minute turns.
+        assert 1 <= looked_at["sensor.wallbox_session_duration"] <= 2
         registry = er.async_get(hass)
         for platform, key in (
             ("sensor", "status"),

@@ -92,6 +92,9 @@ class EvSessionsData:
     plugged_in: bool
     charging: bool
     session: Session | None
+    # The session's duration to the minute (s): a state written once a minute, and an
+    # entity that reads a value (the session itself counts as changed at every reading).
+    session_duration_s: int
     last_session: Session | None
     energy_total_kwh: float
     month_energy_kwh: float
@@ -419,6 +422,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             plugged_in=session is not None,
             charging=session is not None and tracker.charging,
             session=session,
+            session_duration_s=(0 if session is None else round(session.duration_s(now) / 60) * 60),
             last_session=history.last,
             energy_total_kwh=tracker.energy_total_kwh,
             month_energy_kwh=month_energy,

@@ -210,7 +210,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         suggested_unit_of_measurement=UnitOfTime.HOURS,
         suggested_display_precision=2,
         # To the minute: a state written once a minute, not at every reading.
-        value_fn=lambda d: round(d.session.duration_s(d.now) / 60) * 60 if d.session else 0,
+        value_fn=lambda d: d.session_duration_s,
     ),
     EvSessionsSensorDescription(
         key="energy_total",
