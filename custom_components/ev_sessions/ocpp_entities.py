@@ -66,30 +66,27 @@ class OcppEntity(EvSessionsEntity):
 class OcppSensorDescription(SensorEntityDescription):
     """A sensor of what the charge point reports."""
 
-    value_fn: Callable[[ChargePointFacts, EvSessionsCoordinator], str | datetime | None]
-    # From the snapshot alone (see EvSessionsEntity._follows_reads): the firmware is not.
-    follows_reads: bool = True
+    value_fn: Callable[[ChargePointFacts], str | datetime | None]
 
 
 SENSORS: tuple[OcppSensorDescription, ...] = (
     OcppSensorDescription(
         key="current_user",
-        value_fn=lambda facts, _c: facts.user,
+        value_fn=lambda facts: facts.user,
     ),
     OcppSensorDescription(
         key="connector_status",
-        value_fn=lambda facts, _c: facts.status,
+        value_fn=lambda facts: facts.status,
     ),
     OcppSensorDescription(
         key="error_code",
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda facts, _c: facts.error_code,
+        value_fn=lambda facts: facts.error_code,
     ),
     OcppSensorDescription(
         key="firmware",
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda _f, coordinator: coordinator.source.device().sw_version,
-        follows_reads=False,
+        value_fn=lambda facts: facts.firmware,
     ),
     OcppSensorDescription(
         key="last_heard",
@@ -97,7 +94,7 @@ SENSORS: tuple[OcppSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         # To the minute (the snapshot has it so): to the second it was a row in the
         # database for every message.
-        value_fn=lambda facts, _c: facts.last_message,
+        value_fn=lambda facts: facts.last_message,
     ),
 )
 
@@ -106,18 +103,12 @@ class OcppSensor(OcppEntity, SensorEntity):
     """What the charge point reports."""
 
     entity_description: OcppSensorDescription
-
-    def __init__(
-        self, coordinator: EvSessionsCoordinator, description: OcppSensorDescription
-    ) -> None:
-        """A sensor of the charge point's device page."""
-        super().__init__(coordinator, description)
-        self._follows_reads = description.follows_reads
+    _follows_reads = True  # from the snapshot's charge point facts alone
 
     @property
     def native_value(self) -> str | datetime | None:
         """The reported value."""
-        return self.entity_description.value_fn(self._facts, self.coordinator)
+        return self.entity_description.value_fn(self._facts)
 
     def _showing(self) -> tuple[Any, ...]:
         return (self.available, self.native_value)

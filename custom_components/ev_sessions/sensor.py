@@ -126,7 +126,9 @@ def _local_hours(hours: tuple[int, ...], zone: tzinfo) -> tuple[str, ...]:
 
 
 def _average_price(data: EvSessionsData) -> float | None:
-    if data.session is None or data.session_cost is None or data.session.energy_kwh <= 0:
+    # The cost first: without a price it is None, and the session (which counts as changed
+    # at every reading) is not even read.
+    if data.session_cost is None or data.session is None or data.session.energy_kwh <= 0:
         return None
     # A tenth of an öre or cent: the average moves slowly, and each change is a state written.
     return round(data.session_cost.total / data.session.energy_kwh, 3)

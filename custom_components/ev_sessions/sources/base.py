@@ -180,6 +180,7 @@ class ChargePointFacts:
     user: str | None  # the user (or bare tag) of the transaction under way
     transaction: bool
     last_message: datetime | None
+    firmware: str | None = None  # as the charge point booted
 
 
 class ChargePointCommands(Protocol):

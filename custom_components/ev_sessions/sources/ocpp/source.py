@@ -235,7 +235,7 @@ class OcppSource:
         return self.link
 
     def facts(self) -> ChargePointFacts:
-        """Status, error, user and last contact (for the device page's entities)."""
+        """Status, error, user, last contact and firmware (the device page's entities)."""
         state = self.state
         transaction = state.transaction
         return ChargePointFacts(
@@ -244,6 +244,7 @@ class OcppSource:
             user=None if transaction is None else transaction.user,
             transaction=transaction is not None,
             last_message=state.last_message,
+            firmware=state.device.sw_version,
         )
 
     async def async_command(self, command: str, id_tag: str | None = None) -> str:
