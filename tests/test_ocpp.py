@@ -1970,6 +1970,17 @@ async def test_the_device_page_controls_and_reports_the_charge_point(
         await status16(station, "Preparing", T0)
         assert state_value(hass, "sensor.garage_1_connector_status") == "Preparing"
         assert state_value(hass, "sensor.garage_1_firmware") == "5.17.13"
+        # Updated, the box boots again with its new firmware: the sensor follows at once.
+        await station.call(
+            call16.BootNotification(
+                charge_point_model="Pulsar Plus",
+                charge_point_vendor="Wallbox",
+                firmware_version="5.18.2",
+            )
+        )
+        await hass.async_block_till_done()
+        assert state_value(hass, "sensor.garage_1_firmware") == "5.18.2"
+        await status16(station, "Preparing", T0)
         assert state_value(hass, "sensor.garage_1_last_heard") == T0.isoformat()
         # To the minute: a message 50 s later is not another row in the database.
         freezer.move_to(T0 + timedelta(seconds=50))

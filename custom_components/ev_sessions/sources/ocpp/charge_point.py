@@ -139,7 +139,7 @@ class ChargePoint:
         if isinstance(last := data.get("last_register_kwh"), int | float):
             self.last_register_kwh = float(last)
         if isinstance(data.get("boot"), dict):
-            self.on_boot(data["boot"])  # who it is, until it boots again
+            self._note_boot(data["boot"])  # who it is, until it boots again
         if data.get("last_time"):
             self.last_time = datetime.fromisoformat(data["last_time"])
         self.window.frames = [
@@ -252,7 +252,17 @@ class ChargePoint:
         return now
 
     def on_boot(self, data: Mapping[str, Any]) -> None:
-        """Boot data (a second BootNotification changes nothing)."""
+        """Boot data, shown at once (a box updated boots again with its new firmware).
+
+        Nothing else changes: the coordinator is told the state as it stands, as at the
+        next tick's poll (which never runs ahead of what the reorder window holds).
+        """
+        self._note_boot(data)
+        if self.push is not None:
+            self.push(self.poll(self.last_message or dt_util.utcnow()))
+
+    def _note_boot(self, data: Mapping[str, Any]) -> None:
+        """Who the box is: vendor, model, firmware, serial."""
         self.boot = {k: v for k, v in data.items() if isinstance(v, str | int | dict)}
         serial = (
             data.get("charge_point_serial_number")
