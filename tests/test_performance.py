@@ -181,7 +181,7 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
     are not even looked at. A change of what they read, or of the currency, reaches them at
     once. (That none is ever left stale is checked after every snapshot of every test.)"""
     # Clear of a quarter hour's start: its tick makes a snapshot of its own (the session is
-    # looked at once more then). The test ran at the real time, and failed 1 run in 45.
+    # looked at once more then). The test ran at the real time, and failed 1 run in 9.
     freezer.move_to(datetime(2025, 10, 1, 8, 1, tzinfo=UTC))
     wallbox_states(hass)
     entry = await setup_entry(hass, make_wallbox_entry())
