@@ -6,6 +6,7 @@ go back), and the month's hours from the household's meter."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings, strategies as st
@@ -37,6 +38,7 @@ def _afresh(fee: PowerFee, hourly: dict[int, float]) -> tuple[float, list[int], 
 def _kept(fee: PowerFee, hourly: dict[int, float]) -> tuple[float, list[int], float]:
     both = fee.fee_and_hours(hourly, STOCKHOLM)
     assert both == (fee.month_fee(hourly, STOCKHOLM), fee.peak_hours(hourly, STOCKHOLM))
+    assert fee.fee_and_hours(MappingProxyType(hourly), STOCKHOLM) == both  # any mapping
     return (*both, fee.peak_level(hourly, STOCKHOLM))
 
 

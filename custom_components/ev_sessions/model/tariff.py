@@ -567,10 +567,28 @@ class _EarlierDays:
                 and 0 <= len(hourly_kwh) - len(kept.hours) <= 25
                 and kept.hours.items() <= hourly_kwh.items()
             ):
-                rest = {h: hourly_kwh[h] for h in hourly_kwh.keys() - kept.hours.keys()}
+                rest = cls._rest(hourly_kwh, kept.hours)
                 if all(_hour_facts(hour, zone)[1] == kept.latest for hour in rest):
                     return kept, rest
         return None
+
+    @staticmethod
+    def _rest(hourly_kwh: Mapping[int, float], kept: dict[int, float]) -> dict[int, float]:
+        """The hours not kept (the kept ones all among them): the latest day's, at the end.
+
+        Looked for from the end, where the latest hours are (not by a set difference of
+        the month's 700 keys, twice per reading); any order finds them all.
+        """
+        missing = len(hourly_kwh) - len(kept)
+        rest: dict[int, float] = {}
+        if missing:
+            hours = reversed(hourly_kwh) if isinstance(hourly_kwh, dict) else iter(hourly_kwh)
+            for hour in hours:
+                if hour not in kept:
+                    rest[hour] = hourly_kwh[hour]
+                    if len(rest) == missing:
+                        break
+        return rest
 
     @classmethod
     def keep(cls, fee: PowerFee, zone: tzinfo, hourly_kwh: Mapping[int, float]) -> _EarlierDays:
