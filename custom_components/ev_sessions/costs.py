@@ -39,6 +39,7 @@ from .model.tariff import (
     RollingPeakFee,
     SessionCost,
     energy_sums,
+    less_own,
     month_hourly,
     month_quarters,
 )
@@ -135,10 +136,7 @@ class _RunningMonth:
             own[slot] = own.get(slot, 0.0) + kwh
             if low <= key < high:
                 hours[slot] = hours.get(slot, 0.0) + kwh
-        without = dict(hours)
-        for slot, kwh in own.items():
-            if slot in without:
-                without[slot] -= kwh
+        without = less_own(hours, own)
         self._id, self._base, self._earlier = session.id, base, earlier
         self._hours, self._own, self._without = hours, own, without
 

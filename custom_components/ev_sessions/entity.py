@@ -73,7 +73,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     # of a yes/no sensor whose state is written at once (SETTLE_ATTRIBUTES: the plan's slots).
     _settles: str | None = None
     # (session id, snapshot time) when what is shown was last found current (written or not)
-    _written: tuple[str | None, datetime] | None = None
+    _current_at: tuple[str | None, datetime] | None = None
 
     def __init__(self, coordinator: EvSessionsCoordinator, description: EntityDescription) -> None:
         """Attach to the wallbox's device; the key names and translates the entity."""
@@ -115,8 +115,8 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         later snapshot writes it (one comes at least every 30 s); new prices, options, a
         pause or the session's end write it at once.
         """
-        shown, written = self._shown, self._written
-        if not self._settles or not shown or not shown[0] or written is None:
+        shown, current = self._shown, self._current_at
+        if not self._settles or not shown or not shown[0] or current is None:
             return False
         data = self.coordinator.data
         session = data.session
@@ -124,8 +124,8 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             data.reading
             and data.charging
             and session is not None
-            and written[0] == session.id
-            and data.now - written[1] < SETTLE
+            and current[0] == session.id
+            and data.now - current[1] < SETTLE
         )
 
     def _state_now(self) -> Any:
@@ -204,7 +204,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         """What is shown is what the snapshot gives: a total may wait a minute from here."""
         if self._settles:
             data = self.coordinator.data
-            self._written = (None if data.session is None else data.session.id, data.now)
+            self._current_at = (None if data.session is None else data.session.id, data.now)
 
     @callback
     def async_write_ha_state(self) -> None:

@@ -153,10 +153,8 @@ class ChargeControl:
             and self.car_departure > after
         ):
             return self.car_departure, SOURCE_CAR
-        if (one_off := options.get(CONF_NEXT_DEPARTURE)) and (
-            moment := dt_util.as_utc(datetime.fromisoformat(one_off))
-        ) > after:
-            return moment, SOURCE_SET
+        if (one_off := self.one_off_departure(after)) is not None:
+            return one_off, SOURCE_SET
         if options.get(CONF_DEPARTURE_TIME):
             return next_departure(after, options[CONF_DEPARTURE_TIME]), SOURCE_SET
         if self.habits is not None and self.habits.unplug:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from homeassistant.components.sensor import (
@@ -113,16 +112,10 @@ def _session_cost_details(data: EvSessionsData, _currency: str) -> dict[str, Any
         "estimated": cost.estimated,
         "power_fee_provisional": cost.power_fee_provisional,
         # The month's hours that set the power fee (local time), highest first.
-        "power_fee_hours": list(
-            _local_hours(cost.power_fee_hours, dt_util.get_default_time_zone())
-        ),
+        "power_fee_hours": [
+            local_iso(datetime.fromtimestamp(hour, UTC)) for hour in cost.power_fee_hours
+        ],
     }
-
-
-@lru_cache(maxsize=64)
-def _local_hours(hours: tuple[int, ...], zone: tzinfo) -> tuple[str, ...]:
-    """Hours (UTC epoch starts) in local time: the same few, reading after reading."""
-    return tuple(datetime.fromtimestamp(hour, UTC).astimezone(zone).isoformat() for hour in hours)
 
 
 def _average_price(data: EvSessionsData) -> float | None:

@@ -9,9 +9,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import (
-    CONF_DEPARTURE_TIME,
-)
+from .const import CONF_DEPARTURE_TIME
 from .coordinator import EvSessionsConfigEntry
 from .entity import EvSessionsEntity
 

@@ -479,12 +479,7 @@ class Tariff:
         if self.power_fee is not None and month_hourly_kwh is not None:
             without = month_without_kwh
             if without is None:
-                own = self.power_fee.bucket(session.intervals)
-                # The month without the session ({h: kwh - own[h]}: the same floats).
-                without = dict(month_hourly_kwh)
-                for hour, kwh in own.items():
-                    if hour in without:
-                        without[hour] -= kwh
+                without = less_own(month_hourly_kwh, self.power_fee.bucket(session.intervals))
             fee, hours = self.power_fee.fee_and_hours(month_hourly_kwh, zone)
             share = fee - self.power_fee.month_fee(without, zone)
             cost.add("power_fee", share)
@@ -615,6 +610,19 @@ def _hour_facts(hour: int, zone: tzinfo) -> tuple[bool, date]:
     local = datetime.fromtimestamp(hour, UTC).astimezone(zone)
     clock = local.time().replace(tzinfo=None)
     return clock >= NIGHT_START or clock < NIGHT_END, local.date()
+
+
+def less_own(month: Mapping[int, float], own: Mapping[int, float]) -> dict[int, float]:
+    """The month without a session's own energy, where the month has it.
+
+    As {h: kwh - own[h]}, the same floats whoever asks (the tariff, or the costs keeping
+    the running session's month).
+    """
+    without = dict(month)
+    for hour, kwh in own.items():
+        if hour in without:
+            without[hour] -= kwh
+    return without
 
 
 def hourly(intervals: Mapping[int, float]) -> dict[int, float]:
