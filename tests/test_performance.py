@@ -6,6 +6,7 @@ The figures themselves come from ``benchmarks/``; these tests pin the behaviour 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
@@ -130,9 +131,9 @@ async def test_running_totals_settle_while_charging(
 async def test_a_running_total_turns_over_with_the_month_at_once(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    """The month's cost waits to be written while the session charges (between its writes
-    a reading does not even work it out), but not when the month turns over under it: the
-    new month's snapshot writes its new last reset and the new month's cost at once."""
+    """The month's cost waits to be written while the session charges, but not when the
+    month turns over under it: the new month's snapshot writes its new last reset and the
+    new month's cost at once."""
     await hass.config.async_update(time_zone="Europe/Stockholm")
     freezer.move_to(datetime(2025, 10, 31, 22, 58, 35, tzinfo=UTC))  # 23:58:35 on the 31st
     wallbox_states(hass)
@@ -149,6 +150,38 @@ async def test_a_running_total_turns_over_with_the_month_at_once(
             assert float(month_cost.state) <= 2 * register_since(now), n
         freezer.tick(timedelta(seconds=10))
         register += 11 / 360
+
+
+async def test_a_running_total_waits_only_in_its_value(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Between its writes, a snapshot for a reading that moves only the month's cost leaves
+    the sensor alone (not even worked out); one that changes what its last reset reads (the
+    month's start, in a snapshot for a reading that came before the month's own tick) is
+    written at once."""
+    await hass.config.async_update(time_zone="Europe/Stockholm")
+    freezer.move_to(datetime(2025, 10, 20, 10, 0, 5, tzinfo=UTC))
+    wallbox_states(hass)
+    entry = await setup_entry(hass, make_wallbox_entry(fixed_price=2.0))
+    register = 1000.0
+    for _ in range(3):  # the session starts (its totals written), then they settle
+        wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+        freezer.tick(timedelta(seconds=10))
+        register += 11 / 360
+    coordinator = entry.runtime_data
+    before = hass.states.get("sensor.wallbox_month_cost")
+    assert before is not None
+    data = coordinator.data
+    assert data.reading
+    assert data.month_cost is not None
+    coordinator.async_set_updated_data(replace(data, month_cost=data.month_cost + 1.0))
+    assert hass.states.get("sensor.wallbox_month_cost") == before  # its value waits
+    november = datetime(2025, 11, 1, tzinfo=ZoneInfo("Europe/Stockholm"))
+    coordinator.async_set_updated_data(replace(coordinator.data, month_start=november))
+    after = hass.states.get("sensor.wallbox_month_cost")
+    assert after is not None
+    assert after.attributes["last_reset"] == november.isoformat()
 
 
 def register_since(now: datetime) -> float:
