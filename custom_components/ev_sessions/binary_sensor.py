@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, cast
 
 from homeassistant.components.binary_sensor import (
@@ -18,7 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
 from .entity import SETTLE_ATTRIBUTES, EvSessionsEntity
-from .model.planner import plan_slots
+from .model.planner import Plan, plan_slots
 from .time_util import local_iso
 
 PARALLEL_UPDATES = 0
@@ -27,6 +27,27 @@ PARALLEL_UPDATES = 0
 def _local(moment: datetime | None) -> str | None:
     """A time as users read it: local, with its offset."""
     return None if moment is None else local_iso(moment)
+
+
+# The last plans' slots as shown, by plan and time zone. A plan stands for a minute or more,
+# and the charge-now sensor's attributes are worked out at every snapshot that is not for a
+# reading (and at every one that turns it on or off).
+_slots_shown: list[tuple[Plan, tzinfo, list[dict[str, object]]]] = []
+KEPT_PLANS = 4
+
+
+def _slots(plan: Plan | None) -> list[dict[str, object]]:
+    """A plan's slots in local time, worked out once per plan (not to be changed)."""
+    if plan is None:
+        return []
+    zone = dt_util.get_default_time_zone()
+    for known in _slots_shown:
+        if known[0] is plan and known[1] is zone:
+            return known[2]
+    slots = plan_slots(plan, zone)
+    _slots_shown.insert(0, (plan, zone, slots))
+    del _slots_shown[KEPT_PLANS:]
+    return slots
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +80,7 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
         settle_attributes=True,
         value_fn=lambda d: bool(d.plan and d.plan.charging_at(d.now)),
         attributes_fn=lambda d: {
-            "slots": plan_slots(d.plan, dt_util.get_default_time_zone()) if d.plan else [],
+            "slots": _slots(d.plan),
             "departure": _local(d.departure),
             "departure_source": d.departure_source,
             "target_kwh": round(d.target_kwh, 2),

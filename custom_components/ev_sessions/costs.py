@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 import logging
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import (
@@ -34,7 +34,9 @@ from .model.tariff import (
     HOUR_S,
     NO_ENERGY,
     QUARTER_S,
+    AllBut,
     EnergySums,
+    PowerFee,
     PriceParts,
     RollingPeakFee,
     SessionCost,
@@ -70,16 +72,34 @@ class _RunningMonth:
     session, its fee bucket (``hourly``), and the month less that bucket where it has hours.
     """
 
-    __slots__ = ("_base", "_earlier", "_hours", "_id", "_own", "_without")
+    __slots__ = (
+        "_base",
+        "_but",
+        "_earlier",
+        "_hours",
+        "_id",
+        "_in_month",
+        "_kwh",
+        "_own",
+        "_slot",
+        "_without",
+    )
 
     def __init__(self) -> None:
         """Nothing kept yet."""
         self._id: str | None = None
-        self._base: object = None  # the other sessions' month (compared by identity)
+        self._base: tuple[Any, dict[int, float]] | None = None  # the other sessions' month
         self._earlier: dict[int, float] = {}
         self._hours: dict[int, float] = {}
         self._own: dict[int, float] = {}
         self._without: dict[int, float] = {}
+        # The last interval: its fee slot (None: no interval yet), energy, and whether it is
+        # in the month.
+        self._slot: int | None = None
+        self._kwh = 0.0
+        self._in_month = False
+        # A power fee's look at the month with and without, but the last slot (by fee, zone).
+        self._but: tuple[PowerFee, tzinfo, AllBut, AllBut] | None = None
 
     def add(
         self,
@@ -90,13 +110,27 @@ class _RunningMonth:
         step: int,
     ) -> tuple[dict[int, float], dict[int, float]]:
         """The month with the session's energy, and without its own (not to be changed)."""
+        self.update(session, base, low, high, step)
+        return self.months()
+
+    def update(
+        self,
+        session: Session,
+        base: tuple[Any, dict[int, float]],
+        low: float,
+        high: float,
+        step: int,
+    ) -> None:
+        """Follow the session up to its last interval."""
         intervals = session.intervals
         last = next(reversed(intervals), None)
         if last is None:
-            return base[1], base[1]
+            self._id, self._base, self._slot = session.id, base, None
+            return
         earlier = self._earlier
         if (
             self._id != session.id
+            or self._slot is None
             or self._base is not base
             or len(earlier) != len(intervals) - 1
             or not earlier.items() <= intervals.items()
@@ -104,17 +138,57 @@ class _RunningMonth:
             # Else the one interval not among the earlier is the last added (an interval is
             # never taken out of a session).
             self._keep(session, base, last, low=low, high=high, step=step)
-        kwh = intervals[last]
-        slot = last - last % step
+        self._kwh = intervals[last]
+        self._in_month = low <= last < high
+        self._slot = last - last % step  # a new last interval is kept afresh (above)
+
+    def months(self) -> tuple[dict[int, float], dict[int, float]]:
+        """The month with the session's energy, and without its own (not to be changed)."""
+        base = cast(tuple[Any, dict[int, float]], self._base)
+        slot = self._slot
+        if slot is None:
+            return base[1], base[1]
+        with_slot, without_slot = self._slot_values()
         hours = self._hours
-        if low <= last < high:
+        if self._in_month:
             hours = dict(hours)
-            hours[slot] = hours.get(slot, 0.0) + kwh
-        if slot not in hours:
+            hours[slot] = cast(float, with_slot)
+        if without_slot is None:
             return hours, self._without
         without = dict(self._without)
-        without[slot] = hours[slot] - (self._own.get(slot, 0.0) + kwh)
+        without[slot] = without_slot
         return hours, without
+
+    def _slot_values(self) -> tuple[float | None, float | None]:
+        """The month's energy in the last slot with and without the session (None: none)."""
+        slot, kwh = cast(int, self._slot), self._kwh
+        value = self._hours.get(slot)
+        if self._in_month:
+            value = (0.0 if value is None else value) + kwh
+        if value is None:
+            return None, None
+        return value, value - (self._own.get(slot, 0.0) + kwh)
+
+    def fees(self, fee: PowerFee, zone: tzinfo) -> tuple[tuple[float, list[int]], float]:
+        """A power fee of the month with the session (and its hours), and of it without.
+
+        What ``fee_and_hours`` gives for the two months, without looking at their hours:
+        the rest of the month is worked out once per slot (see ``AllBut``).
+        """
+        if self._slot is None:
+            month = cast(tuple[Any, dict[int, float]], self._base)[1]
+            return fee.fee_and_hours(month, zone), fee.month_fee(month, zone)
+        but = self._but
+        if but is None or but[0] != fee or but[1] != zone:
+            slot = self._slot
+            but = self._but = (
+                fee,
+                zone,
+                fee.all_but(self._hours, slot, zone),
+                fee.all_but(self._without, slot, zone),
+            )
+        with_slot, without_slot = self._slot_values()
+        return fee.fee_with(but[2], with_slot), fee.fee_with(but[3], without_slot)[0]
 
     def _keep(
         self,
@@ -139,6 +213,7 @@ class _RunningMonth:
         without = less_own(hours, own)
         self._id, self._base, self._earlier = session.id, base, earlier
         self._hours, self._own, self._without = hours, own, without
+        self._but = None
 
 
 class Costs:
@@ -156,8 +231,9 @@ class Costs:
         # or the tariff change: the session in progress is priced at every reading.
         self._parts_cache: dict[int, tuple[PriceParts, bool] | None] = {}
         self._month_cache: tuple[tuple[Any, ...], dict[int, float]] | None = None
-        self._month_hours: tuple[tuple[Any, ...], dict[int, float], dict[int, float]] | None = None
+        self._month_hours: tuple[dict[int, float], dict[int, float]] | None = None
         self._running = _RunningMonth()
+        self._running_for: tuple[Any, ...] | None = None  # the session's state it follows
         # The session in progress, priced up to its last interval: (what it was priced
         # under, the intervals summed, their sums), so a reading prices one interval.
         self._summed: tuple[tuple[Any, ...], dict[int, float], EnergySums | None] | None = None
@@ -376,6 +452,15 @@ class Costs:
         if self._entry.options.get(CONF_HOUSE_POWER_ENTITY):
             hours = self.house.between(start.timestamp(), end.timestamp(), by_quarter=by_quarter)
             return hours, None
+        running = self._running_month(session, start, end, by_quarter)
+        if self._month_hours is None:  # asked again in the same state: the cost, the plan
+            self._month_hours = running.months()
+        return self._month_hours
+
+    def _running_month(
+        self, session: Session, start: datetime, end: datetime, by_quarter: bool
+    ) -> _RunningMonth:
+        """The month of the sessions (not the household's meter), kept up to this session."""
         history = self._keeper.history
         sessions = [s for s in history.between(start, end) if s.id != session.id]
         # The other sessions' part is summed again only when one of them changed.
@@ -383,18 +468,24 @@ class Costs:
         if self._month_cache is None or self._month_cache[0] != key:
             bucket = month_quarters if by_quarter else month_hourly
             self._month_cache = (key, bucket(sessions, start, end))
-            self._month_hours = None
-        # Asked again for the same session in the same state (the cost, then the plan).
+            self._running_for = None
         own = (session.id, len(session.intervals), session.energy_kwh)
-        known = self._month_hours
-        if known is not None and known[0] == own:
-            return known[1], known[2]
-        step = QUARTER_S if by_quarter else HOUR_S
-        hours, without = self._running.add(
-            session, self._month_cache, start.timestamp(), end.timestamp(), step
-        )
-        self._month_hours = (own, hours, without)
-        return hours, without
+        if self._running_for != own:
+            step = QUARTER_S if by_quarter else HOUR_S
+            self._running.update(
+                session, self._month_cache, start.timestamp(), end.timestamp(), step
+            )
+            self._running_for = own
+            self._month_hours = None
+        return self._running
+
+    def _month_fees(
+        self, session: Session, fee: PowerFee, zone: tzinfo
+    ) -> tuple[tuple[float, list[int]], float]:
+        """A power fee of the session's month with it (and its hours), and without it."""
+        start = month_start(session.start)
+        end = next_month_start(session.start)
+        return self._running_month(session, start, end, by_quarter=False).fees(fee, zone)
 
     def _parts_at(self, key: int) -> tuple[PriceParts, bool] | None:
         """An interval's price parts, remembered until the prices or the tariff change."""
@@ -438,15 +529,20 @@ class Costs:
 
     def session_cost(self, session: Session, now: datetime) -> SessionCost | None:
         """What a session costs (so far)."""
-        month_hours, without = (
-            self._month_with_and_without(session) if self.tariff.power_fee else (None, None)
-        )
+        zone = dt_util.get_default_time_zone()
+        fee = self.tariff.power_fee
+        month_hours = without = fees = None
+        if isinstance(fee, PowerFee) and not self._entry.options.get(CONF_HOUSE_POWER_ENTITY):
+            fees = self._month_fees(session, fee, zone)
+        elif fee is not None:
+            month_hours, without = self._month_with_and_without(session)
         return self.tariff.session_cost(
             session,
             self.prices,
-            dt_util.get_default_time_zone(),
+            zone,
             month_hourly_kwh=month_hours,
             month_without_kwh=without,
+            month_fees=fees,
             month_over=now >= next_month_start(session.start),
             parts_at=self._parts_at,
             sums_of=self._energy_sums,

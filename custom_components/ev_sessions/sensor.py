@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any, cast
 
 from homeassistant.components.sensor import (
@@ -31,6 +32,7 @@ from .entity import SETTLE_VALUE, EvSessionsEntity, value_read
 from .model.classify import POWER_CLASSES
 from .model.habits import WEEKDAYS
 from .model.history import session_summary
+from .model.planner import iso_in
 from .model.session import interval_start
 from .model.tariff import RollingPeakFee, StepFee
 from .ocpp_entities import ocpp_sensors
@@ -112,10 +114,17 @@ def _session_cost_details(data: EvSessionsData, _currency: str) -> dict[str, Any
         "estimated": cost.estimated,
         "power_fee_provisional": cost.power_fee_provisional,
         # The month's hours that set the power fee (local time), highest first.
-        "power_fee_hours": [
-            local_iso(datetime.fromtimestamp(hour, UTC)) for hour in cost.power_fee_hours
-        ],
+        "power_fee_hours": _hours_shown(cost.power_fee_hours, dt_util.get_default_time_zone()),
     }
+
+
+@lru_cache(maxsize=16)
+def _hours_shown(hours: tuple[int, ...], zone: tzinfo) -> list[str]:
+    """Hours (UTC epoch starts) in local time (not to be changed).
+
+    Worked out once: they are shown at every reading, and change when a new peak is set.
+    """
+    return [iso_in(datetime.fromtimestamp(hour, UTC), zone) for hour in hours]
 
 
 def _average_price(data: EvSessionsData) -> float | None:

@@ -93,7 +93,7 @@ class SessionKeeper:
         self.tracker = SessionTracker(config)
         self.history = SessionHistory()
         self._state_store, self._history_store = session_stores(hass, entry.entry_id)
-        self._state_due: float | None = None
+        self._state_delay: float | None = None  # of the write waiting
         self._failing: set[str] = set()  # the stores whose last write failed
         self._retry_s = RETRY_FIRST_S
         self._unsub_retry: CALLBACK_TYPE | None = None
@@ -194,7 +194,7 @@ class SessionKeeper:
 
     def save_state_now(self) -> None:
         """Write the state in the background, now."""
-        self._state_due = None
+        self._state_delay = None
         self._hass.async_create_task(
             self._state_store.async_save(self._state_data()), f"{DOMAIN} save state"
         )
@@ -211,12 +211,14 @@ class SessionKeeper:
 
         Store.async_delay_save debounces: every call pushes the write back. Readings come
         every few seconds, so asking on each one would postpone the write for as long as
-        the car charges. Ask only when no write is due sooner.
+        the car charges. Ask only when no write is due sooner: one asked for earlier, with
+        no longer a delay, is (no clock is read: this is asked at every reading). A shorter
+        delay than the one waiting asks again, and is kept.
         """
-        due = self._hass.loop.time() + delay
-        if self._state_due is not None and self._state_due <= due:
+        pending = self._state_delay
+        if pending is not None and pending <= delay:
             return
-        self._state_due = due
+        self._state_delay = delay
         self._state_store.async_delay_save(self._state_data, delay)
 
     def save_history_soon(self) -> None:
@@ -224,7 +226,7 @@ class SessionKeeper:
         self._history_store.async_delay_save(self._history_data, 1)
 
     def _state_data(self) -> dict[str, Any]:
-        self._state_due = None
+        self._state_delay = None
         return {"tracker": self.tracker.as_dict(), **self._state_parts()}
 
     def _history_data(self) -> dict[str, Any]:

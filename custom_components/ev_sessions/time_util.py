@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, tzinfo
-from functools import lru_cache
 
 from homeassistant.util import dt as dt_util
+
+from .model.planner import iso_in
 
 type _Month = tuple[tzinfo, float, float, datetime, datetime]
 # The months last asked about, newest first: zone, bounds (epoch s), starts. A few, not one:
@@ -85,9 +86,4 @@ def local_iso(moment: datetime) -> str:
     Remembered: the same few moments (a session's start, a plan's ends) are shown again at
     every reading.
     """
-    return _local_iso(moment, dt_util.get_default_time_zone())
-
-
-@lru_cache(maxsize=256)
-def _local_iso(moment: datetime, zone: tzinfo) -> str:
-    return moment.astimezone(zone).isoformat()
+    return iso_in(moment, dt_util.get_default_time_zone())

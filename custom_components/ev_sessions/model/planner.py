@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from .session import INTERVAL, interval_start
 from .tariff import MonthFee
@@ -88,12 +89,22 @@ class Plan:
         return any(slot.start <= moment < self._charging_end(slot) for slot in self.slots)
 
 
+@lru_cache(maxsize=1024)
+def iso_in(moment: datetime, zone: tzinfo | None) -> str:
+    """A moment in ISO 8601, in ``zone`` (None: as it is).
+
+    Remembered: the same quarter-hour bounds are shown in plan after plan, and a session's
+    start at every reading.
+    """
+    return (moment.astimezone(zone) if zone else moment).isoformat()
+
+
 def plan_slots(plan: Plan, zone: tzinfo | None = None) -> list[dict[str, object]]:
     """The plan's slots in the public shape (ISO times in ``zone``, energy, all-in price)."""
     return [
         {
-            "start": (slot.start.astimezone(zone) if zone else slot.start).isoformat(),
-            "end": (slot.end.astimezone(zone) if zone else slot.end).isoformat(),
+            "start": iso_in(slot.start, zone),
+            "end": iso_in(slot.end, zone),
             "energy_kwh": round(slot.energy_kwh, 4),
             "price": None if slot.price is None else round(slot.price, 5),
         }

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache, lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from .prices import PriceSeries
 from .session import Session
@@ -153,6 +153,60 @@ class PowerFee:
         """The hours (UTC epoch starts) that set the fee, highest first."""
         return [hour for _, hour in self._top(hourly_kwh, zone)[0]]
 
+    def all_but(self, hourly_kwh: Mapping[int, float], slot: int, zone: tzinfo) -> AllBut:
+        """What the fee takes from a month's hours but one, for ``fee_with`` (see AllBut)."""
+        rest = {hour: kwh for hour, kwh in hourly_kwh.items() if hour != slot}
+        candidates = self._candidates(rest, zone)
+        night, day = _hour_facts(slot, zone)
+        day_best = None
+        if self.one_per_day:
+            for candidate in candidates:
+                if _hour_facts(candidate[1], zone)[1] == day:
+                    day_best = candidate
+                    candidates.remove(candidate)
+                    break
+        window = self.window
+        first = min(rest, default=None)
+        return AllBut(
+            slot=slot,
+            others=tuple(sorted(candidates, reverse=True)[: self.peaks]),
+            day_best=day_best,
+            weight=(
+                None
+                if window is not None and not _in_window(window, slot, zone)
+                else (self.night_weight if night else 1.0)
+            ),
+            first=first,
+            first_month=None if first is None else _local_month(first, zone),
+            slot_month=_local_month(slot, zone),
+        )
+
+    def fee_with(self, but: AllBut, value: float | None) -> tuple[float, list[int]]:
+        """``fee_and_hours`` of the month ``but`` was worked out from, its slot at ``value``.
+
+        None: the slot is not among the month's hours. The same floats as worked out
+        afresh: the month's top candidates are among the rest's and the slot's day's best,
+        and are summed in the same order.
+        """
+        candidates = list(but.others)
+        best = but.day_best
+        if value is not None and but.weight is not None:
+            candidate = (value * but.weight, but.slot)
+            if not self.one_per_day:
+                candidates.append(candidate)
+            elif best is None or candidate > best:
+                best = candidate
+        if best is not None:
+            candidates.append(best)
+        top = sorted(candidates, reverse=True)[: self.peaks]
+        if not top:
+            return 0.0, []
+        if value is not None and (but.first is None or but.slot < but.first):
+            month = but.slot_month
+        else:
+            month = cast(int, but.first_month)
+        return self.price_in(month) * sum(v for v, _ in top) / self.peaks, [h for _, h in top]
+
     def _top(
         self, hourly_kwh: Mapping[int, float], zone: tzinfo
     ) -> tuple[list[tuple[float, int]], int]:
@@ -200,6 +254,24 @@ class PowerFee:
     def _counted(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[float]:
         """The weighted hourly means that can be peaks."""
         return [value for value, _ in self._candidates(hourly_kwh, zone)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllBut:
+    """A month's hours as a power fee sees them, but for one slot (hour or quarter).
+
+    While a session charges, a reading changes the month in its last slot alone: the rest
+    is worked out once (``PowerFee.all_but``), and the fee for each new value of the slot
+    looks at a handful of candidates (``PowerFee.fee_with``), not at the month's hours.
+    """
+
+    slot: int
+    others: tuple[tuple[float, int], ...]  # the top candidates, but the slot's day's (one per day)
+    day_best: tuple[float, int] | None  # one per day: the best of the slot's day, but the slot
+    weight: float | None  # the slot's weight as a candidate (None: outside the fee's window)
+    first: int | None  # the earliest hour, but the slot (the month's price goes by it)
+    first_month: int | None  # its local month
+    slot_month: int  # the slot's local month
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -443,6 +515,7 @@ class Tariff:
         month_over: bool = False,
         parts_at: Callable[[int], tuple[PriceParts, bool] | None] | None = None,
         sums_of: Callable[[Session], EnergySums | None] | None = None,
+        month_fees: tuple[tuple[float, list[int]], float] | None = None,
     ) -> SessionCost | None:
         """Cost of a session: each interval's energy at its all-in price, plus fees.
 
@@ -453,9 +526,13 @@ class Tariff:
         ``parts_at`` gives an interval's price parts (a cache of ``interval_parts``: a
         session in progress is priced at every reading, and only its last interval changed);
         ``sums_of`` gives the energy's priced sums (``energy_sums``, kept for all but the
-        last interval of a session in progress).
+        last interval of a session in progress). ``month_fees`` gives the power fee's
+        ``fee_and_hours`` of the month with the session and its ``month_fee`` without it,
+        when the caller keeps them (in place of the two months).
         Returns None when no price can be had at all (no price entity, no fixed price).
         """
+        if session.intervals and not self.uses_price_entity and self.fixed_price is None:
+            return None  # nothing to price the energy with (without summing it)
         if sums_of is not None:
             sums = sums_of(session)
         else:
@@ -476,12 +553,18 @@ class Tariff:
         if self.session_fee:
             cost.add("session_fee", self.session_fee)
             cost.add("vat", self.session_fee * self.vat_rate)
-        if self.power_fee is not None and month_hourly_kwh is not None:
+        fees = month_fees if self.power_fee is not None else None
+        if fees is None and self.power_fee is not None and month_hourly_kwh is not None:
             without = month_without_kwh
             if without is None:
                 without = less_own(month_hourly_kwh, self.power_fee.bucket(session.intervals))
-            fee, hours = self.power_fee.fee_and_hours(month_hourly_kwh, zone)
-            share = fee - self.power_fee.month_fee(without, zone)
+            fees = (
+                self.power_fee.fee_and_hours(month_hourly_kwh, zone),
+                self.power_fee.month_fee(without, zone),
+            )
+        if fees is not None:
+            (fee, hours), fee_without = fees
+            share = fee - fee_without
             cost.add("power_fee", share)
             cost.add("vat", share * self.vat_rate)
             cost.power_fee_provisional = not month_over
@@ -599,6 +682,12 @@ class _EarlierDays:
 def _in_window(window: TimeWindow, hour: int, zone: tzinfo) -> bool:
     """Whether an hour (UTC epoch start) is inside a window (remembered, as below)."""
     return window.contains(datetime.fromtimestamp(hour, UTC).astimezone(zone))
+
+
+@lru_cache(maxsize=1024)
+def _local_month(hour: int, zone: tzinfo) -> int:
+    """The local month of an hour (UTC epoch start)."""
+    return datetime.fromtimestamp(hour, UTC).astimezone(zone).month
 
 
 @lru_cache(maxsize=16384)
