@@ -39,8 +39,10 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from homeassistant import util as ha_util
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import event as event_helper
 from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -52,6 +54,8 @@ from custom_components.ev_sessions.model.history import SessionHistory
 from tests.conftest import ENERGY, PLUG, POWER, make_wallbox_entry
 
 READINGS = int(os.environ.get("EV_SESSIONS_BENCH_READINGS", "1000"))
+# The clock the stream runs on: "light" (below), or "freezegun" (the test harness's own).
+CLOCK = os.environ.get("EV_SESSIONS_BENCH_CLOCK", "light")
 ROUNDS = 5
 FIXTURES = Path(__file__).parent.parent / "tests" / "fixtures"
 PRICES = json.loads(
@@ -87,9 +91,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load this repository's integration."""
 
 
-async def _stream(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entity_id: str, count: int
-) -> float:
+async def _stream(hass: HomeAssistant, freezer: Clock, entity_id: str, count: int) -> float:
     """CPU seconds for ``count`` power readings (and register steps) of one sensor."""
     register = 1000.0
     HARNESS_WRITES[0] = 0.0
@@ -151,16 +153,78 @@ def _time_harness_storage(hass: HomeAssistant) -> Generator[None]:
         yield
 
 
+class LightClock:
+    """Time that moves only when told, as freezegun's does, at a running system's cost.
+
+    freezegun puts a Python class in place of ``datetime`` everywhere: every date and time
+    operation becomes several times dearer than in a running Home Assistant, and EV
+    Sessions does far more of them per reading than the Riemann helper. This clock sets
+    only the sources of the time: Home Assistant's ``utcnow``, ``time.time`` (state and
+    event times) and the event loop's clock (its timers), all moved on together.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start at the real time."""
+        self._timestamp = time.time()
+        self._now = datetime.fromtimestamp(self._timestamp, UTC)
+        self._loop_zero = loop.time() - self._timestamp
+
+    def utcnow(self) -> datetime:
+        """Home Assistant's utcnow."""
+        return self._now
+
+    def time(self) -> float:
+        """time.time."""
+        return self._timestamp
+
+    def loop_time(self) -> float:
+        """The event loop's monotonic clock, moving with the others."""
+        return self._loop_zero + self._timestamp
+
+    def move_to(self, moment: datetime) -> None:
+        """Set the time (the loop's clock stays where it is)."""
+        self._loop_zero += self._timestamp - moment.timestamp()
+        self._timestamp = moment.timestamp()
+        self._now = moment.astimezone(UTC)
+
+    def tick(self, delta: timedelta) -> None:
+        """Let time pass."""
+        self._timestamp += delta.total_seconds()
+        self._now = datetime.fromtimestamp(self._timestamp, UTC)
+
+
+type Clock = LightClock | FrozenDateTimeFactory
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest, hass: HomeAssistant) -> Generator[Clock]:
+    """The benchmark's clock (see CLOCK)."""
+    if CLOCK == "freezegun":
+        yield request.getfixturevalue("freezer")
+        return
+    loop = hass.loop
+    light = LightClock(loop)
+    with (
+        patch.object(time, "time", light.time),
+        patch.object(dt_util, "utcnow", light.utcnow),
+        patch.object(ha_util, "utcnow", light.utcnow),
+        patch.object(event_helper, "time_tracker_utcnow", light.utcnow),
+        patch.object(loop, "time", light.loop_time),
+    ):
+        yield light
+
+
 @pytest.mark.parametrize("case", list(CASES))
 async def test_cpu_per_reading(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
-    freezer: FrozenDateTimeFactory,
+    clock: Clock,
     case: str,
 ) -> None:
     asyncio.get_running_loop().set_debug(False)
     logging.getLogger().setLevel(logging.WARNING)
     await hass.config.async_update(time_zone="Europe/Stockholm", currency="SEK")
+    freezer = clock
     freezer.move_to(START)
     what, options, days = CASES[case]
     hass.states.async_set("sensor.spot_price", "1", {"unit_of_measurement": "SEK/kWh", **PRICES})

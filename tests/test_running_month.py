@@ -102,20 +102,18 @@ def test_the_running_month_is_what_is_built_afresh(
     running = _RunningMonth()
     for what, pick, kwh in steps:
         intervals = session.intervals
-        last = next(reversed(intervals))
         if what == "latest":
-            intervals[last] += kwh
+            session.add_energy({max(intervals): kwh})
         elif what == "new interval":
-            intervals[max(intervals) + QUARTER_S] = kwh
+            session.add_energy({max(intervals) + QUARTER_S: kwh})
         elif what == "spread back":
             keys = list(intervals)
-            intervals[keys[pick % len(keys)]] += kwh
+            session.add_energy({keys[pick % len(keys)]: kwh})
         elif what == "gap":
-            intervals[min(intervals) - QUARTER_S * (1 + pick % 3)] = kwh
+            session.add_energy({min(intervals) - QUARTER_S * (1 + pick % 3): kwh})
         else:
             others.append(Session(id=f"other {len(others)}", start=START, intervals={first: kwh}))
             base = _with_base(others, step)
-        session.energy_kwh = sum(intervals.values())
         hours, without = running.add(session, base, LOW, HIGH, step)
         assert (hours, without) == _afresh(session, others, step)
         assert [*hours.values()] == [*_afresh(session, others, step)[0].values()]
@@ -142,8 +140,7 @@ def test_a_session_cost_with_the_kept_month_is_the_cost_afresh() -> None:
         session = Session(id="running", start=START, intervals={})
         running = _RunningMonth()
         for n in range(12):
-            session.intervals[first + QUARTER_S * (n // 3)] = 0.5 + n / 7
-            session.energy_kwh = sum(session.intervals.values())
+            session.add_energy({first + QUARTER_S * (n // 3): 0.5 + n / 7})
             hours, without = running.add(session, base, LOW, HIGH, step)
             kept = tariff.session_cost(
                 session, prices, KOLKATA, month_hourly_kwh=hours, month_without_kwh=without

@@ -59,7 +59,7 @@ from .model.load_guard import DeliveryCheck, GuardDecision, LoadGuard
 from .model.meter import HourlyMeter
 from .model.planner import Plan
 from .model.reading import Reading
-from .model.session import Session
+from .model.session import EnergyBetween, Session
 from .model.tariff import RollingPeakFee, SessionCost, StepFee, Tariff
 from .model.tracker import SessionEnded, SessionStarted, SessionTracker, TrackerConfig
 from .planning import ChargeControl
@@ -195,6 +195,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self._device_facts = source.device()
         # (month start, its finished sessions) -> their energy and cost this month
         self._month_totals: tuple[tuple[Any, ...], tuple[float, float | None]] | None = None
+        self._running_kwh = EnergyBetween()  # the session in progress's, in the month
         self.applied_options: dict[str, Any] = dict(entry.options)
         self._unfollow_house: CALLBACK_TYPE | None = None
         # The fields of the last snapshot that changed from the one before (None: anything
@@ -391,7 +392,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         start = month_start(now)
         until = now + TICK_INTERVAL
         month_energy, finished_cost = self._finished_in_month(start, until)
-        running_kwh = 0.0 if session is None else session.energy_between(start, until)
+        running_kwh = 0.0 if session is None else self._running_kwh(session, start, until)
         month_energy += running_kwh
         if tracker.error:
             status = STATUS_ERROR

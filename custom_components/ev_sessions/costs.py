@@ -75,21 +75,21 @@ class _RunningMonth:
     __slots__ = (
         "_base",
         "_but",
-        "_earlier",
+        "_changes",
         "_hours",
-        "_id",
         "_in_month",
         "_kwh",
         "_own",
+        "_session",
         "_slot",
         "_without",
     )
 
     def __init__(self) -> None:
         """Nothing kept yet."""
-        self._id: str | None = None
+        self._session: Session | None = None
+        self._changes: tuple[int, int, int | None] | None = None  # its changes when kept
         self._base: tuple[Any, dict[int, float]] | None = None  # the other sessions' month
-        self._earlier: dict[int, float] = {}
         self._hours: dict[int, float] = {}
         self._own: dict[int, float] = {}
         self._without: dict[int, float] = {}
@@ -125,18 +125,14 @@ class _RunningMonth:
         intervals = session.intervals
         last = next(reversed(intervals), None)
         if last is None:
-            self._id, self._base, self._slot = session.id, base, None
+            self._session, self._base, self._slot = session, base, None
             return
-        earlier = self._earlier
         if (
-            self._id != session.id
+            self._session is not session
             or self._slot is None
             or self._base is not base
-            or len(earlier) != len(intervals) - 1
-            or not earlier.items() <= intervals.items()
+            or not session.only_latest_changed(self._changes)
         ):
-            # Else the one interval not among the earlier is the last added (an interval is
-            # never taken out of a session).
             self._keep(session, base, last, low=low, high=high, step=step)
         self._kwh = intervals[last]
         self._in_month = low <= last < high
@@ -203,6 +199,7 @@ class _RunningMonth:
         """Work out the month with and without the intervals before the last."""
         earlier = dict(session.intervals)
         del earlier[last]
+        self._changes = session.changes()
         hours = dict(base[1])
         own: dict[int, float] = {}
         for key, kwh in earlier.items():
@@ -211,7 +208,7 @@ class _RunningMonth:
             if low <= key < high:
                 hours[slot] = hours.get(slot, 0.0) + kwh
         without = less_own(hours, own)
-        self._id, self._base, self._earlier = session.id, base, earlier
+        self._session, self._base = session, base
         self._hours, self._own, self._without = hours, own, without
         self._but = None
 
@@ -234,9 +231,9 @@ class Costs:
         self._month_hours: tuple[dict[int, float], dict[int, float]] | None = None
         self._running = _RunningMonth()
         self._running_for: tuple[Any, ...] | None = None  # the session's state it follows
-        # The session in progress, priced up to its last interval: (what it was priced
-        # under, the intervals summed, their sums), so a reading prices one interval.
-        self._summed: tuple[tuple[Any, ...], dict[int, float], EnergySums | None] | None = None
+        # The session in progress, priced up to its latest interval: (the session, what it
+        # was priced under and its changes, the sums), so a reading prices one interval.
+        self._summed: tuple[Session, tuple[Any, ...], EnergySums | None] | None = None
         self._unfollow: list[CALLBACK_TYPE] = []
         self._followed: str | None = None  # the price entity followed
         self.house = HourlyMeter()
@@ -501,28 +498,20 @@ class Costs:
     def _energy_sums(self, session: Session) -> EnergySums | None:
         """A session's energy at its prices, the earlier intervals' sums kept.
 
-        They are kept for the same session, prices, tariff and time zone while the earlier
-        intervals are as they were (compared as a whole: a late register update spreads
-        energy back over them); the sums are the same, in the same order, as summed afresh.
+        They are kept for the same session, prices, tariff and time zone while only its
+        latest interval changed (``Session.changes``: a late register update spreads energy
+        back, and a new interval makes the latest an earlier one); the sums are the same,
+        in the same order, as summed afresh.
         """
         intervals = session.intervals
-        if not intervals:
+        last = session.latest_interval
+        if last is None:
             return NO_ENERGY
-        last = max(intervals)
-        key = (session.id, self._prices, self.tariff, dt_util.get_default_time_zone(), last)
+        key = (self._prices, self.tariff, dt_util.get_default_time_zone(), session.changes())
         kept = self._summed
-        if (
-            kept is None
-            or kept[0] != key
-            or len(kept[1]) != len(intervals) - 1
-            or not kept[1].items() <= intervals.items()
-        ):
-            earlier = {k: kwh for k, kwh in intervals.items() if k != last}
-            kept = self._summed = (
-                key,
-                earlier,
-                energy_sums(sorted(earlier.items()), self._parts_at),
-            )
+        if kept is None or kept[0] is not session or kept[1] != key:
+            earlier = sorted((k, kwh) for k, kwh in intervals.items() if k != last)
+            kept = self._summed = (session, key, energy_sums(earlier, self._parts_at))
         if kept[2] is None:
             return None
         return energy_sums(((last, intervals[last]),), self._parts_at, kept[2])

@@ -125,6 +125,11 @@ class Session:
     cost_estimated: bool = False
     power_fee_provisional: bool = False
     power_fee_hours: list[int] = field(default_factory=list)  # UTC starts that set the fee
+    # How often energy went to an interval before the latest (a late register update spread
+    # back, a gap filled): while it and the number of intervals stay, a reading changed the
+    # latest interval alone, and what is kept of the others holds (see add_energy).
+    earlier_changes: int = field(default=0, init=False, repr=False, compare=False)
+    _latest: int | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def first_charge(self) -> datetime | None:
@@ -162,16 +167,57 @@ class Session:
         if self.periods:
             # The open period, or the last one for a late register update.
             self.periods[-1].energy_kwh += kwh
+        intervals = self.intervals
+        latest = self.latest_interval
+        gap = False
         for key, part in by_interval.items():
-            self.intervals[key] = self.intervals.get(key, 0.0) + part
+            if latest is None or key > latest:
+                latest = key
+            elif key != latest:
+                self.earlier_changes += 1
+                gap |= key not in intervals
+            intervals[key] = intervals.get(key, 0.0) + part
+        self._latest = latest
+        if gap:  # an interval before the latest filled in: the intervals stay in time order
+            ordered = sorted(intervals.items())
+            intervals.clear()
+            intervals.update(ordered)
+
+    @property
+    def latest_interval(self) -> int | None:
+        """The start of the latest interval with energy (intervals change by add_energy)."""
+        if self._latest is None and self.intervals:
+            self._latest = max(self.intervals)
+        return self._latest
+
+    def only_latest_changed(self, since: tuple[int, int, int | None] | None) -> bool:
+        """Whether only the latest interval's energy changed since ``changes()`` gave since.
+
+        And the latest interval is the last one in the dict (sums in its order stay the
+        same floats with it added last).
+        """
+        intervals = self.intervals
+        return (
+            since is not None
+            and since == self.changes()
+            and since[2] is not None
+            and next(reversed(intervals)) == since[2]
+        )
+
+    def changes(self) -> tuple[int, int, int | None]:
+        """What only_latest_changed compares: earlier changes, intervals, the latest."""
+        return self.earlier_changes, len(self.intervals), self.latest_interval
 
     def energy_between(self, start: datetime, end: datetime) -> float:
         """Energy metered in the intervals that start in [start, end)."""
         low, high = start.timestamp(), end.timestamp()
-        intervals = self.intervals
-        if intervals and low <= min(intervals) and max(intervals) < high:
-            return sum(intervals.values())  # all of it (the same sum, in the same order)
-        return sum(kwh for key, kwh in intervals.items() if low <= key < high)
+        # Added one by one in time order (not sum(), which compensates: a sum kept for the
+        # earlier intervals plus the latest is then the same float, see EnergyBetween).
+        total = 0.0
+        for key, kwh in self.intervals.items():
+            if low <= key < high:
+                total += kwh
+        return total
 
     def as_dict(self) -> dict[str, Any]:
         """Serialise for storage."""
@@ -256,3 +302,40 @@ class Session:
             if isinstance(data.get("power_fee_hours"), list)
             else [],
         )
+
+
+class EnergyBetween:
+    """``Session.energy_between`` for a session in progress, asked at every reading.
+
+    Its intervals before the latest are summed again only when they changed (see
+    ``Session.changes``) or the range's start moved, not at every reading: the same sum, in
+    the same order.
+    """
+
+    __slots__ = ("_kept",)
+
+    def __init__(self) -> None:
+        """Nothing kept yet."""
+        # The session, the range's start, its changes then, the earlier intervals' sum.
+        self._kept: tuple[Session, float, tuple[int, int, int | None], float] | None = None
+
+    def __call__(self, session: Session, start: datetime, end: datetime) -> float:
+        """Energy metered in the session's intervals that start in [start, end)."""
+        latest = session.latest_interval
+        low = start.timestamp()
+        if latest is None or not low <= latest < end.timestamp():
+            return session.energy_between(start, end)
+        kept = self._kept
+        if (
+            kept is None
+            or kept[0] is not session
+            or kept[1] != low
+            or not session.only_latest_changed(kept[2])
+        ):
+            # The others all start before the latest, so before the range's end.
+            earlier = 0.0
+            for key, kwh in session.intervals.items():
+                if key != latest and low <= key:
+                    earlier += kwh
+            kept = self._kept = (session, low, session.changes(), earlier)
+        return kept[3] + session.intervals[latest]
