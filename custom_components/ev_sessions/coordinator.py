@@ -196,6 +196,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         # (month start, its finished sessions) -> their energy and cost this month
         self._month_totals: tuple[tuple[Any, ...], tuple[float, float | None]] | None = None
         self._running_kwh = EnergyBetween()  # the session in progress's, in the month
+        self._usual_class: tuple[tuple[int, ...], list[Session], str | None] | None = None
         self.applied_options: dict[str, Any] = dict(entry.options)
         self._unfollow_house: CALLBACK_TYPE | None = None
         # The fields of the last snapshot that changed from the one before (None: anything
@@ -433,7 +434,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             price=self.costs.price_now(now),
             guard=self.power.decision,
             delivery=self.power.delivery,
-            usual_power_class=most_common(power_class(s) for s in history.recent(30)),
+            usual_power_class=self._usual_power_class(),
             plan=plan,
             departure=departure,
             departure_source=departure_source,
@@ -448,6 +449,19 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             charge_point=self._charge_point_facts(),
             reading=reading,
         )
+
+    def _usual_power_class(self) -> str | None:
+        """The most common power class of the last 30 sessions.
+
+        Worked out again when they change (a session ends, one is replaced), not at every
+        reading; the sessions are held, so that their ids stay theirs.
+        """
+        recent = self.history.recent(30)
+        key = tuple(map(id, recent))
+        known = self._usual_class
+        if known is None or known[0] != key:
+            known = self._usual_class = (key, recent, most_common(map(power_class, recent)))
+        return known[2]
 
     def _charge_point_facts(self) -> ChargePointFacts | None:
         """What an OCPP charge point reports, last heard to the minute (None: not OCPP).

@@ -86,7 +86,12 @@ class Plan:
 
     def charging_at(self, moment: datetime) -> bool:
         """Whether the plan charges at a moment (a partial slot from its start)."""
-        return any(slot.start <= moment < self._charging_end(slot) for slot in self.slots)
+        for slot in self.slots:  # in time order: none after one that starts later counts
+            if slot.start > moment:
+                return False
+            if moment < self._charging_end(slot):
+                return True
+        return False
 
 
 @lru_cache(maxsize=1024)
