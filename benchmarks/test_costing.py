@@ -10,6 +10,7 @@ import functools
 import math
 import statistics
 import time as time_module
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pytest_benchmark.fixture import BenchmarkFixture
@@ -126,27 +127,30 @@ def test_a_reading_late_in_the_month_with_a_household_meter() -> None:
 
 def test_a_reading_of_a_long_session_under_a_power_fee() -> None:
     """A 12-hour session on the 28th of January (a reading every 10 s) under a fee on the
-    month's three highest charging hours (27 earlier sessions): what a reading spends on
-    the month the fee counts, with and without the session. Kept up to the session's last
-    interval (Costs), and built afresh from all of its intervals (as before: the month
-    with it, its own hours, the month less them). The fee itself is left out (the same)."""
+    month's three highest charging hours (27 earlier sessions): what a reading spends on the
+    power fee's share, the fee of the month with the session (and its hours) and without it.
+    Three ways: the month built afresh from all of the session's intervals (two stops ago),
+    the month kept up to the session's last interval and the fee worked out from it (the
+    last stop), and the fee from the last slot alone, the rest of the month worked out once
+    per interval (now). The three give the same floats."""
     others = _year_of_sessions()[:27]
     low, high = START.timestamp(), (START + timedelta(days=31)).timestamp()
     base = (None, month_hourly(others, START, START + timedelta(days=31)))
     begin = START + timedelta(days=27, hours=17)
     readings = 12 * 360
     fee = TARIFF.power_fee
-    assert fee is not None
+    assert isinstance(fee, PowerFee)
 
-    def run(afresh: bool) -> tuple[float, int]:
+    def run(how: str) -> tuple[float, int, list[Any]]:
         session = Session(id="now", start=begin)
         running = _RunningMonth()
         spent = 0.0
+        results = []
         for n in range(readings):
             moment = begin + timedelta(seconds=10 * n)
             session.add_energy(spread_evenly(11 / 360, moment, moment + timedelta(seconds=10)))
             cpu = time_module.process_time()
-            if afresh:
+            if how == "afresh":
                 hours = dict(base[1])
                 for key, kwh in session.intervals.items():
                     if low <= key < high:
@@ -156,15 +160,28 @@ def test_a_reading_of_a_long_session_under_a_power_fee() -> None:
                 for hour, kwh in fee.bucket(session.intervals).items():
                     if hour in without:
                         without[hour] -= kwh
-            else:
+                fees = fee.fee_and_hours(hours, STOCKHOLM), fee.month_fee(without, STOCKHOLM)
+            elif how == "months":
                 hours, without = running.add(session, base, low, high, 3600)
+                fees = fee.fee_and_hours(hours, STOCKHOLM), fee.month_fee(without, STOCKHOLM)
+            else:
+                running.update(session, base, low, high, 3600)
+                fees = running.fees(fee, STOCKHOLM)
             spent += time_module.process_time() - cpu
-        return spent / readings * 1e6, len(session.intervals)
+            if n % 97 == 0:
+                results.append(fees)
+        return spent / readings * 1e6, len(session.intervals), results
 
-    kept, intervals = min(run(afresh=False) for _ in range(3))
-    before, _ = min(run(afresh=True) for _ in range(3))
+    figures: dict[str, float] = {}
+    results: dict[str, list[Any]] = {}
+    for how in ("fees", "months", "afresh"):
+        runs = [run(how) for _ in range(3)]
+        figures[how] = min(spent for spent, _, _ in runs)
+        intervals, results[how] = runs[0][1], runs[0][2]
+    assert results["fees"] == results["months"] == results["afresh"]
     print(
-        f"\nthe power fee's month at a reading of a 12-hour session ({intervals} intervals at "
-        f"its end): {kept:.1f} µs kept up to its last interval, {before:.1f} µs built afresh "
-        f"({before / kept:.1f}x)"
+        f"\nthe power fee's share at a reading of a 12-hour session ({intervals} intervals at "
+        f"its end): {figures['fees']:.1f} µs from its last slot, {figures['months']:.1f} µs "
+        f"from the month kept up to its last interval, {figures['afresh']:.1f} µs with the "
+        f"month built afresh ({figures['afresh'] / figures['fees']:.1f}x)"
     )
