@@ -267,6 +267,43 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
     assert not stale_entities
 
 
+async def test_the_last_session_is_looked_at_only_when_it_changed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, stale_entities: list[str]
+) -> None:
+    """The last session is an object that changes in place (a re-cost, a late register
+    update): it counts as changed when what it shows changed, not at every reading."""
+    freezer.move_to(datetime(2025, 10, 1, 8, 1, tzinfo=UTC))
+    wallbox_states(hass)
+    entry = await setup_entry(hass, make_wallbox_entry(fixed_price=2.0))
+    register = 1000.0
+
+    async def reading(plug: str = "on", power: str = "11000") -> None:
+        nonlocal register
+        freezer.tick(timedelta(seconds=10))
+        register += 11 / 360 if power != "0" else 0
+        wallbox_states(hass, plug=plug, power=power, energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+
+    for _ in range(6):  # a first session, which ends
+        await reading()
+    await reading(plug="off", power="0")
+    for _ in range(3):  # the next one starts and settles
+        await reading()
+    last = entry.runtime_data.history.last
+    assert last is not None
+    with entities_looked_at() as looked_at:
+        for n in range(10):
+            await reading("on", "11000" if n % 2 else "11050")
+        assert looked_at["sensor.wallbox_last_session_energy"] == 0
+        assert looked_at["sensor.wallbox_last_session_cost"] == 0
+        # Re-costed in place (as when an estimated price is replaced by the real one).
+        last.cost = 9.99
+        await reading()
+        assert looked_at["sensor.wallbox_last_session_cost"] == 1
+    assert number(hass, "sensor.wallbox_last_session_cost") == pytest.approx(9.99)
+    assert not stale_entities
+
+
 async def test_a_reading_prices_only_the_last_interval(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -54,7 +54,7 @@ from .const import (
 from .costs import Costs
 from .model.classify import most_common, power_class
 from .model.habits import Habits
-from .model.history import SessionHistory
+from .model.history import SessionHistory, session_mark
 from .model.load_guard import DeliveryCheck, GuardDecision, LoadGuard
 from .model.meter import HourlyMeter
 from .model.planner import Plan
@@ -96,6 +96,9 @@ class EvSessionsData:
     # entity that reads a value (the session itself counts as changed at every reading).
     session_duration_s: int
     last_session: Session | None
+    # What the last session shows (session_mark): it changes in place (re-costed, late
+    # energy), so the object alone would count as changed at every snapshot.
+    last_session_mark: tuple[Any, ...] | None
     energy_total_kwh: float
     month_energy_kwh: float
     month_start: datetime
@@ -157,12 +160,21 @@ _ALL_FIELDS = attrgetter(*_FIELDS)
 
 
 def snapshot_changes(before: EvSessionsData, after: EvSessionsData) -> frozenset[str]:
-    """The fields of a snapshot that may show differently from the one before it."""
-    return frozenset(
+    """The fields of a snapshot that may show differently from the one before it.
+
+    The last session is the same while it is the same session with the same mark.
+    """
+    changed = {
         name
         for name, old, new in zip(_FIELDS, _ALL_FIELDS(before), _ALL_FIELDS(after), strict=True)
         if not _same(old, new)
-    )
+    }
+    if (
+        before.last_session is after.last_session
+        and before.last_session_mark == after.last_session_mark
+    ):
+        changed.discard("last_session")
+    return frozenset(changed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -426,6 +438,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             session=session,
             session_duration_s=(0 if session is None else round(session.duration_s(now) / 60) * 60),
             last_session=history.last,
+            last_session_mark=None if history.last is None else session_mark(history.last),
             energy_total_kwh=tracker.energy_total_kwh,
             month_energy_kwh=month_energy,
             month_start=start,

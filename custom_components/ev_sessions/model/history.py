@@ -132,7 +132,7 @@ class SessionHistory:
         stored = self._stored
         result = []
         for session in self._sessions:
-            mark = _mark(session)
+            mark = session_mark(session)
             known = stored.get(session.id)
             if known is None or known[0] != mark:
                 known = (mark, session.as_dict())
@@ -274,9 +274,10 @@ def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _mark(session: Session) -> tuple[Any, ...]:
+def session_mark(session: Session) -> tuple[Any, ...]:
     """What changes when a finished session is changed (re-costed, late energy, a user)."""
     return (
+        session.id,
         session.start,
         session.end,
         session.user,
@@ -289,6 +290,7 @@ def _mark(session: Session) -> tuple[Any, ...]:
         session.soc_end,
         session.peak_power_w,
         tuple(session.power_fee_hours),
+        tuple(session.cost_breakdown.items()),
     )
 
 
