@@ -8,9 +8,10 @@ stream: one nobody listens to (what ``async_set`` itself costs), one the ``integ
 helper (left Riemann sum) integrates, and the wallbox EV Sessions follows. The figure per
 integration is the CPU above the bare stream of the same round, per reading: the median
 of five rounds of 1,000 readings, with the rounds' range. The ratio is the one that matters
-(absolute times depend on the machine). The test harness's time travel (freezegun) makes
-every date and time operation several times dearer than in a running Home Assistant, which
-weighs on EV Sessions' side more than on the helper's.
+(absolute times depend on the machine). Time moves on a light clock (``LightClock``), not
+the test harness's freezegun, which makes every date and time operation several times dearer
+than in a running Home Assistant and weighs on EV Sessions' side more than on the helper's
+(``EV_SESSIONS_BENCH_CLOCK=freezegun`` measures under it, as up to 2026-12-05).
 
 With ``EV_SESSIONS_BENCH_WRITES=1`` it also prints which entities write a state, per reading.
 
