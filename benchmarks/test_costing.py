@@ -17,7 +17,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from custom_components.ev_sessions.costs import _RunningMonth
 from custom_components.ev_sessions.model.prices import PriceInterval, PriceSeries
-from custom_components.ev_sessions.model.session import Session, spread_evenly
+from custom_components.ev_sessions.model.session import EnergyBetween, Session, spread_evenly
 from custom_components.ev_sessions.model.tariff import (
     PowerFee,
     Tariff,
@@ -184,4 +184,45 @@ def test_a_reading_of_a_long_session_under_a_power_fee() -> None:
         f"its end): {figures['fees']:.1f} µs from its last slot, {figures['months']:.1f} µs "
         f"from the month kept up to its last interval, {figures['afresh']:.1f} µs with the "
         f"month built afresh ({figures['afresh'] / figures['fees']:.1f}x)"
+    )
+
+
+def test_a_reading_of_a_week_long_session() -> None:
+    """A car left plugged in for a week (672 intervals), a reading every 10 s: its energy
+    in the month at each reading, kept from its latest interval (EnergyBetween), and summed
+    over all of its intervals as each reading did before (C's min, max and sum: the same
+    figure but for the last bits, as sum() compensates)."""
+    begin = START + timedelta(days=3)
+    session = Session(id="week", start=begin)
+    for n in range(7 * 96):
+        moment = begin + timedelta(minutes=15 * n)
+        session.add_energy({int(moment.timestamp()): 0.05 + (n % 7) / 100})
+    kept = EnergyBetween()
+    end = begin + timedelta(days=8)
+    readings = 3000
+
+    def before(start: datetime, until: datetime) -> float:
+        """What each reading did before: all of the intervals, if all in range, by sum()."""
+        low, high = start.timestamp(), until.timestamp()
+        intervals = session.intervals
+        if intervals and low <= min(intervals) and max(intervals) < high:
+            return sum(intervals.values())
+        return sum(kwh for key, kwh in intervals.items() if low <= key < high)
+
+    def run(afresh: bool) -> tuple[float, list[float]]:
+        results = []
+        cpu = time_module.process_time()
+        for _ in range(readings):
+            session.add_energy({session.latest_interval or 0: 0.001})
+            results.append(before(START, end) if afresh else kept(session, START, end))
+        return (time_module.process_time() - cpu) / readings * 1e6, results
+
+    quick, quick_results = min(run(afresh=False) for _ in range(3))
+    slow, _ = min(run(afresh=True) for _ in range(3))
+    assert kept(session, START, end) == session.energy_between(START, end)
+    assert len(quick_results) == readings
+    print(
+        f"\nthe month energy of a week-long session ({len(session.intervals)} intervals) at a "
+        f"reading: {quick:.1f} µs kept from its latest interval, {slow:.1f} µs summed over "
+        f"all as before ({slow / quick:.0f}x); the reading's own add_energy included in both"
     )
