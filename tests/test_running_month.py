@@ -114,7 +114,8 @@ def test_the_running_month_is_what_is_built_afresh(
         else:
             others.append(Session(id=f"other {len(others)}", start=START, intervals={first: kwh}))
             base = _with_base(others, step)
-        hours, without = running.add(session, base, LOW, HIGH, step)
+        running.update(session, base, LOW, HIGH, step)
+        hours, without = running.months()
         assert (hours, without) == _afresh(session, others, step)
         assert [*hours.values()] == [*_afresh(session, others, step)[0].values()]
         assert running.fees(fee, KOLKATA) == (
@@ -141,7 +142,8 @@ def test_a_session_cost_with_the_kept_month_is_the_cost_afresh() -> None:
         running = _RunningMonth()
         for n in range(12):
             session.add_energy({first + QUARTER_S * (n // 3): 0.5 + n / 7})
-            hours, without = running.add(session, base, LOW, HIGH, step)
+            running.update(session, base, LOW, HIGH, step)
+            hours, without = running.months()
             kept = tariff.session_cost(
                 session, prices, KOLKATA, month_hourly_kwh=hours, month_without_kwh=without
             )

@@ -101,18 +101,6 @@ class _RunningMonth:
         # A power fee's look at the month with and without, but the last slot (by fee, zone).
         self._but: tuple[PowerFee, tzinfo, AllBut, AllBut] | None = None
 
-    def add(
-        self,
-        session: Session,
-        base: tuple[Any, dict[int, float]],
-        low: float,
-        high: float,
-        step: int,
-    ) -> tuple[dict[int, float], dict[int, float]]:
-        """The month with the session's energy, and without its own (not to be changed)."""
-        self.update(session, base, low, high, step)
-        return self.months()
-
     def update(
         self,
         session: Session,
@@ -175,7 +163,7 @@ class _RunningMonth:
             month = cast(tuple[Any, dict[int, float]], self._base)[1]
             return fee.fee_and_hours(month, zone), fee.month_fee(month, zone)
         but = self._but
-        if but is None or but[0] != fee or but[1] != zone:
+        if but is None or (but[0] is not fee and but[0] != fee) or but[1] != zone:
             slot = self._slot
             but = self._but = (
                 fee,

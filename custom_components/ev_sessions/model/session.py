@@ -211,8 +211,9 @@ class Session:
     def energy_between(self, start: datetime, end: datetime) -> float:
         """Energy metered in the intervals that start in [start, end)."""
         low, high = start.timestamp(), end.timestamp()
-        # Added one by one in time order (not sum(), which compensates: a sum kept for the
-        # earlier intervals plus the latest is then the same float, see EnergyBetween).
+        # Added one by one in the intervals' (time) order, not by sum(), which compensates:
+        # a sum kept of the earlier intervals plus the latest is then the same float (see
+        # EnergyBetween).
         total = 0.0
         for key, kwh in self.intervals.items():
             if low <= key < high:
