@@ -130,17 +130,21 @@ _FIELDS = tuple(field.name for field in fields(EvSessionsData))
 _VALUES = (str, int, float, datetime, time)  # bool is an int
 
 
-_FROZEN: dict[type, bool] = {}
+# Whether a type's objects compare by value (None, values, frozen dataclasses), by type.
+_BY_VALUE: dict[type, bool] = {}
 
 
-def _frozen(kind: type) -> bool:
-    """Whether a type's objects cannot change (a frozen dataclass); remembered by type."""
-    try:
-        return _FROZEN[kind]
-    except KeyError:
+def _by_value(kind: type) -> bool:
+    """Whether objects of a type cannot change in place; remembered by type."""
+    known = _BY_VALUE.get(kind)
+    if known is None:
         params = getattr(kind, "__dataclass_params__", None)
-        frozen = _FROZEN[kind] = is_dataclass(kind) and bool(params and params.frozen)
-        return frozen
+        known = _BY_VALUE[kind] = (
+            kind is type(None)
+            or issubclass(kind, _VALUES)
+            or (is_dataclass(kind) and bool(params and params.frozen))
+        )
+    return known
 
 
 def _same(before: Any, after: Any) -> bool:
@@ -149,11 +153,10 @@ def _same(before: Any, after: Any) -> bool:
     Values and frozen objects compare by value. A mutable object (the session, which grows at
     every reading, or a session's cost) is taken as changed: it may have changed in place.
     """
-    if before is after:
-        return before is None or isinstance(before, _VALUES) or _frozen(type(before))
-    if type(before) is not type(after):
+    kind = type(before)
+    if not _by_value(kind):
         return False
-    return (isinstance(before, _VALUES) or _frozen(type(before))) and bool(before == after)
+    return before is after or (type(after) is kind and bool(before == after))
 
 
 _ALL_FIELDS = attrgetter(*_FIELDS)
@@ -167,6 +170,7 @@ def snapshot_changes(before: EvSessionsData, after: EvSessionsData) -> frozenset
     changed = {
         name
         for name, old, new in zip(_FIELDS, _ALL_FIELDS(before), _ALL_FIELDS(after), strict=True)
+        if old is not new or not _BY_VALUE.get(type(old), False)
         if not _same(old, new)
     }
     if (
