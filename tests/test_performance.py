@@ -23,6 +23,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from custom_components.ev_sessions.const import DOMAIN
+from custom_components.ev_sessions.coordinator import snapshot_changes
 from custom_components.ev_sessions.model.tariff import SessionCost, energy_sums
 from custom_components.ev_sessions.time_util import month_start, next_departure, next_month_start
 
@@ -265,6 +266,33 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
         await reading("0")
         assert looked_at["select.wallbox_charging_mode"] == 1
     assert not stale_entities
+
+
+async def test_a_snapshot_field_changes_when_it_can_show_differently(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Values and frozen objects are compared by value; the session and its cost, which
+    change in place, always count as changed; the last session by its mark."""
+    freezer.move_to(datetime(2025, 10, 1, 8, 1, tzinfo=UTC))
+    wallbox_states(hass)
+    entry = await setup_entry(hass, make_wallbox_entry(fixed_price=2.0))
+    register = 1000.0
+    for _ in range(3):
+        freezer.tick(timedelta(seconds=10))
+        register += 11 / 360
+        wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+    before = entry.runtime_data.data
+    assert before.session is not None
+    assert before.session_cost is not None
+    assert before.plan is not None
+    # The same objects: only what may have changed in place.
+    assert snapshot_changes(before, replace(before)) == {"session", "session_cost"}
+    # Equal values in new objects are the same; a new value is a change.
+    equal = replace(before, plan=replace(before.plan), power_w=float(str(before.power_w)))
+    assert snapshot_changes(before, equal) == {"session", "session_cost"}
+    moved = replace(before, power_w=(before.power_w or 0) + 1, status="suspended")
+    assert snapshot_changes(before, moved) == {"session", "session_cost", "power_w", "status"}
 
 
 async def test_the_last_session_is_looked_at_only_when_it_changed(
