@@ -79,6 +79,7 @@ class _RunningMonth:
         "_hours",
         "_in_month",
         "_kwh",
+        "_months",
         "_own",
         "_session",
         "_slot",
@@ -100,6 +101,8 @@ class _RunningMonth:
         self._in_month = False
         # A power fee's look at the month with and without, but the last slot (by fee, zone).
         self._but: tuple[PowerFee, tzinfo, AllBut, AllBut] | None = None
+        # The two months, once built for the state followed (the cost, then the plan, ask).
+        self._months: tuple[dict[int, float], dict[int, float]] | None = None
 
     def update(
         self,
@@ -113,7 +116,7 @@ class _RunningMonth:
         intervals = session.intervals
         last = next(reversed(intervals), None)
         if last is None:
-            self._session, self._base, self._slot = session, base, None
+            self._session, self._base, self._slot, self._months = session, base, None, None
             return
         if (
             self._session is not session
@@ -122,12 +125,18 @@ class _RunningMonth:
             or not session.only_latest_changed(self._changes)
         ):
             self._keep(session, base, last, low=low, high=high, step=step)
-        self._kwh = intervals[last]
-        self._in_month = low <= last < high
-        self._slot = last - last % step  # a new last interval is kept afresh (above)
+        followed = (intervals[last], low <= last < high, last - last % step)
+        if followed != (self._kwh, self._in_month, self._slot):
+            self._kwh, self._in_month, self._slot = followed  # a new last one is kept afresh
+            self._months = None
 
     def months(self) -> tuple[dict[int, float], dict[int, float]]:
         """The month with the session's energy, and without its own (not to be changed)."""
+        if self._months is None:
+            self._months = self._build_months()
+        return self._months
+
+    def _build_months(self) -> tuple[dict[int, float], dict[int, float]]:
         base = cast(tuple[Any, dict[int, float]], self._base)
         slot = self._slot
         if slot is None:
@@ -198,7 +207,7 @@ class _RunningMonth:
         without = less_own(hours, own)
         self._session, self._base = session, base
         self._hours, self._own, self._without = hours, own, without
-        self._but = None
+        self._but = self._months = None
 
 
 class Costs:
@@ -216,9 +225,7 @@ class Costs:
         # or the tariff change: the session in progress is priced at every reading.
         self._parts_cache: dict[int, tuple[PriceParts, bool] | None] = {}
         self._month_cache: tuple[tuple[Any, ...], dict[int, float]] | None = None
-        self._month_hours: tuple[dict[int, float], dict[int, float]] | None = None
         self._running = _RunningMonth()
-        self._running_for: tuple[Any, ...] | None = None  # the session's state it follows
         # The session in progress, priced up to its latest interval: (the session, what it
         # was priced under and its changes, the sums), so a reading prices one interval.
         self._summed: tuple[Session, tuple[Any, ...], EnergySums | None] | None = None
@@ -353,7 +360,7 @@ class Costs:
         self.tariff = tariff_from_options(self._entry.options)
         self._price_cache.clear()
         self._parts_cache.clear()
-        self._month_cache = self._month_hours = None
+        self._month_cache = None
         if self._entry.options.get(CONF_PRICE_ENTITY) != self._followed:
             self.stop_following()
             if self.price_problem is not None:
@@ -437,10 +444,7 @@ class Costs:
         if self._entry.options.get(CONF_HOUSE_POWER_ENTITY):
             hours = self.house.between(start.timestamp(), end.timestamp(), by_quarter=by_quarter)
             return hours, None
-        running = self._running_month(session, start, end, by_quarter)
-        if self._month_hours is None:  # asked again in the same state: the cost, the plan
-            self._month_hours = running.months()
-        return self._month_hours
+        return self._running_month(session, start, end, by_quarter).months()
 
     def _running_month(
         self, session: Session, start: datetime, end: datetime, by_quarter: bool
@@ -453,15 +457,8 @@ class Costs:
         if self._month_cache is None or self._month_cache[0] != key:
             bucket = month_quarters if by_quarter else month_hourly
             self._month_cache = (key, bucket(sessions, start, end))
-            self._running_for = None
-        own = (session.id, len(session.intervals), session.energy_kwh)
-        if self._running_for != own:
-            step = QUARTER_S if by_quarter else HOUR_S
-            self._running.update(
-                session, self._month_cache, start.timestamp(), end.timestamp(), step
-            )
-            self._running_for = own
-            self._month_hours = None
+        step = QUARTER_S if by_quarter else HOUR_S
+        self._running.update(session, self._month_cache, start.timestamp(), end.timestamp(), step)
         return self._running
 
     def _month_fees(

@@ -145,8 +145,7 @@ class PowerFee:
         top, first = self._top(hourly_kwh, zone)
         if not top:
             return 0.0, []
-        month = datetime.fromtimestamp(first, UTC).astimezone(zone).month
-        fee = self.price_in(month) * sum(value for value, _ in top) / self.peaks
+        fee = self.price_in(_local_month(first, zone)) * sum(value for value, _ in top) / self.peaks
         return fee, [hour for _, hour in top]
 
     def peak_hours(self, hourly_kwh: Mapping[int, float], zone: tzinfo) -> list[int]:
