@@ -153,6 +153,20 @@ def entities_looked_at() -> Iterator[Counter[str]]:
         yield looked_at
 
 
+@contextmanager
+def entities_told() -> Iterator[Counter[str]]:
+    """How often each entity is told of a snapshot at all (looked at or not)."""
+    told: Counter[str] = Counter()
+    original = EvSessionsEntity._update
+
+    def _counted(entity: EvSessionsEntity) -> None:
+        told[entity.entity_id or ""] += 1
+        original(entity)
+
+    with patch.object(EvSessionsEntity, "_update", _counted):
+        yield told
+
+
 def step_lists(
     kinds: list[str], most_kwh: float, least_kwh: float = 0.01
 ) -> st.SearchStrategy[list[tuple[str, int, float]]]:

@@ -28,7 +28,7 @@ from custom_components.ev_sessions.model.tariff import SessionCost, energy_sums
 from custom_components.ev_sessions.time_util import month_start, next_departure, next_month_start
 
 from .conftest import make_wallbox_entry, setup_entry, wallbox_states
-from .helpers import entities_looked_at, number
+from .helpers import entities_looked_at, entities_told, number
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -230,9 +230,17 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
 
     for _ in range(3):  # the session starts and settles
         await reading("11000")
-    with entities_looked_at() as looked_at:
+    with entities_looked_at() as looked_at, entities_told() as told:
         for n in range(10):
             await reading("11000" if n % 2 else "11050")
+        # Not even told: only the entities a changed field wakes are (the power, the
+        # session's energy and cost, the plan's yes/no), and a running total once its
+        # minute has passed.
+        assert told["sensor.wallbox_power"] == 10
+        assert told["sensor.wallbox_session_energy"] == 10
+        for total in ("energy_total", "month_energy"):
+            assert 1 <= told[f"sensor.wallbox_{total}"] <= 2, total
+        assert sum(told.values()) <= 10 * 6, told
         assert looked_at["sensor.wallbox_power"] == 10
         assert looked_at["sensor.wallbox_session_energy"] == 10
         # A running total is written once a minute while the session charges, and between
@@ -253,7 +261,7 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
             steady = registry.async_get_entity_id(platform, DOMAIN, f"{entry.entry_id}_{key}")
             assert steady is not None, key
             assert hass.states.get(steady) is not None, steady
-            assert looked_at[steady] == 0, steady
+            assert looked_at[steady] == told[steady] == 0, steady
         assert sum(looked_at.values()) < 10 * len(entry.runtime_data._listeners) / 2
         # The car stops drawing: the status is looked at, and written.
         looked_at.clear()
@@ -389,3 +397,38 @@ async def test_a_reading_prices_only_the_last_interval(
     )
     await hass.async_block_till_done()
     assert costs.session_cost(session, dt_util.utcnow()) == afresh()
+
+
+async def test_a_listener_is_told_until_it_stops_listening(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A listener that is not an entity (a card's, say) is told of every snapshot; one that
+    fails is logged and keeps nobody else from being told; one that stopped is not told."""
+    freezer.move_to(datetime(2025, 10, 1, 8, 1, tzinfo=UTC))
+    wallbox_states(hass)
+    entry = await setup_entry(hass, make_wallbox_entry())
+    coordinator = entry.runtime_data
+    heard: list[float | None] = []
+
+    @callback
+    def _failing() -> None:
+        raise RuntimeError("a card's bug")
+
+    stop_failing = coordinator.async_add_listener(_failing)
+    stop = coordinator.async_add_listener(lambda: heard.append(coordinator.data.power_w))
+    for power in ("11000", "11050"):
+        freezer.tick(timedelta(seconds=10))
+        wallbox_states(hass, plug="on", power=power, energy="1000.5")
+        await hass.async_block_till_done()
+    assert heard == [11000.0, 11050.0]
+    assert caplog.text.count("Unexpected error updating listener") == 2
+    assert number(hass, "sensor.wallbox_power") == 11050
+    stop()
+    stop_failing()
+    coordinator.wake_on(_failing, frozenset({"power_w"}))  # no longer listening: ignored
+    freezer.tick(timedelta(seconds=10))
+    wallbox_states(hass, plug="on", power="11000", energy="1000.6")
+    await hass.async_block_till_done()
+    assert heard == [11000.0, 11050.0]
+    assert caplog.text.count("Unexpected error updating listener") == 2
+    assert number(hass, "sensor.wallbox_power") == 11000

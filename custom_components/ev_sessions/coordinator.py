@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from datetime import datetime, time, timedelta
+from itertools import count
 import logging
 from operator import attrgetter
 from typing import Any, cast
@@ -92,6 +93,9 @@ class EvSessionsData:
     plugged_in: bool
     charging: bool
     session: Session | None
+    # Which session it is (the session itself counts as changed at every reading): what a
+    # running total held back while it charges waits on (see EvSessionsEntity._tell_wakes).
+    session_id: str | None
     # The session's duration to the minute (s): a state written once a minute, and an
     # entity that reads a value (the session itself counts as changed at every reading).
     session_duration_s: int
@@ -219,6 +223,15 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         # may have), for entities that follow what they read (EvSessionsEntity).
         self.changed: frozenset[str] | None = None
         self._delivered: tuple[EvSessionsData | None, tuple[Any, ...]] = (None, ())
+        # Who is told of a snapshot (see async_update_listeners): each listener's place in
+        # the order they listen in; those told of every snapshot; the others, by the fields
+        # that wake them, and the fields each waits on (see wake_on).
+        self._listen_order: dict[CALLBACK_TYPE, int] = {}
+        self._listen_count = count()
+        self._told_always: set[CALLBACK_TYPE] = set()
+        self._woken_by: dict[str, set[CALLBACK_TYPE]] = {}
+        self._waits_on: dict[CALLBACK_TYPE, frozenset[str]] = {}
+        self._wakes_at: dict[CALLBACK_TYPE, datetime] = {}
         self.keeper = SessionKeeper(hass, entry, self._tracker_config(), self._state_parts)
         self.costs = Costs(hass, entry, self.keeper)
         self.power = PowerGuard(hass, entry, source, self._send)
@@ -440,6 +453,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             plugged_in=session is not None,
             charging=session is not None and tracker.charging,
             session=session,
+            session_id=None if session is None else session.id,
             session_duration_s=(0 if session is None else round(session.duration_s(now) / 60) * 60),
             last_session=history.last,
             last_session_mark=None if history.last is None else session_mark(history.last),
@@ -664,7 +678,86 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             else None
         )
         self._delivered = (data, world)
-        super().async_update_listeners()
+        changed = self.changed
+        if changed is None:
+            super().async_update_listeners()
+            return
+        # Only the listeners a changed field wakes, and those that wait on none, in the
+        # order they listen in: of a wallbox's 25-40 entities, a reading wakes a handful.
+        told = set(self._told_always)
+        woken_by = self._woken_by
+        for name in changed:
+            if (woken := woken_by.get(name)) is not None:
+                told |= woken
+        if self._wakes_at and data is not None:
+            now = data.now
+            told.update(cb for cb, at in self._wakes_at.items() if now >= at)
+        for update_callback in sorted(told, key=self._listen_order.__getitem__):
+            try:
+                update_callback()
+            except Exception:
+                self.logger.exception(
+                    "Unexpected error updating listener %s for %s", id(update_callback), self.name
+                )
+
+    @callback
+    def async_add_listener(
+        self, update_callback: CALLBACK_TYPE, context: Any = None
+    ) -> Callable[[], None]:
+        """Listen for snapshots: told of every one until it says what it waits on (wake_on)."""
+        remove = super().async_add_listener(update_callback, context)
+        self._listen_order[update_callback] = next(self._listen_count)
+        self._told_always.add(update_callback)
+
+        @callback
+        def _remove() -> None:
+            remove()
+            self.wake_on(update_callback, None)
+            self._wakes_at.pop(update_callback, None)
+            self._told_always.discard(update_callback)
+            self._listen_order.pop(update_callback, None)
+
+        return _remove
+
+    @callback
+    def wake_on(
+        self,
+        update_callback: CALLBACK_TYPE,
+        fields: frozenset[str] | None,
+        at: datetime | None = None,
+    ) -> None:
+        """Tell a listener of a snapshot when one of ``fields`` changed (None: always).
+
+        Or once the snapshot's time reaches ``at``; until the listener says otherwise. An entity
+        that follows what it reads waits on the fields it read when last looked at. Anything may
+        change when the world around the snapshot does (the wallbox lost or found again, the
+        options, the currency, the time zone): then every listener is told, whatever it waits on.
+        """
+        wakes_at = self._wakes_at
+        if at is None:
+            wakes_at.pop(update_callback, None)
+        elif update_callback in self._listen_order:
+            wakes_at[update_callback] = at
+        waits_on = self._waits_on
+        before = waits_on.get(update_callback)
+        if before is fields:
+            return  # (None: told of every snapshot already, or not listening)
+        if update_callback not in self._listen_order:
+            return  # not listening (any more)
+        if before is not None:
+            del waits_on[update_callback]
+            for name in before:
+                woken = self._woken_by[name]
+                woken.discard(update_callback)
+                if not woken:
+                    del self._woken_by[name]
+        if fields is None:
+            self._told_always.add(update_callback)
+            return
+        self._told_always.discard(update_callback)
+        waits_on[update_callback] = fields
+        for name in fields:
+            self._woken_by.setdefault(name, set()).add(update_callback)
 
     @callback
     def refresh_from_options(self) -> None:

@@ -16,6 +16,10 @@ from .coordinator import EvSessionsCoordinator, EvSessionsData
 SETTLE = timedelta(minutes=1)
 SETTLE_VALUE = "value"
 SETTLE_ATTRIBUTES = "attributes"
+# What ends the wait of a running total held back while a session charges (see _settling),
+# besides a change to what its attributes read and the minute passing: a snapshot not made
+# for a reading, the charging's end, another session.
+HOLD_ENDS = frozenset({"reading", "charging", "session_id"})
 # Long attributes that change with the plan or the session: shown, never recorded.
 UNRECORDED = frozenset({"slots", "breakdown", "cost_breakdown"})
 
@@ -74,6 +78,8 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     _settles: str | None = None
     # (session id, snapshot time) when what is shown was last found current (written or not)
     _current_at: tuple[str | None, datetime] | None = None
+    # (the rest's reads, what a held running total waits on: those and HOLD_ENDS)
+    _hold_wakes: tuple[frozenset[str], frozenset[str]] | None = None
 
     def __init__(self, coordinator: EvSessionsCoordinator, description: EntityDescription) -> None:
         """Attach to the wallbox's device; the key names and translates the entity."""
@@ -144,13 +150,56 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             showing = self._showing()
         finally:
             coordinator.data = data
-        self._reads = frozenset(reads.names)
-        self._rest_reads = None if reads.rest is None else frozenset(reads.rest)
+        names = frozenset(reads.names)
+        if names != self._reads:  # the same object while unchanged (see _tell_wakes)
+            self._reads = names
+        rest = None if reads.rest is None else frozenset(reads.rest)
+        if rest != self._rest_reads:
+            self._rest_reads = rest
         return showing
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        """Write the state only when what it shows changed (see _settling for the waits)."""
+        """Write the state only when what it shows changed (see _settling for the waits).
+
+        Then tell the coordinator which fields of the next snapshot wake it.
+        """
+        self._update()
+        self._tell_wakes()
+
+    def _tell_wakes(self) -> None:
+        """Wait on the fields read when last looked at (not noted: on every snapshot).
+
+        A running total held back waits on what ends its wait (see _settling): a change to
+        what the rest of it reads, HOLD_ENDS, or its minute passing. Anything else held back
+        is looked at again at every snapshot.
+        """
+        update = self._handle_coordinator_update
+        rest, current, shown = self._rest_reads, self._current_at, self._shown
+        if (
+            not self._held
+            and self._settles == SETTLE_VALUE
+            and current is not None
+            and shown is not None
+            and isinstance(shown[1], float)
+            and rest is not None
+            and self._settling()
+        ):
+            # Current now, as the charging goes on: the next reading that only moves it on
+            # would hold it back; it waits as if already held.
+            self._held = True
+        if not self._held:
+            self.coordinator.wake_on(update, self._reads)
+            return
+        if self._settles == SETTLE_VALUE and rest is not None and current is not None:
+            known = self._hold_wakes
+            if known is None or known[0] is not rest:
+                known = self._hold_wakes = (rest, rest | HOLD_ENDS)
+            self.coordinator.wake_on(update, known[1], current[1] + SETTLE)
+            return
+        self.coordinator.wake_on(update, None)
+
+    def _update(self) -> None:
         reads = self._reads
         if reads is not None and not self._held:
             changed = self.coordinator.changed
@@ -211,3 +260,4 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         """Write (after a command, say): the next snapshot is compared afresh."""
         self._shown = self._reads = None
         super().async_write_ha_state()
+        self._tell_wakes()
