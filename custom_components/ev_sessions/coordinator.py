@@ -713,7 +713,6 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         def _remove() -> None:
             remove()
             self.wake_on(update_callback, None)
-            self._wakes_at.pop(update_callback, None)
             self._told_always.discard(update_callback)
             self._listen_order.pop(update_callback, None)
 

@@ -200,11 +200,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         self.coordinator.wake_on(update, None)
 
     def _update(self) -> None:
-        reads = self._reads
-        if reads is not None and not self._held:
-            changed = self.coordinator.changed
-            if changed is not None and reads.isdisjoint(changed):
-                return  # nothing it shows was touched
+        # Told only when a field it read changed, or anything may have (see _tell_wakes).
         settling = self._settles is not None and self._settling()
         shown = self._shown
         if (
