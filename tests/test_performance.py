@@ -234,10 +234,12 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
         for n in range(10):
             await reading("11000" if n % 2 else "11050")
         # Not even told: only the entities a changed field wakes are (the power, the
-        # session's energy and cost, the plan's yes/no), and a running total once its
-        # minute has passed.
+        # session's energy and cost), a running total once its minute has passed, and the
+        # plan's yes/no when the plan is made again (once a minute, or more often when the
+        # energy wanted moved), not at every reading.
         assert told["sensor.wallbox_power"] == 10
         assert told["sensor.wallbox_session_energy"] == 10
+        assert 1 <= told["binary_sensor.wallbox_charge_now"] <= 3, told
         for total in ("energy_total", "month_energy"):
             assert 1 <= told[f"sensor.wallbox_{total}"] <= 2, total
         assert sum(told.values()) <= 10 * 6, told
@@ -423,12 +425,18 @@ async def test_a_listener_is_told_until_it_stops_listening(
     assert heard == [11000.0, 11050.0]
     assert caplog.text.count("Unexpected error updating listener") == 2
     assert number(hass, "sensor.wallbox_power") == 11050
+    # The world changes (the options): everyone is told, past the failing one too.
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "max_power_kw": 7.4})
+    await hass.async_block_till_done()
+    assert caplog.text.count("Unexpected error updating listener") == 3
+    assert heard[2:] == [11050.0]
+    assert hass.states.get("number.wallbox_max_power").state == "7.4"
     stop()
     stop_failing()
     coordinator.wake_on(_failing, frozenset({"power_w"}))  # no longer listening: ignored
     freezer.tick(timedelta(seconds=10))
     wallbox_states(hass, plug="on", power="11000", energy="1000.6")
     await hass.async_block_till_done()
-    assert heard == [11000.0, 11050.0]
-    assert caplog.text.count("Unexpected error updating listener") == 2
+    assert heard == [11000.0, 11050.0, 11050.0]
+    assert caplog.text.count("Unexpected error updating listener") == 3
     assert number(hass, "sensor.wallbox_power") == 11000

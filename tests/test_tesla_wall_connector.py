@@ -173,7 +173,15 @@ async def test_http_error_makes_the_wallbox_unavailable(
     aioclient_mock.clear_requests()
     aioclient_mock.get(f"{BASE}/vitals", status=500)
     await advance(hass, freezer, 1)
-    assert state_value(hass, "sensor.tesla_wall_connector_status") == "unavailable"
+    # Every entity of the wallbox, not only the first told (a running total that was
+    # current raised here, and the entities told after it stayed available).
+    shown = {
+        state.entity_id: state.state
+        for state in hass.states.async_all()
+        if state.entity_id.split(".")[1].startswith("tesla_wall_connector_")
+    }
+    assert len(shown) > 20
+    assert {e: s for e, s in shown.items() if s != "unavailable"} == {}
 
 
 def test_a_firmware_that_omits_keys_gives_unknowns_not_zeros() -> None:

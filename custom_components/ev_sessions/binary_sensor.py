@@ -78,7 +78,7 @@ DESCRIPTIONS: tuple[EvSessionsBinarySensorDescription, ...] = (
     EvSessionsBinarySensorDescription(
         key="charge_now",
         settle_attributes=True,
-        value_fn=lambda d: bool(d.plan and d.plan.charging_at(d.now)),
+        value_fn=lambda d: d.charge_now,
         attributes_fn=lambda d: {
             "slots": _slots(d.plan),
             "departure": _local(d.departure),

@@ -113,6 +113,9 @@ class EvSessionsData:
     delivery: DeliveryCheck
     usual_power_class: str | None
     plan: Plan | None
+    # Whether the plan charges now: it changes at a slot's edge, not at every snapshot (an
+    # entity that read the time itself would be looked at on every one).
+    charge_now: bool
     departure: datetime | None
     departure_source: str
     usual_departure: time  # the daily departure in force today (the departure time entity)
@@ -467,6 +470,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             delivery=self.power.delivery,
             usual_power_class=self._usual_power_class(),
             plan=plan,
+            charge_now=plan is not None and plan.charging_at(now),
             departure=departure,
             departure_source=departure_source,
             usual_departure=usual_departure,
@@ -679,11 +683,23 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         )
         self._delivered = (data, world)
         changed = self.changed
-        if changed is None:
-            super().async_update_listeners()
-            return
-        # Only the listeners a changed field wakes, and those that wait on none, in the
-        # order they listen in: of a wallbox's 25-40 entities, a reading wakes a handful.
+        # Everyone (in the order they listen in) when anything may have changed.
+        told = list(self._listen_order) if changed is None else self._woken(changed, data)
+        # One listener's failure is logged and keeps none of the others from being told (the
+        # base class's loop would stop at it: the entities after it never go unavailable).
+        for update_callback in told:
+            try:
+                update_callback()
+            except Exception:
+                self.logger.exception(
+                    "Unexpected error updating listener %s for %s", id(update_callback), self.name
+                )
+
+    def _woken(self, changed: frozenset[str], data: EvSessionsData | None) -> list[CALLBACK_TYPE]:
+        """The listeners a changed field wakes, and those that wait on none, in listen order.
+
+        Of a wallbox's 25-40 entities, a reading wakes a handful.
+        """
         told = set(self._told_always)
         woken_by = self._woken_by
         for name in changed:
@@ -692,13 +708,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         if self._wakes_at and data is not None:
             now = data.now
             told.update(cb for cb, at in self._wakes_at.items() if now >= at)
-        for update_callback in sorted(told, key=self._listen_order.__getitem__):
-            try:
-                update_callback()
-            except Exception:
-                self.logger.exception(
-                    "Unexpected error updating listener %s for %s", id(update_callback), self.name
-                )
+        return sorted(told, key=self._listen_order.__getitem__)
 
     @callback
     def async_add_listener(

@@ -180,10 +180,9 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             not self._held
             and self._settles == SETTLE_VALUE
             and current is not None
-            and shown is not None
-            and isinstance(shown[1], float)
             and rest is not None
-            and self._settling()
+            and self._settling()  # shown and available
+            and isinstance(cast(tuple[Any, ...], shown)[1], float)
         ):
             # Current now, as the charging goes on: the next reading that only moves it on
             # would hold it back; it waits as if already held.
