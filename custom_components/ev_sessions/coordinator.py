@@ -17,7 +17,7 @@ the plan from ``control`` (which starts or stops the wallbox by it).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass, fields, is_dataclass, replace
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime, time, timedelta
 from itertools import count
 import logging
@@ -499,18 +499,10 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         return known[2]
 
     def _charge_point_facts(self) -> ChargePointFacts | None:
-        """What an OCPP charge point reports, last heard to the minute (None: not OCPP).
-
-        To the minute: the device page shows no more, and to the second every message
-        would change it (and look at the entities that show it).
-        """
+        """What an OCPP charge point reports, last heard to the minute (None: not OCPP)."""
         if Capability.COMMANDS not in self.source.capabilities:
             return None
-        facts = cast(ChargePointCommands, self.source).facts()
-        heard = facts.last_message
-        if heard is None:
-            return facts
-        return replace(facts, last_message=heard.replace(second=0, microsecond=0))
+        return cast(ChargePointCommands, self.source).facts()
 
     def _finished_in_month(self, start: datetime, until: datetime) -> tuple[float, float | None]:
         """Energy and cost of the month's finished sessions, a session across its start in part.

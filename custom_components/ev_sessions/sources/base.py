@@ -190,7 +190,7 @@ class ChargePointCommands(Protocol):
         """Send a command; return the charge point's answer (e.g. Accepted)."""
 
     def facts(self) -> ChargePointFacts:
-        """Status, error, user and last contact of the charge point."""
+        """Status, error, user, last contact (to the minute) and firmware of the charge point."""
 
 
 class AsksToSave(Protocol):

@@ -60,6 +60,7 @@ class OcppSource:
         self.password: str | None = data.get(CONF_PASSWORD) or None
         self.data = data
         self.state = ChargePoint(hass, self.charge_point_id)
+        self._facts: tuple[tuple[Any, ...], ChargePointFacts] | None = None  # the last, by key
         self.protocol: str | None = None
         self.request_save: Callable[[], None] | None = None  # set by the coordinator
         self.state.window.on_hold = lambda: self.request_save() if self.request_save else None
@@ -235,17 +236,36 @@ class OcppSource:
         return self.link
 
     def facts(self) -> ChargePointFacts:
-        """Status, error, user, last contact and firmware (the device page's entities)."""
+        """Status, error, user, last contact and firmware (the device page's entities).
+
+        The last contact to the minute: the device page shows no more, and to the second
+        every message would change it (and wake the entities that show it). The same object
+        while nothing in it changed (asked at every message).
+        """
         state = self.state
         transaction = state.transaction
-        return ChargePointFacts(
-            status=state.status,
-            error_code=state.error_code,
-            user=None if transaction is None else transaction.user,
-            transaction=transaction is not None,
-            last_message=state.last_message,
-            firmware=state.device.sw_version,
+        heard = state.last_message
+        key = (
+            state.status,
+            state.error_code,
+            None if transaction is None else transaction.user,
+            transaction is not None,
+            None if heard is None else int(heard.timestamp()) // 60,
+            state.device.sw_version,
         )
+        known = self._facts
+        if known is not None and known[0] == key:
+            return known[1]
+        facts = ChargePointFacts(
+            status=key[0],
+            error_code=key[1],
+            user=key[2],
+            transaction=key[3],
+            last_message=None if heard is None else heard.replace(second=0, microsecond=0),
+            firmware=key[5],
+        )
+        self._facts = (key, facts)
+        return facts
 
     async def async_command(self, command: str, id_tag: str | None = None) -> str:
         """Send one of COMMANDS; return the charge point's answer (e.g. Accepted)."""
