@@ -453,6 +453,14 @@ async def test_malformed_frames_get_callerror_and_connection_stays(
         broken = await raw_call(station, '[2,"b1","Heartbeat",{')
         assert broken[0] == 4
         assert broken[2] == "FormationViolation"
+        # NaN is not JSON (Python's own parser took it); an integer past 64 bits is no
+        # connector.
+        nan = await raw_call(station, '[2,"b6","MeterValues",{"connectorId":NaN,"meterValue":[]}]')
+        assert nan[:3] == [4, "-1", "FormationViolation"]
+        huge = await raw_call(
+            station, '[2,"b7","MeterValues",{"connectorId":1180591620717411303424,"meterValue":[]}]'
+        )
+        assert huge[:3] == [4, "b7", "TypeConstraintViolation"]
         invalid = await raw_call(station, '[2,"b2","StartTransaction",{"connectorId":"one"}]')
         assert invalid[0] == 4
         assert invalid[2] == "TypeConstraintViolation"
