@@ -157,7 +157,7 @@ class EvSessionsBinarySensor(EvSessionsEntity, BinarySensorEntity):
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Why, where it says."""
         return cast(
-            dict[str, Any] | None,
+            "dict[str, Any] | None",
             self._once_per_snapshot(
                 lambda: self.entity_description.attributes_fn(self.coordinator.data)
             ),

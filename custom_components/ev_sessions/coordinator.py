@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime, time, timedelta
-from itertools import count
+from itertools import compress, count
 import logging
-from operator import attrgetter
-from typing import Any, cast
+from operator import attrgetter, is_not
+import types
+from typing import Any, cast, get_args, get_origin, get_type_hints
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -172,14 +173,20 @@ _ALL_FIELDS = attrgetter(*_FIELDS)
 def snapshot_changes(before: EvSessionsData, after: EvSessionsData) -> frozenset[str]:
     """The fields of a snapshot that may show differently from the one before it.
 
-    The last session is the same while it is the same session with the same mark.
+    The last session is the same while it is the same session with the same mark. The
+    fields whose object is the same one are passed over at C speed (most of them, at a
+    reading), but for those whose type may change in place (``_IN_PLACE``).
     """
+    olds, news = _ALL_FIELDS(before), _ALL_FIELDS(after)
     changed = {
-        name
-        for name, old, new in zip(_FIELDS, _ALL_FIELDS(before), _ALL_FIELDS(after), strict=True)
-        if old is not new or not _BY_VALUE.get(type(old), False)
-        if not _same(old, new)
+        _FIELDS[i]
+        for i in compress(_INDICES, map(is_not, olds, news))
+        if not _same(olds[i], news[i])
     }
+    for i in _IN_PLACE:
+        old = olds[i]
+        if old is news[i] and not _by_value(type(old)):
+            changed.add(_FIELDS[i])
     if (
         before.last_session is after.last_session
         and before.last_session_mark == after.last_session_mark
@@ -197,6 +204,21 @@ class Capacity:
     step_to_kw: float | None  # None: the top step
     step_price: float
     margin_kw: float | None  # the highest hourly mean power that keeps the step (None: top)
+
+
+def _kinds(hint: Any) -> tuple[type, ...]:
+    """The classes a field's type hint allows (``X | None``: X and NoneType)."""
+    members = get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return tuple(get_origin(member) or member for member in members)
+
+
+_INDICES = range(len(_FIELDS))
+# The fields whose object may change in place (the session, its cost; anything not known to
+# compare by value): the same object there is not the same snapshot field.
+_HINTS = get_type_hints(EvSessionsData)
+_IN_PLACE = tuple(
+    i for i, name in enumerate(_FIELDS) if not all(map(_by_value, _kinds(_HINTS[name])))
+)
 
 
 class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):

@@ -137,7 +137,7 @@ class _RunningMonth:
         return self._months
 
     def _build_months(self) -> tuple[dict[int, float], dict[int, float]]:
-        base = cast(tuple[Any, dict[int, float]], self._base)
+        base = cast("tuple[Any, dict[int, float]]", self._base)
         slot = self._slot
         if slot is None:
             return base[1], base[1]
@@ -169,7 +169,7 @@ class _RunningMonth:
         the rest of the month is worked out once per slot (see ``AllBut``).
         """
         if self._slot is None:
-            month = cast(tuple[Any, dict[int, float]], self._base)[1]
+            month = cast("tuple[Any, dict[int, float]]", self._base)[1]
             return fee.fee_and_hours(month, zone), fee.month_fee(month, zone)
         but = self._but
         if but is None or (but[0] is not fee and but[0] != fee) or but[1] != zone:

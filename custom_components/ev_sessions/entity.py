@@ -182,7 +182,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             and current is not None
             and rest is not None
             and self._settling()  # shown and available
-            and isinstance(cast(tuple[Any, ...], shown)[1], float)
+            and isinstance(cast("tuple[Any, ...]", shown)[1], float)
         ):
             # Current now, as the charging goes on: the next reading that only moves it on
             # would hold it back; it waits as if already held.

@@ -469,7 +469,7 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
         if self.entity_description.attributes_fn is no_attributes:
             return None
         return cast(
-            dict[str, Any] | None,
+            "dict[str, Any] | None",
             self._once_per_snapshot(
                 lambda: self.entity_description.attributes_fn(
                     self.coordinator.data, self.coordinator.currency
