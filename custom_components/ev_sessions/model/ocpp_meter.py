@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-import re
 from typing import Any
 
 from .units import parse_number
@@ -44,16 +43,15 @@ _ENERGY_KWH = {"Wh": 0.001, "kWh": 1.0}
 _POWER_W = {"W": 1.0, "kW": 1000.0}
 MAX_POWER_W = 1_000_000.0  # 1 MW: above every charge point there is
 MAX_CURRENT_A = 1_000.0
-_COMPACT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
 
 
 def parse_moment(value: object) -> datetime | None:
     """An OCPP date-time as aware UTC (naive means UTC); None when unreadable."""
     if not isinstance(value, str):
         return None
-    text = _COMPACT_OFFSET.sub(r"\1:\2", value.strip())
     try:
-        moment = datetime.fromisoformat(text)
+        # Python's parser takes the forms chargers send: "Z", "+0100", fractions of any length.
+        moment = datetime.fromisoformat(value.strip())
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
