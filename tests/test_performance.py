@@ -234,12 +234,14 @@ async def test_an_entity_is_looked_at_only_when_what_it_reads_changed(
         for n in range(10):
             await reading("11000" if n % 2 else "11050")
         # Not even told: only the entities a changed field wakes are (the power, the
-        # session's energy and cost), a running total once its minute has passed, and the
+        # session's energy), a running total once its minute has passed, and the
         # plan's yes/no when the plan is made again (once a minute, or more often when the
         # energy wanted moved), not at every reading.
         assert told["sensor.wallbox_power"] == 10
         assert told["sensor.wallbox_session_energy"] == 10
         assert 1 <= told["binary_sensor.wallbox_charge_now"] <= 3, told
+        # Without prices the session's cost stays unknown: not told either.
+        assert told["sensor.wallbox_session_cost"] == 0, told
         for total in ("energy_total", "month_energy"):
             assert 1 <= told[f"sensor.wallbox_{total}"] <= 2, total
         assert sum(told.values()) <= 10 * 6, told

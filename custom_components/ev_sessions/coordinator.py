@@ -97,6 +97,7 @@ class EvSessionsData:
     # Which session it is (the session itself counts as changed at every reading): what a
     # running total held back while it charges waits on (see EvSessionsEntity._tell_wakes).
     session_id: str | None
+    session_start: datetime | None  # (read without the session, as its id)
     # The session's duration to the minute (s): a state written once a minute, and an
     # entity that reads a value (the session itself counts as changed at every reading).
     session_duration_s: int
@@ -479,6 +480,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             charging=session is not None and tracker.charging,
             session=session,
             session_id=None if session is None else session.id,
+            session_start=None if session is None else session.start,
             session_duration_s=(0 if session is None else round(session.duration_s(now) / 60) * 60),
             last_session=history.last,
             last_session_mark=None if history.last is None else session_mark(history.last),

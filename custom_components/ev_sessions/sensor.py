@@ -106,10 +106,10 @@ def _habit_days(data: EvSessionsData, kind: str) -> dict[str, Any] | None:
 
 def _session_cost_details(data: EvSessionsData, _currency: str) -> dict[str, Any] | None:
     cost = data.session_cost
-    if data.session is None or cost is None:
+    if cost is None or data.session_id is None:
         return None
     return {
-        "session_id": data.session.id,
+        "session_id": data.session_id,
         "breakdown": {key: round(value, 4) for key, value in cost.breakdown.items()},
         "estimated": cost.estimated,
         "power_fee_provisional": cost.power_fee_provisional,
@@ -137,8 +137,8 @@ def _average_price(data: EvSessionsData) -> float | None:
 
 
 def _session_reset(data: EvSessionsData) -> datetime | None:
-    if data.session is not None:
-        return data.session.start
+    if data.session_start is not None:
+        return data.session_start
     return data.last_session.end if data.last_session else None
 
 
@@ -239,7 +239,11 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
         unit_fn=lambda currency: currency,
-        value_fn=lambda d: (d.session_cost.total if d.session_cost else None) if d.session else 0.0,
+        # By the session's id, not the session (which counts as changed at every reading):
+        # without prices the cost is not even looked at while the session charges.
+        value_fn=lambda d: (
+            (d.session_cost.total if d.session_cost else None) if d.session_id else 0.0
+        ),
         attributes_fn=_session_cost_details,
         last_reset_fn=_session_reset,
     ),
