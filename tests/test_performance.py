@@ -36,15 +36,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 async def test_a_pushed_reading_postpones_the_tick(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    """A reading every 10 s: no 30-s poll reads the same states again in between. Once the
-    readings stop, the poll ticks the session on (its duration) every 30 s."""
+    """A reading every 10 s: no 30-s poll reads the same states again in between (nor with
+    any reading more often than every 15 s). Once the readings stop, the poll ticks the
+    session on (its duration) every 30 s."""
     wallbox_states(hass)
     entry = await setup_entry(hass, make_wallbox_entry())
     coordinator = entry.runtime_data
     register = 1000.0
-    with patch.object(
-        coordinator.source, "async_poll", wraps=coordinator.source.async_poll
-    ) as poll:
+    with (
+        patch.object(coordinator.source, "async_poll", wraps=coordinator.source.async_poll) as poll,
+        patch.object(
+            coordinator, "_schedule_refresh", wraps=coordinator._schedule_refresh
+        ) as armed,
+    ):
         for _ in range(18):  # three minutes of readings
             freezer.tick(timedelta(seconds=10))
             register += 11 / 360
@@ -52,13 +56,22 @@ async def test_a_pushed_reading_postpones_the_tick(
             async_fire_time_changed(hass)
             await hass.async_block_till_done()
         assert poll.call_count == 0
-        assert number(hass, "sensor.wallbox_session_duration") * 60 == pytest.approx(3)
+        # The poll's timer is set again at every other reading, not at each.
+        assert 6 <= armed.call_count <= 10
+        for _ in range(10):  # a reading every 14 s (under half the poll interval): no poll
+            freezer.tick(timedelta(seconds=14))
+            register += 11 / 360 * 1.4
+            wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done()
+        assert poll.call_count == 0
+        assert number(hass, "sensor.wallbox_session_duration") * 60 == pytest.approx(5)
         for _ in range(4):  # then two minutes without one
             freezer.tick(timedelta(seconds=30))
             async_fire_time_changed(hass)
             await hass.async_block_till_done()
         assert poll.call_count == 4
-    assert number(hass, "sensor.wallbox_session_duration") * 60 == pytest.approx(5)
+    assert number(hass, "sensor.wallbox_session_duration") * 60 == pytest.approx(7)
 
 
 async def test_month_bounds_follow_the_clock_and_the_time_zone(hass: HomeAssistant) -> None:

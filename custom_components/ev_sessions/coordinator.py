@@ -243,6 +243,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self._month_totals: tuple[tuple[Any, ...], tuple[float, float | None]] | None = None
         self._running_kwh = EnergyBetween()  # the session in progress's, in the month
         self._usual_class: tuple[tuple[int, ...], list[Session], str | None] | None = None
+        self._poll_due: float | None = None  # (the loop's time) the poll put off to, last
         self.applied_options: dict[str, Any] = dict(entry.options)
         self._unfollow_house: CALLBACK_TYPE | None = None
         # The fields of the last snapshot that changed from the one before (None: anything
@@ -410,7 +411,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
 
     @callback
     def handle_reading(self, reading: Reading) -> None:
-        """Take a reading the source pushed; the next poll is a poll interval after it.
+        """Take a reading the source pushed; the next poll waits (see _postpone_poll).
 
         For a source that pushes (entities, OCPP) the poll only ticks the session on while
         nothing arrives: a reading every 10 s would otherwise also be followed by a full
@@ -420,8 +421,26 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self._sync_device()
         self.last_update_success = True
         if self._listeners:
-            self._schedule_refresh()
+            self._postpone_poll()
         self._show(self._snapshot(reading.time, reading=True))
+
+    def _postpone_poll(self) -> None:
+        """Put the next poll a poll interval off, unless it is more than half of one off.
+
+        The poll then comes half an interval to an interval after the last reading, never
+        while readings come more often than that; the timer is set again at every other
+        reading or so, not at each (setting it cost more than the reading's session).
+        """
+        interval = self.update_interval
+        if interval is None:
+            return
+        seconds = interval.total_seconds()
+        now = self.hass.loop.time()
+        due = self._poll_due
+        if due is not None and seconds / 2 < due - now <= seconds:
+            return
+        self._schedule_refresh()
+        self._poll_due = now + seconds
 
     def _process(self, reading: Reading) -> None:
         self.costs.meter_house(reading.time, self.power.house_power_w())
