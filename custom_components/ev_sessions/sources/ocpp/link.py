@@ -75,11 +75,18 @@ def _camel_key(key: str) -> str:
     return str(next(iter(snake_to_camel_case({key: None}))))
 
 
+# What a payload's leaves mostly are: kept as they are without a call each.
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _convert(data: Any, key_of: Callable[[str], str]) -> Any:
     if isinstance(data, dict):
-        return {key_of(key): _convert(value, key_of) for key, value in data.items()}
+        return {
+            key_of(key): value if type(value) in _LEAVES else _convert(value, key_of)
+            for key, value in data.items()
+        }
     if isinstance(data, list):
-        return [_convert(value, key_of) for value in data]
+        return [value if type(value) in _LEAVES else _convert(value, key_of) for value in data]
     return data
 
 
