@@ -708,9 +708,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             self.config_entry.options,
         )
         before, before_world = self._delivered
-        same_world = len(before_world) == len(world) and all(
-            a is b or a == b for a, b in zip(before_world, world, strict=True)
-        )
+        same_world = before_world == world  # (each item is its own first: quick when so)
         self.changed = (
             snapshot_changes(before, data)
             if before is not None and data is not None and same_world

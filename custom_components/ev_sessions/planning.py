@@ -111,8 +111,8 @@ class ChargeControl:
         limits = [float(options.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW))]
         if self._source.max_power_w:
             limits.append(self._source.max_power_w / 1000)
-        if session is not None and session.charging_s(now) >= 300:
-            measured = session.average_power_w(now)
+        if session is not None and (seconds := session.charging_s(now)) >= 300:
+            measured = session.energy_kwh * 3_600_000.0 / seconds  # average_power_w's, once
             if measured:
                 limits.append(measured / 1000)
         return min(limits)

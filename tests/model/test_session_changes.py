@@ -6,6 +6,7 @@ sums afresh, exactly, whatever the readings do."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -108,3 +109,31 @@ def test_intervals_out_of_time_order_are_never_taken_as_only_the_latest_changed(
     session = Session(id="restored", start=START, intervals={FIRST + 900: 1.0, FIRST: 2.0})
     assert not session.only_latest_changed(session.changes())
     assert not Session(id="empty", start=START).only_latest_changed(None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start_s=st.floats(min_value=0, max_value=3 * 900, allow_nan=False),
+    span_s=st.floats(min_value=1e-6, max_value=2 * 900, allow_nan=False),
+    kwh=st.floats(min_value=1e-9, max_value=50, allow_nan=False),
+)
+def test_energy_within_one_interval_goes_to_it_whole(
+    start_s: float, span_s: float, kwh: float
+) -> None:
+    """A reading within one quarter (most of them) puts all its energy there, exactly (the
+    share of one overlap in itself was kwh * overlap / overlap, off by a unit in the last
+    place at times); one across a quarter's end is shared by time."""
+    since = datetime.fromtimestamp(FIRST + start_s, UTC)
+    until = since + timedelta(seconds=span_s)
+    parts = spread_evenly(kwh, since, until)
+    assert sum(parts.values()) == pytest.approx(kwh)
+    keys = sorted(parts)
+    first = int(since.timestamp())  # (to the microsecond, as datetimes are)
+    assert keys[0] == first - first % 900
+    assert all(b - a == INTERVAL.total_seconds() for a, b in pairwise(keys))
+    if until.timestamp() <= keys[0] + 900:
+        assert parts == {keys[0]: kwh}
+    else:
+        assert len(parts) >= 2
+        first_share = (keys[0] + 900 - since.timestamp()) / span_s
+        assert parts[keys[0]] == pytest.approx(kwh * first_share, rel=1e-6, abs=1e-12)

@@ -25,8 +25,11 @@ def spread_evenly(kwh: float, since: datetime, until: datetime) -> dict[int, flo
         return {interval_start(until): kwh}
     start_s = since.timestamp()
     end_s = until.timestamp()
+    first = int(start_s)
+    key = first - first % _INTERVAL_S  # interval_start(since)
+    if start_s < end_s <= key + _INTERVAL_S:
+        return {key: kwh}  # within one interval (most readings): what the loop below gives
     overlaps: dict[int, float] = {}
-    key = interval_start(since)
     while key < end_s:
         overlaps[key] = max(0.0, min(end_s, key + _INTERVAL_S) - max(start_s, key))
         key += _INTERVAL_S
