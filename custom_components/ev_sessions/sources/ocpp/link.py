@@ -184,7 +184,7 @@ class ProtocolMixin:
         validate_call(msg, self._ocpp_version)  # type: ignore[attr-defined]
         try:
             response = handler(**keys_to_snake(msg.payload))
-            if inspect.isawaitable(response):
+            if inspect.iscoroutine(response):  # (isawaitable asks an ABC: dear for a payload)
                 response = await response
         except Exception as err:
             _LOGGER.exception("Error while handling request '%s'", msg)
