@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 import json
 from pathlib import Path
 from typing import Any
 
 from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
 from ocpp.exceptions import OCPPError
-from ocpp.messages import Call, _validate_payload
+from ocpp.messages import Call, CallResult, _validate_payload
 import pytest
 
 from custom_components.ev_sessions.sources.ocpp import schema
-from custom_components.ev_sessions.sources.ocpp.link import keys_to_camel, keys_to_snake
+from custom_components.ev_sessions.sources.ocpp.link import frame_json, keys_to_camel, keys_to_snake
 from custom_components.ev_sessions.sources.ocpp.schema import validate_call
 
 SAMPLE = {"value": "1000", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
@@ -121,3 +122,23 @@ def test_keys_are_converted_exactly_as_the_package_does() -> None:
         snake = camel_to_snake_case(payload)
         assert keys_to_snake(payload) == snake
         assert keys_to_camel(snake) == snake_to_camel_case(snake)
+
+
+def test_frames_are_written_as_the_package_writes_them() -> None:
+    """What the package's ``to_json`` writes (compact, Decimals as numbers) for every payload
+    of the recorded traces, also where orjson refuses (an integer past 64 bits)."""
+    payloads = [
+        json.loads(line)["frame"][-1]
+        for trace in sorted((Path(__file__).parent / "fixtures" / "ocpp").glob("*.jsonl"))
+        for line in trace.read_text().splitlines()
+        if line.strip()
+    ]
+    extra = [{"interval": 2**70}, {"limit": Decimal("6.5"), "text": "Laddbox på gården"}]
+    for payload in [p for p in payloads if isinstance(p, dict)] + extra:
+        frame = [3, "id-1", payload]
+        written = frame_json(frame)
+        assert json.loads(written) == json.loads(CallResult("id-1", payload).to_json())
+    assert frame_json([3, "a", {"n": 2**70}]) == '[3,"a",{"n":1180591620717411303424}]'
+    assert frame_json([3, "a", {"limit": Decimal("6.5")}]) == '[3,"a",{"limit":6.5}]'
+    with pytest.raises(TypeError):
+        frame_json([3, "a", {"what": object()}])

@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 import hashlib
 import inspect
+import json
 import logging
 from typing import Any, cast
 
@@ -60,7 +61,10 @@ def _as_number(value: Any) -> Any:
 
 def frame_json(frame: list[Any]) -> str:
     """A frame as compact JSON, as the ocpp package writes it (orjson: a few times faster)."""
-    return orjson.dumps(frame, default=_as_number).decode()
+    try:
+        return orjson.dumps(frame, default=_as_number).decode()
+    except TypeError:  # what orjson refuses and Python writes (an integer past 64 bits)
+        return json.dumps(frame, separators=(",", ":"), default=_as_number)
 
 
 @lru_cache(maxsize=4096)
