@@ -7,7 +7,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 import hashlib
-import inspect
 import json
 import logging
 from typing import Any, cast
@@ -187,9 +186,7 @@ class ProtocolMixin:
         handler = self.route_map[msg.action]["_on_action"]
         validate_call(msg, self._ocpp_version)  # type: ignore[attr-defined]
         try:
-            response = handler(**keys_to_snake(msg.payload))
-            if inspect.iscoroutine(response):  # (isawaitable asks an ABC: dear for a payload)
-                response = await response
+            response = handler(**keys_to_snake(msg.payload))  # every handler answers at once
         except Exception as err:
             _LOGGER.exception("Error while handling request '%s'", msg)
             await self._send(msg.create_call_error(err).to_json())
