@@ -1995,6 +1995,12 @@ async def test_the_device_page_controls_and_reports_the_charge_point(
         await station.call(call16.Heartbeat())
         await hass.async_block_till_done()
         assert state_value(hass, "sensor.garage_1_last_heard") == T0.isoformat()
+        # The next minute's first message moves it on.
+        freezer.move_to(T0 + timedelta(seconds=70))
+        await status16(station, "Preparing", T0 + timedelta(seconds=70))
+        await hass.async_block_till_done()
+        last_heard = (T0 + timedelta(minutes=1)).isoformat()
+        assert state_value(hass, "sensor.garage_1_last_heard") == last_heard
         freezer.move_to(T0)
         assert state_value(hass, "switch.garage_1_charging_session") == "off"
         assert state_value(hass, "switch.garage_1_available") == "on"

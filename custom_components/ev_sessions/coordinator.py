@@ -493,7 +493,8 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             if session is None
             else control.plan(session, now, departure, self.power.base_load_kw(tracker))
         )
-        control.control(now, plan)
+        charge_now = plan is not None and plan.charging_at(now)
+        control.control(now, plan, charge_now)
         return EvSessionsData(
             now=now,
             status=status,
@@ -517,7 +518,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             delivery=self.power.delivery,
             usual_power_class=self._usual_power_class(),
             plan=plan,
-            charge_now=plan is not None and plan.charging_at(now),
+            charge_now=charge_now,
             departure=departure,
             departure_source=departure_source,
             usual_departure=usual_departure,

@@ -270,7 +270,7 @@ class ChargeControl:
         """Whether the integration switches the wallbox by the plan."""
         return bool(self._entry.options.get(CONF_SMART_CHARGING, False))
 
-    def _want_charging(self, now: datetime, plan: Plan | None) -> bool | None:
+    def _want_charging(self, plan: Plan | None, planned_now: bool) -> bool | None:
         """Whether the wallbox should charge now (None: no opinion, leave it alone).
 
         The load guard's pause always wins. With smart charging on, the plan decides,
@@ -280,11 +280,15 @@ class ChargeControl:
         if self._power.paused:
             return False
         if self.smart_charging and not self.manual_override and plan is not None:
-            return plan.charging_at(now)
+            return planned_now
         return True if self._commanded is False else None
 
-    def control(self, now: datetime, plan: Plan | None) -> None:
-        """Start or stop the wallbox when what it should do changes."""
+    def control(self, now: datetime, plan: Plan | None, planned_now: bool) -> None:
+        """Start or stop the wallbox when what it should do changes.
+
+        ``planned_now``: whether the plan charges now (``plan.charging_at(now)``, worked out
+        once per snapshot).
+        """
         source = self._source
         can_switch = Capability.START_STOP in source.capabilities
         if not (can_switch or Capability.CURRENT_LIMIT in source.capabilities):
@@ -303,7 +307,7 @@ class ChargeControl:
             )
             self.manual_override = True
             self._commanded = enabled
-        want = self._want_charging(now, plan)
+        want = self._want_charging(plan, planned_now)
         if want is None or want == self._commanded:
             return
         self._commanded, self._commanded_at = want, now
