@@ -41,7 +41,11 @@ from custom_components.ev_sessions.diagnostics import async_get_config_entry_dia
 from custom_components.ev_sessions.sources.base import DeviceFacts, SourceError
 from custom_components.ev_sessions.sources.ocpp.charge_point import ChargePoint
 from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
-from custom_components.ev_sessions.sources.ocpp.server import HEADER_TIMEOUT, SERVERS
+from custom_components.ev_sessions.sources.ocpp.server import (
+    HEADER_TIMEOUT,
+    SERVERS,
+    WebSocketLink,
+)
 from custom_components.ev_sessions.sources.ocpp.source import OcppSource
 
 from .conftest import setup_entry
@@ -392,6 +396,46 @@ async def test_stop_stamped_before_start_and_repeated_messages(
     assert session.user == "Bo"
     assert session.energy_kwh == pytest.approx(3.0)
     assert session.end == T0 + timedelta(minutes=40)
+
+
+async def test_a_command_sent_while_an_answer_is_on_its_way_is_not_kept_as_the_answer(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """A repeated frame gets the answer it got, not a command sent while that answer waited on
+    a full socket (the command was kept as the answer and sent again for the repeat)."""
+    gate, waiting = asyncio.Event(), asyncio.Event()
+    send = WebSocketLink.send
+
+    async def _slow_answers(link: WebSocketLink, text: str) -> None:
+        if text.startswith('[3,"beat-1"') and not gate.is_set():
+            waiting.set()
+            await gate.wait()  # the answer waits on the socket (the box reads slowly)
+        await send(link, text)
+
+    frame = '[2,"beat-1","Heartbeat",{}]'
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        with patch.object(WebSocketLink, "send", _slow_answers):
+            first_call = asyncio.ensure_future(raw_call(station, frame))
+            await asyncio.wait_for(waiting.wait(), 5)
+            command = asyncio.ensure_future(source_of(entry).async_set_current_limit(10))
+            for _ in range(10_000):  # the command reaches the box while the answer waits
+                if station.received.calls:
+                    break
+                await asyncio.sleep(0)
+            gate.set()
+            first = await first_call
+            await command
+        # What is kept for a repeat is each frame's answer (the command was kept, and a repeat
+        # waited for an answer that never came).
+        kept = list(source_of(entry).state.answers.values())
+        assert [json.loads(answer)[0] for answer in kept] == [3] * len(kept)
+        again = await raw_call(station, frame)
+        assert first[0] == 3
+        assert again == first
+        assert [call for call, _ in station.received.calls] == ["SetChargingProfile"]
+        assert source_of(entry).state.repeated_messages == 1
 
 
 async def test_no_frame_drops_the_connection(

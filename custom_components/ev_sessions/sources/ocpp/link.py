@@ -276,9 +276,13 @@ class ProtocolMixin:
             self._answering = None
 
     async def _send(self, message: str) -> None:
-        if self._answering is not None:
+        # The first frame sent after a call came is its answer (every handler answers at
+        # once), and only that one: a command sent while the answer waits on a slow socket
+        # is not kept as the answer to a repeat of the call.
+        if (key := self._answering) is not None:
+            self._answering = None
             answers = self.charge_point.answers
-            answers[self._answering] = message
+            answers[key] = message
             while len(answers) > MESSAGE_ID_MEMORY:
                 answers.popitem(last=False)
         await super()._send(message)  # type: ignore[misc]
