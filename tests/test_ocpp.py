@@ -1630,7 +1630,14 @@ async def test_wrong_passwords_lock_the_address_out_for_a_minute(
     assert statuses == [401, 401, 401, 401, 401, 429]
     assert refused.value.headers is not None
     assert refused.value.headers["Retry-After"] == "60"
+    server = hass.data[SERVERS][port]
+    assert list(server.failures) == ["127.0.0.1"]
     freezer.tick(timedelta(seconds=61))
+    # Expired failures are forgotten at the next sweep, also of an address that never comes
+    # back (the server kept every address that ever sent a wrong password).
+    async_fire_time_changed(hass, datetime.now(UTC) + HEADER_TIMEOUT)
+    await hass.async_block_till_done()
+    assert server.failures == {}
     async with connect(port, CP, password="s3cret") as station:
         await boot16(station)
         assert source_of(entry).link is not None

@@ -185,10 +185,21 @@ class OcppServer:
 
     @callback
     def _sweep(self, now: datetime) -> None:
-        """Close connections that never finished a request in time (half-open, slow-loris)."""
+        """Close connections that never finished a request in time (half-open, slow-loris).
+
+        Forget the addresses whose wrong passwords have expired.
+        """
         server = None if self.runner is None else self.runner.server
         if server is None:  # pragma: no cover - the sweep stops with the runner
             return
+        # Addresses whose wrong passwords are all older than the lock-out are forgotten: an
+        # exposed port tried from address after address would otherwise keep every one.
+        moment = time.monotonic()
+        self.failures = {
+            address: tries
+            for address, tries in self.failures.items()
+            if tries and moment - tries[-1] < LOGIN_WINDOW_S
+        }
         handlers = server.connections
         alive = {id(handler) for handler in handlers}
         self.waiting = {key: since for key, since in self.waiting.items() if key in alive}
