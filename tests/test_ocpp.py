@@ -38,6 +38,7 @@ from custom_components.ev_sessions.const import (
     SOURCE_OCPP,
 )
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
+from custom_components.ev_sessions.model.ocpp_meter import parse_moment
 from custom_components.ev_sessions.sources.base import DeviceFacts, SourceError
 from custom_components.ev_sessions.sources.ocpp.charge_point import ChargePoint
 from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
@@ -398,6 +399,41 @@ async def test_stop_stamped_before_start_and_repeated_messages(
     assert session.end == T0 + timedelta(minutes=40)
 
 
+async def test_a_box_that_reuses_message_ids_is_answered_afresh_when_the_frame_has_no_time(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
+) -> None:
+    """Blink sends the same message id more than once. A frame with no timestamp in it (a
+    Heartbeat, a status without one) says nothing about when it was sent: the same frame
+    later is news, not a retry. It got the old answer (a Heartbeat's time an hour stale, which
+    a box sets its clock by) and was not applied (a status back to Charging was lost)."""
+    async with connect(port, CP) as station:
+        await boot16(station)
+        await settle(hass, freezer)
+        freezer.move_to(T0)
+        beat = '[2,"1","Heartbeat",{}]'
+        first = await raw_call(station, beat)
+        freezer.move_to(T0 + timedelta(hours=1))
+        later = await raw_call(station, beat)
+        assert first[2]["currentTime"] != later[2]["currentTime"]
+        assert parse_moment(later[2]["currentTime"]) == T0 + timedelta(hours=1)
+        charging = (
+            '[2,"2","StatusNotification",'
+            '{"connectorId":1,"errorCode":"NoError","status":"Charging"}]'
+        )
+        await raw_call(station, charging)
+        await raw_call(
+            station,
+            '[2,"3","StatusNotification",'
+            '{"connectorId":1,"errorCode":"NoError","status":"SuspendedEV"}]',
+        )
+        assert source_of(entry).state.status == "SuspendedEV"
+        await raw_call(station, charging)
+        assert source_of(entry).state.status == "Charging"
+        # A frame with its own time is the same event when it comes again: answered as
+        # before and applied once (see test_stop_stamped_before_start_and_repeated_messages).
+        assert source_of(entry).state.repeated_messages == 0
+
+
 async def test_a_command_sent_while_an_answer_is_on_its_way_is_not_kept_as_the_answer(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, port: int
 ) -> None:
@@ -407,15 +443,18 @@ async def test_a_command_sent_while_an_answer_is_on_its_way_is_not_kept_as_the_a
     send = WebSocketLink.send
 
     async def _slow_answers(link: WebSocketLink, text: str) -> None:
-        if text.startswith('[3,"beat-1"') and not gate.is_set():
+        if text.startswith('[3,"status-1"') and not gate.is_set():
             waiting.set()
             await gate.wait()  # the answer waits on the socket (the box reads slowly)
         await send(link, text)
 
-    frame = '[2,"beat-1","Heartbeat",{}]'
     async with connect(port, CP) as station:
         await boot16(station)
         await settle(hass, freezer)
+        frame = (
+            '[2,"status-1","StatusNotification",{"connectorId":1,"errorCode":"NoError",'
+            f'"status":"Available","timestamp":"{ts(datetime.now(UTC))}"}}]'
+        )
         with patch.object(WebSocketLink, "send", _slow_answers):
             first_call = asyncio.ensure_future(raw_call(station, frame))
             await asyncio.wait_for(waiting.wait(), 5)
@@ -1311,8 +1350,8 @@ async def test_binary_frames_and_long_memory(
         await station.websocket.send_bytes(b'[2,"bin","Heartbeat",{}]')
         answer = await asyncio.wait_for(station._response_queue.get(), 5)
         assert answer.unique_id == "bin"
-        for _ in range(205):
-            await station.call(call16.Heartbeat())
+        for n in range(205):  # frames with their own time are remembered, 200 at most
+            await status16(station, "Available", T0 + timedelta(seconds=n))
         assert len(source_of(entry).state.answers) == 200
         broken = await raw_call(station, '{"not": "a list"}')
         assert broken[1] == "-1"

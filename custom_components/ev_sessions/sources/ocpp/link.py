@@ -220,7 +220,7 @@ class ProtocolMixin:
             raise OcppCommandError(f"{name} is not connected", "not_connected", name=name) from err
 
     async def route_message(self, raw_msg: str) -> None:
-        """Answer malformed frames with a CALLERROR, repeated message ids with the same answer.
+        """Answer malformed frames with a CALLERROR, a retried frame with the same answer.
 
         No frame drops the connection: a frame that is not a well-formed OCPP message (not
         JSON, nested too deep, an object where the action belongs, a message id that is not
@@ -242,13 +242,19 @@ class ProtocolMixin:
             if msg.action == "BootNotification":
                 # A reboot restarts the box's message ids: nothing before it is a repeat.
                 self.charge_point.answers.clear()
-            # Known by a digest of the frame: the memory holds answers, not whole frames.
-            key = hashlib.sha256(raw_msg.encode()).hexdigest()
-            if (answer := self.charge_point.answers.get(key)) is not None:
-                self.charge_point.repeated_messages += 1
-                await super()._send(answer)  # type: ignore[misc]
-                return
-            self._answering = key
+            # A frame with its own time in it (a transaction's start, stop and meter values, a
+            # stamped status) is the same event when it comes again: a retry, answered as
+            # before and applied once. One without (a Heartbeat, a status without a time) is
+            # news when it comes again from a box that reuses message ids (Blink), answered
+            # afresh (a Heartbeat's answer is the time the box sets its clock by). Known by a
+            # digest of the frame: the memory holds answers, not whole frames.
+            if '"timestamp"' in raw_msg:
+                key = hashlib.sha256(raw_msg.encode()).hexdigest()
+                if (answer := self.charge_point.answers.get(key)) is not None:
+                    self.charge_point.repeated_messages += 1
+                    await super()._send(answer)  # type: ignore[misc]
+                    return
+                self._answering = key
             window = self.charge_point.window
             if window.holding and msg.action in REPLAYED and len(window.frames) < MAX_PENDING:
                 window.frames.append((self.protocol, raw_msg))
