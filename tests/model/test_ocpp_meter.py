@@ -25,6 +25,8 @@ RECEIVED = datetime(2026, 11, 2, 17, 0, 3, tzinfo=UTC)
         ("2026-11-02T17:00:00+0000", datetime(2026, 11, 2, 17, 0, tzinfo=UTC)),  # KEBA
         ("2026-11-02T18:00:00+0100", datetime(2026, 11, 2, 17, 0, tzinfo=UTC)),
         ("2026-11-02T17:00:00", datetime(2026, 11, 2, 17, 0, tzinfo=UTC)),  # naive: UTC
+        # RFC 3339 (OCPP's date-time) allows a lower-case "t" and "z".
+        ("2026-11-02t17:00:00.5z", datetime(2026, 11, 2, 17, 0, 0, 500000, tzinfo=UTC)),
         ("0000-00-00T00:00:00.000Z", RECEIVED),  # AcTEC
         ("yesterday", RECEIVED),
         (None, RECEIVED),

@@ -51,7 +51,11 @@ def parse_moment(value: object) -> datetime | None:
         return None
     try:
         # Python's parser takes the forms chargers send: "Z", "+0100", fractions of any length.
-        moment = datetime.fromisoformat(value.strip())
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            # RFC 3339 (OCPP's date-time) allows a lower-case "t" and "z", Python does not.
+            moment = datetime.fromisoformat(value.strip().upper())
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
