@@ -463,6 +463,9 @@ async def test_a_command_sent_while_an_answer_is_on_its_way_is_not_kept_as_the_a
                 if station.received.calls:
                     break
                 await asyncio.sleep(0)
+            # The race is on: the command went out while the answer still waits.
+            assert [call for call, _ in station.received.calls] == ["SetChargingProfile"]
+            assert not first_call.done()
             gate.set()
             first = await first_call
             await command

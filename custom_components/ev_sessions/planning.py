@@ -112,7 +112,7 @@ class ChargeControl:
         if self._source.max_power_w:
             limits.append(self._source.max_power_w / 1000)
         if session is not None and (seconds := session.charging_s(now)) >= 300:
-            measured = session.energy_kwh * 3_600_000.0 / seconds  # average_power_w's, once
+            measured = session.average_power_w(now, charging_s=seconds)
             if measured:
                 limits.append(measured / 1000)
         return min(limits)

@@ -14,7 +14,12 @@ _INTERVAL_S = int(INTERVAL.total_seconds())
 
 def interval_start(moment: datetime) -> int:
     """Return the UTC epoch second at which the 15-minute interval holding moment starts."""
-    epoch = int(moment.timestamp())
+    return _interval_of(moment.timestamp())
+
+
+def _interval_of(epoch_s: float) -> int:
+    """The start of the 15-minute interval holding an epoch second (what interval_start gives)."""
+    epoch = int(epoch_s)
     return epoch - epoch % _INTERVAL_S
 
 
@@ -25,8 +30,7 @@ def spread_evenly(kwh: float, since: datetime, until: datetime) -> dict[int, flo
         return {interval_start(until): kwh}
     start_s = since.timestamp()
     end_s = until.timestamp()
-    first = int(start_s)
-    key = first - first % _INTERVAL_S  # interval_start(since)
+    key = _interval_of(start_s)  # interval_start(since), its timestamp taken once
     if start_s < end_s <= key + _INTERVAL_S:
         return {key: kwh}  # within one interval (most readings): what the loop below gives
     overlaps: dict[int, float] = {}
@@ -156,9 +160,9 @@ class Session:
         """Seconds connected without drawing power."""
         return max(0.0, self.duration_s(now) - self.charging_s(now))
 
-    def average_power_w(self, now: datetime) -> float | None:
-        """Mean power while charging."""
-        seconds = self.charging_s(now)
+    def average_power_w(self, now: datetime, charging_s: float | None = None) -> float | None:
+        """Mean power while charging (``charging_s``: the session's, when already worked out)."""
+        seconds = self.charging_s(now) if charging_s is None else charging_s
         if seconds <= 0:
             return None
         return self.energy_kwh * 3_600_000.0 / seconds
