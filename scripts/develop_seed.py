@@ -49,12 +49,15 @@ def _http(config_dir: Path, storage: Path, now: str, port: int) -> None:
         "error": None,
         "error_message": None,
     }
+    # Written in the format of Home Assistant 2026.10 (version 2.2), which later versions
+    # migrate: 2026.11 names the TLS profiles by guideline version ("modern_v4"), and refuses
+    # "modern" in a file that says it is of its own version.
     _write(
         storage,
         http_config.STORAGE_KEY,
         {"stable": stable, "pending": None, "yaml_migration_done": True},
-        version=http_config.STORAGE_VERSION,
-        minor=http_config.STORAGE_MINOR_VERSION,
+        version=2,
+        minor=2,
     )
 
 

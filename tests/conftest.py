@@ -93,6 +93,25 @@ def stale_entities() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def no_deprecated_use(caplog: pytest.LogCaptureFixture) -> Any:
+    """In every test: Home Assistant reports no use of EV Sessions that it deprecates.
+
+    Home Assistant logs such a use ("Detected that custom integration 'ev_sessions' …
+    This will stop working in …") and goes on; on the version named it fails. Here it fails
+    the test, on each Home Assistant version the suite runs on.
+    """
+    yield
+    reports = [
+        record.getMessage()
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)
+        if f"custom integration '{DOMAIN}'" in record.getMessage()
+        and record.name.startswith("homeassistant.helpers.frame")
+    ]
+    assert not reports, reports
+
+
+@pytest.fixture(autouse=True)
 async def _settle_before_teardown(hass: HomeAssistant) -> Any:
     """Let a reload a flow scheduled at the end of a test finish before Home Assistant stops
     (an entry still setting up at teardown is not unloaded: its timers linger)."""

@@ -23,6 +23,7 @@ from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
+from custom_components import ev_sessions
 from custom_components.ev_sessions.const import DOMAIN
 from custom_components.ev_sessions.entity import EvSessionsEntity
 
@@ -151,6 +152,20 @@ def entities_looked_at() -> Iterator[Counter[str]]:
 
     with patch.object(EvSessionsEntity, "_showing_noted", _counted):
         yield looked_at
+
+
+@contextmanager
+def setups_counted() -> Iterator[list[str]]:
+    """The entries set up (the id of each, at each set-up) while it lasts."""
+    set_up: list[str] = []
+    original = ev_sessions.async_setup_entry
+
+    async def _counted(hass: HomeAssistant, entry: Any) -> bool:
+        set_up.append(entry.entry_id)
+        return await original(hass, entry)
+
+    with patch.object(ev_sessions, "async_setup_entry", _counted):
+        yield set_up
 
 
 @contextmanager

@@ -38,6 +38,7 @@ from custom_components.ev_sessions.const import (
 )
 
 from .conftest import CURRENT, ENERGY, PLUG, POWER, SOC, SWITCH, setup_entry
+from .helpers import setups_counted
 
 STATUS = "sensor.charger_status"
 PREFERENCES = {
@@ -260,15 +261,22 @@ async def test_reconfigure_entities_to_a_new_power_sensor(
         result["flow_id"], {CONF_POWER_ENTITY: "sensor.new_power", CONF_CONNECTED_ENTITY: STATUS}
     )
     assert result["step_id"] == "connection_states"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_CHARGING_STATES: ["charging"]}
-    )
+    with setups_counted() as set_up:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_CHARGING_STATES: ["charging"]}
+        )
+        await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entities_entry.unique_id is None  # sensor.new_power has no registry entry
     assert entities_entry.data[CONF_POWER_ENTITY] == "sensor.new_power"
     assert entities_entry.data[CONF_SOURCE] == SOURCE_ENTITIES
     assert CONF_ENERGY_ENTITY not in entities_entry.data
+    # Set up again once (by its own listener, see FlowBase), following the new sensor.
+    assert set_up == [entities_entry.entry_id]
+    hass.states.async_set("sensor.new_power", "7.4", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.wallbox_power").state == "7400.0"
 
 
 async def test_reconfigure_keeps_previous_state_choices(hass: HomeAssistant) -> None:

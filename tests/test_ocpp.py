@@ -8,11 +8,13 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
+import threading
 from typing import Any
 from unittest.mock import patch
 
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
+from ocpp import charge_point as ocpp_charge_point, messages
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 import pytest
@@ -40,6 +42,7 @@ from custom_components.ev_sessions.const import (
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ev_sessions.model.ocpp_meter import parse_moment
 from custom_components.ev_sessions.sources.base import DeviceFacts, SourceError
+from custom_components.ev_sessions.sources.ocpp import schema
 from custom_components.ev_sessions.sources.ocpp.charge_point import ChargePoint
 from custom_components.ev_sessions.sources.ocpp.const import REORDER_WINDOW
 from custom_components.ev_sessions.sources.ocpp.server import (
@@ -213,6 +216,49 @@ async def test_whole_session_16(
     assert ended[0].data["energy_kwh"] == pytest.approx(11.0)
     assert state_value(hass, "sensor.garage_1_status") == "disconnected"
     assert number(hass, "sensor.garage_1_energy_total") == pytest.approx(11.0)
+
+
+async def test_no_schema_file_is_read_on_the_event_loop(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ocpp package reads an action's schema file at its first use: at set-up, in the
+    executor, not on the event loop at a box's first call of each action (Home Assistant
+    2026.11 logged "Detected blocking call to open … by custom integration 'ev_sessions'").
+    """
+    monkeypatch.setattr(messages, "_validators", {})  # as in a fresh Home Assistant
+    monkeypatch.setattr(schema, "_checks", {})
+    on_the_loop: list[str] = []
+    elsewhere: list[str] = []
+
+    def _open(path: str, *args: Any, **kwargs: Any) -> Any:
+        loop_thread = threading.current_thread() is threading.main_thread()
+        (on_the_loop if loop_thread else elsewhere).append(Path(path).name)
+        return open(path, *args, **kwargs)  # noqa: PTH123
+
+    monkeypatch.setattr(messages, "open", _open, raising=False)
+
+    async def _unchecked(message: Any, version: str) -> None:
+        """The test's boxes check nothing (their checks would fill the shared cache)."""
+
+    monkeypatch.setattr(ocpp_charge_point, "validate_payload", _unchecked)
+    freezer.move_to(T0)
+    entry = await setup_entry(hass, make_entry(port))
+    for protocol, boot in (("ocpp1.6", boot16), ("ocpp2.0.1", boot201)):
+        async with connect(port, CP, protocol) as station:
+            await boot(station)
+            await station.call(call16.Heartbeat() if boot is boot16 else call201.Heartbeat())
+    async with connect(port, CP) as station:
+        await status16(station, "Preparing", T0)
+        await station.call(call16.Authorize(id_tag="04A1B2C3"))
+        transaction_id = await start16(station, "04A1B2C3", 1000, T0)
+        await meter16(station, T0, register(1500), transaction_id=transaction_id)
+        await stop16(station, transaction_id, 2000, T0 + timedelta(minutes=5))
+    await hass.async_block_till_done()
+    assert on_the_loop == []
+    assert {"BootNotification.json", "MeterValues.json", "TransactionEventRequest.json"} <= set(
+        elsewhere
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def start16(station: Any, tag: str, meter_wh: int, moment: datetime) -> int:

@@ -30,7 +30,7 @@ from custom_components.ev_sessions.diagnostics import async_get_config_entry_dia
 from custom_components.ev_sessions.sources.openevse import status_reading
 
 from .conftest import setup_entry
-from .helpers import advance, device_of, logged, number, state_value
+from .helpers import advance, device_of, logged, number, setups_counted, state_value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openevse"
 HOST = "192.168.21.19"
@@ -364,6 +364,42 @@ async def test_reauth_after_a_password_change(
     assert auths[-1] == "Basic YWRtaW46bmV3"  # admin:new
 
 
+async def test_reauth_of_a_running_wallbox_sets_it_up_again_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    aioclient_mock: AiohttpClientMocker,
+    auths: list[str | None],
+) -> None:
+    """The password changed while it ran: after the reauth it reads with the new login.
+
+    The entry is loaded, so it has an update listener: the flow only stores the login and
+    the listener sets the entry up again (Home Assistant 2026.12 refuses a flow's reload of
+    an entry with a listener; both would set it up twice).
+    """
+    serve(aioclient_mock)
+    entry = await setup_entry(hass, _entry(username="admin", password="old"))
+    refuse(aioclient_mock)
+    await advance(hass, freezer, 1)
+    [flow] = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["step_id"] == "reauth_confirm"
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.update_listeners
+    coordinator = entry.runtime_data
+    serve(aioclient_mock)
+    with setups_counted() as set_up:
+        result = await hass.config_entries.flow.async_configure(
+            flow["flow_id"], {"username": "admin", "password": "new"}
+        )
+        await hass.async_block_till_done()
+    assert result["reason"] == "reauth_successful"
+    assert entry.data["password"] == "new"
+    assert set_up == [entry.entry_id]
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not coordinator
+    assert entry.runtime_data.last_update_success
+    assert auths[-1] == "Basic YWRtaW46bmV3"  # admin:new
+
+
 def _zeroconf(host: str = HOST) -> ZeroconfServiceInfo:
     return ZeroconfServiceInfo(
         ip_address=ip_address(host),
@@ -398,9 +434,20 @@ async def test_zeroconf_discovery(hass: HomeAssistant, aioclient_mock: AiohttpCl
     # At a new address (DHCP gave it another): the entry follows it.
     new = "192.168.21.60"
     serve(aioclient_mock, host=new)
-    result = await _discover(hass, new)
+    coordinator = entry.runtime_data
+    with setups_counted() as set_up:
+        result = await _discover(hass, new)
+        await hass.async_block_till_done()
     assert result["reason"] == "already_configured"
     assert entry.data["host"] == new
+    # Set up again, once, and read there (its own listener does it: see FlowBase).
+    assert set_up == [entry.entry_id]
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not coordinator
+    assert any(
+        method == "GET" and str(url) == f"http://{new}/status"
+        for method, url, _, _ in aioclient_mock.mock_calls
+    )
 
 
 async def test_zeroconf_discovery_of_old_firmware(

@@ -80,15 +80,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvSessionsConfigEntry) -
     # Run in reverse order on unload: stop the source, then write everything.
     entry.async_on_unload(coordinator.async_save_now)
     entry.async_on_unload(source.async_stop)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await coordinator.async_start_pricing()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> None:
-    """Apply new options in place: the wallbox (an OCPP box's connection) is never dropped."""
+async def _async_entry_updated(hass: HomeAssistant, entry: EvSessionsConfigEntry) -> None:
+    """Set the wallbox up again on new data; apply new options in place.
+
+    New data (a new address, login or power sensor, from a reconfigure, a reauth or a
+    discovery) sets the entry up again: the flows leave that to this listener (see
+    ``FlowBase._update_and_abort``). New options never drop the wallbox (an OCPP box's
+    connection).
+    """
     coordinator = entry.runtime_data
+    if entry.data != coordinator.applied_data:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     if entry.options == coordinator.applied_options:
         return
     entity_set = coordinator.optional_entities()

@@ -248,6 +248,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         self._running_kwh = EnergyBetween()  # the session in progress's, in the month
         self._usual_class: tuple[tuple[int, ...], list[Session], str | None] | None = None
         self._poll_due: float | None = None  # (the loop's time) the poll put off to, last
+        self.applied_data: dict[str, Any] = dict(entry.data)  # what it was set up with
         self.applied_options: dict[str, Any] = dict(entry.options)
         self._unfollow_house: CALLBACK_TYPE | None = None
         # The fields of the last snapshot that changed from the one before (None: anything

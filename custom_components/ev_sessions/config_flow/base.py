@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
+    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
 )
@@ -56,8 +57,11 @@ class FlowBase(ConfigFlow):
         self, description: str | None = None, placeholders: dict[str, str] | None = None
     ) -> ConfigFlowResult:
         if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_reload_and_abort(
-                self._get_reconfigure_entry(), unique_id=self.unique_id, data=self._data
+            return self._update_and_abort(
+                self._get_reconfigure_entry(),
+                "reconfigure_successful",
+                unique_id=self.unique_id,
+                data=self._data,
             )
         return self.async_create_entry(
             title=self._title,
@@ -65,6 +69,21 @@ class FlowBase(ConfigFlow):
             description=description,
             description_placeholders=placeholders,
         )
+
+    def _update_and_abort(
+        self, entry: ConfigEntry, reason: str, **changes: Any
+    ) -> ConfigFlowResult:
+        """Store an entry's new data; the wallbox is then set up again with it.
+
+        A loaded entry has an update listener, which sets it up again when its data changed
+        (and applies new options in place): Home Assistant refuses, from 2026.12, a flow's own
+        reload of such an entry (it would be set up twice). An entry whose set-up failed has
+        no listener: the flow reloads it.
+        """
+        if entry.update_listeners:
+            self.hass.config_entries.async_update_entry(entry, **changes)
+            return self.async_abort(reason=reason)
+        return self.async_update_reload_and_abort(entry, reason=reason, **changes)
 
     def _confirm(
         self, step_id: str, user_input: dict[str, Any] | None, **placeholders: str

@@ -142,7 +142,9 @@ class HttpSteps(FlowBase):
             return self.async_abort(reason="cannot_connect")
         if unique_id is not None:
             await self.async_set_unique_id(unique_id)
-            self._abort_if_unique_id_configured(updates={CONF_HOST: host})
+            # A loaded entry's own listener sets it up again at its new address (see
+            # _update_and_abort); one waiting to retry is retried at once.
+            self._abort_if_unique_id_configured(updates={CONF_HOST: host}, reload_on_update=False)
         return await self.async_step_discovery_confirm()
 
     async def async_step_discovery_confirm(
@@ -178,7 +180,9 @@ class HttpSteps(FlowBase):
             except SourceError:
                 errors["base"] = "cannot_connect"
             else:
-                return self.async_update_reload_and_abort(entry, data_updates=login)
+                return self._update_and_abort(
+                    entry, "reauth_successful", data={**entry.data, **login}
+                )
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(

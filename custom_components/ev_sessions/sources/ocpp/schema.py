@@ -9,7 +9,7 @@ checked again by the package's check, so the error a charge point gets back
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 import logging
 from typing import Any
 
@@ -35,6 +35,28 @@ def _compile(action: str, version: str) -> _Check | None:
     except Exception:
         _LOGGER.debug("No fast schema check for %s %s", version, action, exc_info=True)
         return None
+
+
+def prepare_checks(version: str, actions: Iterable[str]) -> None:
+    """Compile the checks of these actions' calls now.
+
+    The ocpp package reads an action's schema from its file at first use: done here, in the
+    executor, when a charge point is set up, not on the event loop at its first call of each
+    action (Home Assistant reports file reads on the loop as blocking calls).
+    """
+    for action in actions:
+        key = (version, action)
+        if key not in _checks:
+            _checks[key] = _compile(action, version)
+
+
+def handled_actions(link: type) -> list[str]:
+    """The actions a charge point class answers (its ``on`` handlers)."""
+    return sorted(
+        action
+        for name in dir(link)
+        if isinstance(action := getattr(getattr(link, name, None), "_on_action", None), str)
+    )
 
 
 def validate_call(msg: Call, version: str) -> None:
