@@ -41,6 +41,7 @@ from custom_components.ev_sessions.const import (
 )
 from custom_components.ev_sessions.model.history import user_month_csv, user_month_rows
 from custom_components.ev_sessions.model.session import Session, interval_start
+from custom_components.ev_sessions.sources.ocpp.server import SERVERS
 
 from .conftest import setup_entry
 from .ocpp_client import free_port
@@ -186,6 +187,8 @@ async def test_add_with_password_and_tls(hass: HomeAssistant, tmp_path: Path) ->
     await hass.async_block_till_done()
     assert entry.data[CONF_CHARGE_POINT_ID] == "cp1-renamed"
     assert CONF_PASSWORD not in entry.data
+    # Set up again (by its own listener): the port now serves the new id, not the old one.
+    assert set(hass.data[SERVERS][port].sources) == {"cp1-renamed"}
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
