@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from unittest.mock import PropertyMock, patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowHandler
+from homeassistant.helpers.data_entry_flow import _BaseFlowManagerView
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.json import json_bytes
 
 # Imported before the hass fixture runs, so that this repository's custom_components
 # package is the one Home Assistant loads (the harness puts its own first otherwise).
@@ -90,6 +93,23 @@ def stale_entities() -> Any:
     with patch.object(EvSessionsCoordinator, "async_update_listeners", _checked):
         yield stale
     assert not stale, stale
+
+
+@pytest.fixture(autouse=True)
+def forms_reach_the_frontend() -> Any:
+    """In every test: each form a flow shows is serialized as Home Assistant's own view sends
+    it to the frontend (``voluptuous_serialize`` up to 2026.9, ``probatio`` after), then as
+    JSON: a field that cannot be serialized would leave the user an empty form.
+    """
+    original = FlowHandler.async_show_form
+
+    def _shown(handler: FlowHandler, **kwargs: Any) -> Any:
+        result = original(handler, **kwargs)
+        json_bytes(_BaseFlowManagerView._prepare_result_json(cast(Any, None), result))
+        return result
+
+    with patch.object(FlowHandler, "async_show_form", _shown):
+        yield
 
 
 @pytest.fixture(autouse=True)
