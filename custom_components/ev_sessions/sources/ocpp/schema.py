@@ -50,6 +50,11 @@ def prepare_checks(version: str, actions: Iterable[str]) -> None:
             _checks[key] = _compile(action, version)
 
 
+def checks_ready(version: str, actions: Iterable[str]) -> bool:
+    """Whether the checks of these actions' calls are all compiled already."""
+    return all((version, action) in _checks for action in actions)
+
+
 def handled_actions(link: type) -> list[str]:
     """The actions a charge point class answers (its ``on`` handlers)."""
     return sorted(

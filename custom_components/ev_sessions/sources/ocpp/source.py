@@ -25,7 +25,7 @@ from ..base import Capability, ChargePointFacts, DeviceFacts, PushCallback, Sour
 from .charge_point import ChargePoint
 from .const import DISCONNECT_GRACE, PROTOCOL_201, REMOTE_ID_TAG, OcppCommandError
 from .link import OcppLink
-from .schema import handled_actions, prepare_checks
+from .schema import checks_ready, handled_actions, prepare_checks
 from .server import WebSocketLink, async_register
 from .v16 import OcppLink16
 from .v201 import OcppLink201
@@ -33,11 +33,17 @@ from .v201 import OcppLink201
 _LOGGER = logging.getLogger(__name__)
 
 
+# The calls each protocol version answers, by version: their schema checks are compiled in
+# the executor at the first set-up (see schema.prepare_checks), not at every one.
+_ANSWERED: tuple[tuple[str, list[str]], ...] = tuple(
+    (link._ocpp_version, handled_actions(link)) for link in (OcppLink16, OcppLink201)
+)
+
+
 def _prepare_checks() -> None:
     """The schema checks of every call either protocol version answers (reads files)."""
-    for link in (OcppLink16, OcppLink201):
-        version: str = link._ocpp_version
-        prepare_checks(version, handled_actions(link))
+    for version, actions in _ANSWERED:
+        prepare_checks(version, actions)
 
 
 class OcppSource:
@@ -111,7 +117,8 @@ class OcppSource:
     async def async_start(self, push: PushCallback) -> None:
         """Register with the central system on the entry's port (starting it if needed)."""
         self.state.push = push
-        await self.hass.async_add_executor_job(_prepare_checks)
+        if not all(checks_ready(version, actions) for version, actions in _ANSWERED):
+            await self.hass.async_add_executor_job(_prepare_checks)
         await self._replay_held()
         self._server_release = await async_register(self.hass, self)
 
