@@ -10,6 +10,11 @@ The CPU time is the whole process's (clients included: the
 figure for the central system alone is higher); client-side schema validation is skipped.
 Asyncio debug mode and INFO logging, which the test harness turns on, are turned off as in
 production.
+
+The issue's target (5,000 per CPU-second for the message path) is absolute, measured on its
+own machine; this machine's speed drifts by a third or more from hour to hour. So each run
+also measures Home Assistant's Riemann helper in the same process (``yardstick.py``), and
+prints what the figures would be on the issue's machine, where the helper took 15-23 µs.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from homeassistant.const import CONF_PORT, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 
+from benchmarks.yardstick import on_the_issues_machine, riemann_helper_us
 import custom_components.ev_sessions  # noqa: F401
 from custom_components.ev_sessions.const import CONF_CHARGE_POINT_ID, CONF_SOURCE, DOMAIN
 from custom_components.ev_sessions.sources.ocpp.link import ProtocolMixin
@@ -155,6 +161,7 @@ async def test_meter_values_per_cpu_second(
 ) -> None:
     """3,000 MeterValues from 1, 10 or 100 charge points, each sent when the last is answered."""
     quiet()
+    helper = await riemann_helper_us(hass)  # before the sensor platform is set up
     port = free_port()
     entries = await set_up(hass, port, charge_points)
     each = TOTAL_MESSAGES // charge_points
@@ -198,16 +205,20 @@ async def test_meter_values_per_cpu_second(
     messages = charge_points * each
     latencies.sort()
     then, peer = ISSUE_FIGURES[charge_points]
+    path = len(path_cpu) / sum(path_cpu)
     print(
         f"\n{charge_points} charge points, {messages} MeterValues: "
         f"{messages / cpu:.0f} per CPU-second, {messages / wall:.0f} per second "
         f"({cpu:.2f} CPU-s, {wall:.2f} s); p99 to the answer "
         f"{latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms; "
         f"{sum(written.values()) / messages:.1f} states written per message; "
-        f"the central system's message path {len(path_cpu) / sum(path_cpu):.0f} "
-        f"per CPU-second. The issue measured EV Sessions at {then} and lbbrhzn/ocpp at "
-        f"{peer} per CPU-second"
+        f"the central system's message path {path:.0f} per CPU-second. The issue measured "
+        f"EV Sessions at {then} and lbbrhzn/ocpp at {peer} per CPU-second"
         + (f", p99 {ISSUE_P99[0]} and {ISSUE_P99[1]}" if charge_points == 100 else "")
+        + f". The machine's speed: Home Assistant's Riemann helper took {helper:.0f} µs per "
+        f"reading here (15-23 µs on the issue's machine): on that machine, the message path "
+        f"would be {on_the_issues_machine(path, helper)} per CPU-second, the whole process "
+        f"{on_the_issues_machine(messages / cpu, helper)}"
     )
     if os.environ.get("EV_SESSIONS_BENCH_WRITES"):
         for entity_id, times in written.most_common(12):
