@@ -37,7 +37,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from homeassistant.const import CONF_PORT, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 
-from benchmarks.yardstick import caveat, on_the_issues_machine, riemann_helper_us
+from benchmarks.yardstick import (
+    caveat,
+    issues_helper,
+    on_the_issues_machine,
+    riemann_helper_us,
+)
 import custom_components.ev_sessions  # noqa: F401
 from custom_components.ev_sessions.const import CONF_CHARGE_POINT_ID, CONF_SOURCE, DOMAIN
 from custom_components.ev_sessions.sources.ocpp.link import ProtocolMixin
@@ -216,8 +221,8 @@ async def test_meter_values_per_cpu_second(
         f"EV Sessions at {then} and lbbrhzn/ocpp at {peer} per CPU-second"
         + (f", p99 {ISSUE_P99[0]} and {ISSUE_P99[1]}" if charge_points == 100 else "")
         + f". The machine's speed: Home Assistant's Riemann helper took {helper:.0f} µs per "
-        f"reading here (15-23 µs on the issue's machine): on that machine, the message path "
-        f"would be {on_the_issues_machine(path, helper)} per CPU-second, the whole process "
+        f"reading here ({issues_helper()} on the issue's machine): on that machine, the message "
+        f"path would be {on_the_issues_machine(path, helper)} per CPU-second, the whole process "
         f"{on_the_issues_machine(messages / cpu, helper)}{caveat()}"
     )
     if os.environ.get("EV_SESSIONS_BENCH_WRITES"):

@@ -48,10 +48,10 @@ from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import event as event_helper
 from homeassistant.helpers.storage import Store
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from benchmarks.test_history_load import _ten_years
+from benchmarks.yardstick import set_up_helper
 import custom_components.ev_sessions  # noqa: F401
 from custom_components.ev_sessions.const import DOMAIN
 from custom_components.ev_sessions.model.history import SessionHistory
@@ -234,23 +234,7 @@ def clock(request: pytest.FixtureRequest, hass: HomeAssistant) -> Generator[Cloc
 
 async def _set_up_helper(hass: HomeAssistant) -> None:
     """The bare sensor and the Riemann helper's, with the helper set up."""
-    for entity_id in ("sensor.bare", "sensor.riemann_source"):
-        hass.states.async_set(entity_id, "0", {"unit_of_measurement": "W"})
-    assert await async_setup_component(
-        hass,
-        "sensor",
-        {
-            "sensor": [
-                {
-                    "platform": "integration",
-                    "source": "sensor.riemann_source",
-                    "name": "riemann",
-                    "method": "left",
-                    "round": 3,
-                }
-            ]
-        },
-    )
+    await set_up_helper(hass, "sensor.bare", "sensor.riemann_source", "riemann")
 
 
 async def test_helper_alone(hass: HomeAssistant, clock: Clock) -> None:
@@ -258,7 +242,8 @@ async def test_helper_alone(hass: HomeAssistant, clock: Clock) -> None:
 
     Beside EV Sessions' stream the helper takes longer (EV Sessions' work between its
     readings makes its own dearer): this is the figure to set the ratios against for the
-    cautious view (and the yardstick the OCPP benchmark uses).
+    cautious view (the OCPP benchmark's yardstick times the helper alone too, on a plain
+    stream of power readings).
     """
     asyncio.get_running_loop().set_debug(False)
     logging.getLogger().setLevel(logging.WARNING)

@@ -25,15 +25,13 @@ SOURCE = "sensor.yardstick_source"
 POWER_ATTRIBUTES = {"unit_of_measurement": "W", "device_class": "power"}
 
 
-async def riemann_helper_us(hass: HomeAssistant, readings: int = 1000, rounds: int = 5) -> float:
-    """CPU µs the Riemann helper takes per power reading here (the median of the rounds).
+async def set_up_helper(hass: HomeAssistant, bare: str, source: str, name: str) -> None:
+    """A bare sensor, the helper's source and the helper (``sensor.<name>``), set up.
 
-    Two sensors get the same readings, one in turn with the other: one nobody listens to
-    (what ``async_set`` itself costs) and the helper's source; the helper's figure is the
-    CPU above the bare sensor's. Call it before anything sets the sensor platform up (the
-    helper is set up from configuration, which is read when the platform is).
+    Call it before anything sets the sensor platform up: the helper is set up from
+    configuration, which is read when the platform is.
     """
-    for entity_id in (BARE, SOURCE):
+    for entity_id in (bare, source):
         hass.states.async_set(entity_id, "0", POWER_ATTRIBUTES)
     assert await async_setup_component(
         hass,
@@ -42,14 +40,25 @@ async def riemann_helper_us(hass: HomeAssistant, readings: int = 1000, rounds: i
             "sensor": [
                 {
                     "platform": "integration",
-                    "source": SOURCE,
-                    "name": "yardstick",
+                    "source": source,
+                    "name": name,
                     "method": "left",
                     "round": 3,
                 }
             ]
         },
     )
+
+
+async def riemann_helper_us(hass: HomeAssistant, readings: int = 1000, rounds: int = 5) -> float:
+    """CPU µs the Riemann helper takes per power reading here (the median of the rounds).
+
+    Two sensors get the same readings, one in turn with the other: one nobody listens to
+    (what ``async_set`` itself costs) and the helper's source; the helper's figure is the
+    CPU above the bare sensor's. Call it before anything sets the sensor platform up (see
+    set_up_helper).
+    """
+    await set_up_helper(hass, BARE, SOURCE, "yardstick")
     await hass.async_block_till_done()
     figures = []
     for n in range(rounds + 1):  # the first round warms up
@@ -65,6 +74,11 @@ async def riemann_helper_us(hass: HomeAssistant, readings: int = 1000, rounds: i
             figures.append((cpu[SOURCE] - cpu[BARE]) / readings * 1e6)
     assert hass.states.get("sensor.yardstick") is not None
     return statistics.median(figures)
+
+
+def issues_helper() -> str:
+    """The helper's time on the issue's machine, as printed."""
+    return f"{ISSUE_HELPER_US[0]:.0f}-{ISSUE_HELPER_US[1]:.0f} µs"
 
 
 def on_the_issues_machine(per_cpu_second: float, helper_us: float) -> str:
