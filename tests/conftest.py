@@ -58,11 +58,17 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
 
 
+def _without(part: Any, keys: frozenset[str]) -> Any:
+    """Attributes without the keys that move on with a running total's value."""
+    return {k: v for k, v in part.items() if k not in keys} if isinstance(part, dict) else part
+
+
 @pytest.fixture(autouse=True)
 def stale_entities() -> Any:
     """In every test, after every snapshot: each entity shows what it would show if it were
     looked at afresh; of a running total that waits to be written (see _settling), all but
-    its value (or, for a yes/no sensor's plan, all but its attributes).
+    its value and the attributes moving with it (or, for a yes/no sensor's plan, all but its
+    attributes).
 
     Entities that follow what they read are not looked at when a snapshot leaves those
     fields alone; this proves, over the whole suite, that they miss no change.
@@ -83,8 +89,11 @@ def stale_entities() -> Any:
             showing = entity._showing()
             if not entity._held:
                 fresh = showing == shown
-            elif entity._settles == SETTLE_VALUE:  # only the value may wait
-                fresh = showing[0] == shown[0] and showing[2:] == shown[2:]
+            elif entity._settles == SETTLE_VALUE:  # only the value (and what moves with it)
+                moving = entity._moving
+                fresh = showing[0] == shown[0] and [
+                    _without(part, moving) for part in showing[2:]
+                ] == [_without(part, moving) for part in shown[2:]]
             else:  # only the attributes may wait
                 fresh = showing[:2] == shown[:2]
             if not fresh:

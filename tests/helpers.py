@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 
 from custom_components import ev_sessions
 from custom_components.ev_sessions.const import DOMAIN
@@ -51,6 +52,20 @@ def state_value(hass: HomeAssistant, entity_id: str) -> str:
 def number(hass: HomeAssistant, entity_id: str) -> float:
     """The state of an entity as a number."""
     return float(state_value(hass, entity_id))
+
+
+async def number_now(hass: HomeAssistant, entity_id: str) -> float:
+    """The state of an entity as a number after ``homeassistant.update_entity``.
+
+    A running total (the session's energy and cost too) is written at most once a minute
+    while a session charges; asked for, it shows the latest figure at once.
+    """
+    if "homeassistant" not in hass.config.components:
+        assert await async_setup_component(hass, "homeassistant", {})
+    await hass.services.async_call(
+        "homeassistant", "update_entity", {"entity_id": entity_id}, blocking=True
+    )
+    return number(hass, entity_id)
 
 
 async def restart(

@@ -53,7 +53,7 @@ from custom_components.ev_sessions.sources.ocpp.server import (
 from custom_components.ev_sessions.sources.ocpp.source import OcppSource
 
 from .conftest import setup_entry
-from .helpers import crash, device_of, entities_looked_at, number, restart, state_value
+from .helpers import crash, device_of, entities_looked_at, number, number_now, restart, state_value
 from .ocpp_client import connect, free_port, raw_call
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -200,7 +200,7 @@ async def test_whole_session_16(
             )
         await hass.async_block_till_done()
         assert state_value(hass, "sensor.garage_1_status") == "charging"
-        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(11.0)
+        assert await number_now(hass, "sensor.garage_1_session_energy") == pytest.approx(11.0)
         await station.call(
             call16.StopTransaction(
                 meter_stop=543_000,
@@ -338,7 +338,7 @@ async def test_zero_glitch_and_register_near_2_32(
             await meter16(
                 station, moment, register(wh), power(6_000), transaction_id=transaction_id
             )
-        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(4.0)
+        assert await number_now(hass, "sensor.garage_1_session_energy") == pytest.approx(4.0)
         freezer.move_to(T0 + timedelta(minutes=41))
         await stop16(station, transaction_id, base + 4_100, T0 + timedelta(minutes=41))
         await status16(station, "Available", T0 + timedelta(minutes=41))
@@ -393,7 +393,7 @@ async def test_units_phases_soc_and_timestamps(
         )
         await hass.async_block_till_done()
         assert number(hass, "sensor.garage_1_power") == pytest.approx(6_900)
-        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(3.45)
+        assert await number_now(hass, "sensor.garage_1_session_energy") == pytest.approx(3.45)
         assert entry.runtime_data.tracker.soc is None
         # A frame stamped in the future (clock skew) counts when it arrived.
         freezer.move_to(T0 + timedelta(minutes=41))
@@ -404,7 +404,7 @@ async def test_units_phases_soc_and_timestamps(
             transaction_id=transaction_id,
         )
         assert source_of(entry).state.last_time == T0 + timedelta(minutes=41)
-        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(4.6)
+        assert await number_now(hass, "sensor.garage_1_session_energy") == pytest.approx(4.6)
         assert entry.runtime_data.tracker.active.phases == 3
 
 
@@ -780,7 +780,7 @@ async def test_whole_session_201_keba(
         ]
         await event201(station, "Updated", "2026-11-02T17:30:00+0000", 2, meter_value=periodic)
         await hass.async_block_till_done()
-        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(5.5)
+        assert await number_now(hass, "sensor.garage_1_session_energy") == pytest.approx(5.5)
         assert number(hass, "sensor.garage_1_power") == pytest.approx(11_000)
         data = entry.runtime_data.data
         assert data.target_kwh == 30

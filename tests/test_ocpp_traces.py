@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .helpers import number, state_value
+from .helpers import number, number_now, state_value
 from .ocpp_client import connect, raw_call
 from .test_ocpp import CP, entry, port, settle, source_of
 
@@ -118,7 +118,7 @@ async def test_actec_session_with_per_phase_power_and_zero_soc(
         answers = await replay(hass, freezer, station, steps)
         assert all(answer[0] == 3 and answer[2] == {} for answer in answers)
         # Taken up as a session; 1360 - 60 Wh, whatever the absolute register says.
-        assert number(hass, "sensor.garage_1_session_energy") == pytest.approx(1.30)
+        assert await number_now(hass, "sensor.garage_1_session_energy") == pytest.approx(1.30)
         assert number(hass, "sensor.garage_1_power") == pytest.approx(1723 + 1677 + 1717)
         assert state_value(hass, "sensor.garage_1_soc") in ("unknown", "unavailable")
         last = steps[-1][0]

@@ -17,8 +17,16 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 
-from homeassistant.core import HomeAssistant, SupportsResponse
+from homeassistant.core import (
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util import dt as dt_util
 
 from custom_components.ev_sessions.const import (
     DOMAIN,
@@ -28,7 +36,7 @@ from custom_components.ev_sessions.costs import Costs
 from custom_components.ev_sessions.pricing import tariff_from_options
 
 from .conftest import make_wallbox_entry, setup_entry, wallbox_states
-from .helpers import advance, logged, number, state_value
+from .helpers import advance, logged, number, number_now, state_value
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PRICE = "sensor.spot_price"
@@ -195,6 +203,46 @@ async def test_tomorrows_prices_arrive_mid_session(
     assert state_value(hass, "sensor.wallbox_session_average_price") == "unknown"
 
 
+async def test_a_cost_turning_estimated_is_written_at_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """While a session charges, its cost (and its breakdown) is written at most once a
+    minute; what else its attributes say is written at the reading that changes it: here the
+    first reading past midnight, priced with the fixed stand-in (tomorrow's prices are not
+    known), makes the cost estimated right after it was last written."""
+    today = _attributes(SHAPES["hacs_nordpool"][0])
+    freezer.move_to(datetime(2025, 10, 1, 21, 59, 30, tzinfo=UTC))  # 23:59:30 local
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **today})
+    wallbox_states(hass)
+    await setup_entry(hass, _entry(price_entity=PRICE, fixed_price=1.0))
+    register = 0.0
+    wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+    await hass.async_block_till_done()
+    written: list[tuple[datetime, bool]] = []
+
+    @callback
+    def _cost(event: Event[EventStateChangedData]) -> None:
+        if (new := event.data["new_state"]) is not None:
+            written.append((dt_util.utcnow(), new.attributes.get("estimated")))
+
+    async_track_state_change_event(hass, "sensor.wallbox_session_cost", _cost)
+    # Readings every 10 s across midnight.
+    for _ in range(9):
+        freezer.tick(timedelta(seconds=10))
+        register += 11 / 360
+        wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+    past_midnight = datetime(2025, 10, 1, 22, 0, 10, tzinfo=UTC)
+    # Held until the new quarter's tick (which runs first at the reading's loop turn) wrote
+    # it, not estimated; the reading then made it estimated: written at once, not held.
+    assert written == [(past_midnight, False), (past_midnight, True)]
+    cost = hass.states.get("sensor.wallbox_session_cost")
+    assert cost is not None
+    assert cost.attributes["estimated"] is True
+    # Its value waits (five readings since): asked for, the latest is shown.
+    assert await number_now(hass, cost.entity_id) > float(cost.state)
+
+
 async def test_price_entity_unavailable(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -226,6 +274,7 @@ async def test_current_price_sensor_and_average_price(
     wallbox_states(hass, plug="on", power="4000", energy="4.0")
     await hass.async_block_till_done()
     # Every quarter re-read the sensor: 4 kWh x 2.63 = 10.52, not estimated.
+    await number_now(hass, "sensor.wallbox_session_cost")
     cost = hass.states.get("sensor.wallbox_session_cost")
     assert cost is not None
     assert float(cost.state) == pytest.approx(10.52, abs=0.005)
@@ -518,7 +567,9 @@ async def test_hourly_settlement_uses_the_mean_of_the_quarters(
     await advance(hass, freezer, 30)
     wallbox_states(hass, plug="on", power="4000", energy="2.0")
     await hass.async_block_till_done()
-    assert number(hass, "sensor.wallbox_session_cost") == pytest.approx(2.77651, abs=0.005)
+    assert await number_now(hass, "sensor.wallbox_session_cost") == pytest.approx(
+        2.77651, abs=0.005
+    )
 
 
 async def test_export_carries_cost_and_breakdown(
@@ -562,7 +613,7 @@ async def test_the_running_session_in_reports_is_priced_and_estimated(
     await advance(hass, freezer, 30)
     wallbox_states(hass, plug="on", power="4000", energy=str(register + 2))
     await hass.async_block_till_done()
-    live = number(hass, "sensor.wallbox_session_cost")
+    live = await number_now(hass, "sensor.wallbox_session_cost")
     assert live == pytest.approx(4.01)  # 2 kWh x 1.604 x 1.25
     response = await hass.services.async_call(
         DOMAIN,

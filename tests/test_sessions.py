@@ -33,7 +33,7 @@ from custom_components.ev_sessions.const import (
 )
 
 from .conftest import ENERGY, PLUG, POWER, setup_entry, wallbox_states
-from .helpers import advance, crash, number, restart, state_value
+from .helpers import advance, crash, number, number_now, restart, state_value
 
 WB = "wallbox"
 
@@ -123,7 +123,7 @@ async def test_power_sensor_unavailable_mid_session(
     await advance(hass, freezer, 30)
     wallbox_states(hass, plug="on", power="7000", energy="1007.0")
     await hass.async_block_till_done()
-    assert number(hass, sensor("session_energy")) == pytest.approx(7.0)
+    assert await number_now(hass, sensor("session_energy")) == pytest.approx(7.0)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ async def test_register_reset_and_glitches_mid_session(
         await advance(hass, freezer, 15)
         wallbox_states(hass, plug="on", power="7000", energy=value)
         await hass.async_block_till_done()
-    assert number(hass, sensor("session_energy")) == pytest.approx(expected)
+    assert await number_now(hass, sensor("session_energy")) == pytest.approx(expected)
     assert number(hass, sensor("energy_total")) == pytest.approx(expected)
 
 
@@ -324,7 +324,7 @@ async def test_units(
         hass, plug="on", power=power, power_unit=power_unit, energy=end, energy_unit=energy_unit
     )
     await hass.async_block_till_done()
-    assert number(hass, sensor("session_energy")) == pytest.approx(7.4)
+    assert await number_now(hass, sensor("session_energy")) == pytest.approx(7.4)
 
 
 async def test_nonsense_readings_are_ignored(
@@ -340,7 +340,7 @@ async def test_nonsense_readings_are_ignored(
         await advance(hass, freezer, 5)
         wallbox_states(hass, plug="on", power=power, energy=energy, soc=soc)
         await hass.async_block_till_done()
-    assert number(hass, sensor("session_energy")) == pytest.approx(1.0)
+    assert await number_now(hass, sensor("session_energy")) == pytest.approx(1.0)
     assert number(hass, sensor("soc")) == 55
 
 
@@ -357,7 +357,7 @@ async def test_session_across_midnight_and_month_end(
         await advance(hass, freezer, 60, step_s=600)
         wallbox_states(hass, plug="on", power="4000", energy=f"{4.0 * hour}")
         await hass.async_block_till_done()
-    assert number(hass, sensor("session_energy")) == pytest.approx(24.0)
+    assert await number_now(hass, sensor("session_energy")) == pytest.approx(24.0)
     # Three of the six hours are in February (local time).
     month = hass.states.get(sensor("month_energy"))
     assert month is not None

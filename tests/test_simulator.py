@@ -17,7 +17,7 @@ from custom_components.ev_sessions.const import EVENT_SESSION_ENDED, EVENT_SESSI
 from custom_components.ev_sessions.model.simulator import SimulatedWallbox
 
 from .conftest import setup_entry
-from .helpers import advance, number, restart, state_value
+from .helpers import advance, number, number_now, restart, state_value
 
 PLUG = "switch.simulated_wallbox_simulated_car_plugged_in"
 
@@ -69,12 +69,12 @@ async def test_simulator_survives_a_restart(
     await setup_entry(hass, simulator_entry)
     await _plug(hass, True)
     await advance(hass, freezer, 30, step_s=10)
-    before = number(hass, sensor("session_energy"))
+    before = await number_now(hass, sensor("session_energy"))
     await restart(hass, simulator_entry, hass_storage)
     assert state_value(hass, PLUG) == "on"
-    assert number(hass, sensor("session_energy")) == pytest.approx(before, abs=0.01)
+    assert await number_now(hass, sensor("session_energy")) == pytest.approx(before, abs=0.01)
     await advance(hass, freezer, 30, step_s=10)
-    assert number(hass, sensor("session_energy")) == pytest.approx(11.0, abs=0.1)
+    assert await number_now(hass, sensor("session_energy")) == pytest.approx(11.0, abs=0.1)
 
 
 def test_simulated_car_tapers_above_80_percent_and_stops_full() -> None:

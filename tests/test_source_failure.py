@@ -15,7 +15,7 @@ from custom_components.ev_sessions.sources.base import SourceError
 from custom_components.ev_sessions.sources.simulator import SimulatorSource
 
 from .conftest import setup_entry
-from .helpers import advance, logged, number, state_value
+from .helpers import advance, logged, number_now, state_value
 
 STATUS = "sensor.simulated_wallbox_status"
 
@@ -34,7 +34,7 @@ async def test_wallbox_away_and_back(
         blocking=True,
     )
     await advance(hass, freezer, 10, step_s=10)
-    energy = number(hass, "sensor.simulated_wallbox_session_energy")
+    energy = await number_now(hass, "sensor.simulated_wallbox_session_energy")
     with patch.object(SimulatorSource, "async_poll", side_effect=SourceError("timeout")):
         # Across a quarter hour: the price refresh must not make the wallbox look back.
         await advance(hass, freezer, 16, step_s=10)
@@ -49,7 +49,7 @@ async def test_wallbox_away_and_back(
     # The simulated car kept charging meanwhile (16 minutes at 11 kW, at least); its register
     # tells how much, and all of it is in the session. (Compared with the register itself:
     # where the last poll before the outage fell within its 10 s step varies from run to run.)
-    session_energy = number(hass, "sensor.simulated_wallbox_session_energy")
+    session_energy = await number_now(hass, "sensor.simulated_wallbox_session_energy")
     assert session_energy >= energy + 11 * 16 / 60
     register = simulator_entry.runtime_data.source.wallbox.register_kwh
     assert session_energy == pytest.approx(register, abs=0.01)  # the state has 2 decimals

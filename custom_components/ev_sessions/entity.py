@@ -45,6 +45,13 @@ class _Reads:
         self.rest = set()
 
 
+def _without(part: Any, keys: frozenset[str]) -> Any:
+    """Attributes without some of their keys (anything else as it is)."""
+    if isinstance(part, dict):
+        return {key: value for key, value in part.items() if key not in keys}
+    return part
+
+
 def value_read(data: object) -> None:
     """Tell a snapshot that notes its reads that the entity's value is worked out."""
     if isinstance(data, _Reads):
@@ -76,6 +83,8 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     # total (SETTLE_VALUE: the month's energy and cost, the average price), or the attributes
     # of a yes/no sensor whose state is written at once (SETTLE_ATTRIBUTES: the plan's slots).
     _settles: str | None = None
+    # Of a running total's attributes, those that move on with its value (and wait with it).
+    _moving: frozenset[str] = frozenset()
     # (session id, snapshot time) when what is shown was last found current (written or not)
     _current_at: tuple[str | None, datetime] | None = None
     # (the rest's reads, what a held running total waits on: those and HOLD_ENDS)
@@ -235,7 +244,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             and showing[0]
             and isinstance(showing[1], float)
             and isinstance(shown[1], float)
-            and showing[2:] == shown[2:]
+            and self.moved_on_alike(showing, shown)
         ):
             self._held = True
             return  # a running total that only moved on
@@ -243,6 +252,19 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         self._shown = showing
         self._held = False
         self._current()
+
+    def moved_on_alike(self, showing: tuple[Any, ...], shown: tuple[Any, ...]) -> bool:
+        """Whether two showings differ in the value alone, and the attributes moving with it.
+
+        That is what a running total may hold back while a session charges (``_moving``: the
+        session cost's breakdown, say).
+        """
+        if showing[2:] == shown[2:]:
+            return True
+        moving = self._moving
+        return bool(moving) and [_without(part, moving) for part in showing[2:]] == [
+            _without(part, moving) for part in shown[2:]
+        ]
 
     def _current(self) -> None:
         """What is shown is what the snapshot gives: a total may wait a minute from here."""

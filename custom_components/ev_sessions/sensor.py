@@ -57,6 +57,8 @@ class EvSessionsSensorDescription(SensorEntityDescription):
     unit_fn: Callable[[str], str] | None = None
     # A running total: written at most once a minute while a session charges.
     settles: bool = False
+    # Of a running total's attributes, those that move on with it (and wait with it).
+    moving_attributes: frozenset[str] = frozenset()
 
 
 def _slot_start(moment: datetime | None) -> datetime | None:
@@ -74,11 +76,13 @@ def _minute(moment: datetime | None) -> datetime | None:
 
 
 def _active_session(data: EvSessionsData, _currency: str) -> dict[str, Any] | None:
-    if data.session is None:
+    # By the session's id and start, not the session (which counts as changed at every
+    # reading): while the session charges, its energy waits without being worked out.
+    if data.session_id is None or data.session_start is None:
         return None
     return {
-        "session_id": data.session.id,
-        "start": local_iso(data.session.start),
+        "session_id": data.session_id,
+        "start": local_iso(data.session_start),
     }
 
 
@@ -200,6 +204,9 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="session_energy",
+        # Once a minute while charging, like the other totals (the power is the live figure,
+        # and the dashboard card shows the latest energy at every reading).
+        settles=True,
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         # No state class: the Energy dashboard is offered energy_total alone (no double count).
@@ -235,6 +242,8 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     ),
     EvSessionsSensorDescription(
         key="session_cost",
+        settles=True,  # with its breakdown; the rest of its attributes are written at once
+        moving_attributes=frozenset({"breakdown"}),
         device_class=SensorDeviceClass.MONETARY,
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
@@ -447,6 +456,7 @@ class EvSessionsSensor(EvSessionsEntity, SensorEntity):
         """A sensor of the wallbox's device; a running total settles while charging."""
         super().__init__(coordinator, description)
         self._settles = SETTLE_VALUE if description.settles else None
+        self._moving = description.moving_attributes
 
     @property
     def native_value(self) -> datetime | float | str | None:
