@@ -233,9 +233,12 @@ async def test_a_cost_turning_estimated_is_written_at_once(
         wallbox_states(hass, plug="on", power="11000", energy=f"{register:.4f}")
         await hass.async_block_till_done()
     past_midnight = datetime(2025, 10, 1, 22, 0, 10, tzinfo=UTC)
-    # Held until the new quarter's tick (which runs first at the reading's loop turn) wrote
-    # it, not estimated; the reading then made it estimated: written at once, not held.
-    assert written == [(past_midnight, False), (past_midnight, True)]
+    # Held until then. The new quarter's tick may write it first, not estimated (on Home
+    # Assistant 2025.4 its timer runs before the reading); the reading makes it estimated:
+    # written at once, not held. Held again after.
+    assert written, written
+    assert all(when == past_midnight for when, _ in written), written
+    assert written[-1] == (past_midnight, True)
     cost = hass.states.get("sensor.wallbox_session_cost")
     assert cost is not None
     assert cost.attributes["estimated"] is True
