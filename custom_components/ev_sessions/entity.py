@@ -80,8 +80,9 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
     _shown: tuple[Any, ...] | None = None
     _attributes_of: tuple[object, Any] | None = None  # (snapshot, its attributes)
     # While a session charges, written at most once per SETTLE, not at every reading: a running
-    # total (SETTLE_VALUE: the month's energy and cost, the average price), or the attributes
-    # of a yes/no sensor whose state is written at once (SETTLE_ATTRIBUTES: the plan's slots).
+    # total (SETTLE_VALUE: the session's and the month's energy and cost, the average price),
+    # or the attributes of a yes/no sensor whose state is written at once (SETTLE_ATTRIBUTES:
+    # the plan's slots).
     _settles: str | None = None
     # Of a running total's attributes, those that move on with its value (and wait with it).
     _moving: frozenset[str] = frozenset()
