@@ -101,11 +101,13 @@ def test_each_schema_is_compiled_once_and_used() -> None:
     payload = CASES[1][2]
     assert _outcome(validate_call, "1.6", "MeterValues", payload) == "accepted"
     validate_call(Call(unique_id="1", action="MeterValues", payload=payload), "1.6")
-    check = schema._checks[("1.6", "MeterValues")]
+    quick, check = checks = schema._checks[("1.6", "MeterValues")]
+    assert quick is not None
+    assert quick(payload)
     assert check is not None
     assert check(payload) == payload
     validate_call(Call(unique_id="2", action="MeterValues", payload=payload), "1.6")
-    assert schema._checks[("1.6", "MeterValues")] is check
+    assert schema._checks[("1.6", "MeterValues")] is checks
 
 
 def test_keys_are_converted_exactly_as_the_package_does() -> None:
