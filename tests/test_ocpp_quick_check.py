@@ -7,6 +7,7 @@ compiled check and the package's, which name the error.
 
 from __future__ import annotations
 
+from copy import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,46 @@ def test_validate_call_takes_the_quick_way_first() -> None:
         schema._checks[("1.6", "MeterValues")] = (quick, compiled)
 
 
+SAMPLE = {"value": "1000", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+METER = {"connectorId": 1, "meterValue": [{"timestamp": "t", "sampledValue": [SAMPLE]}]}
+START = {"connectorId": 1, "idTag": "A" * 20, "meterStart": 0, "timestamp": "t"}
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        ("MeterValues", {**METER, "meterValue": []}),  # minItems
+        ("MeterValues", {**METER, "meterValue": [{"timestamp": "t", "sampledValue": []}]}),
+        ("MeterValues", {**METER, "meterValue": [{"timestamp": "t"}]}),  # required
+        ("MeterValues", {**METER, "connectorId": 1.0}),  # draft 4: not an integer
+        ("MeterValues", {**METER, "connectorId": True}),
+        ("MeterValues", {**METER, "connectorId": "1"}),
+        ("MeterValues", {**METER, "extra": 1}),  # a key the schema does not name
+        (
+            "MeterValues",
+            {
+                **METER,
+                "meterValue": [{"timestamp": "t", "sampledValue": [{**SAMPLE, "unit": "MWh"}]}],
+            },
+        ),
+        (
+            "MeterValues",
+            {**METER, "meterValue": [{"timestamp": "t", "sampledValue": [{"value": 1000}]}]},
+        ),
+        ("StartTransaction", {**START, "idTag": "A" * 21}),  # maxLength
+        ("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Dancing"}),
+    ],
+)
+def test_near_misses_are_passed_on(action: str, payload: dict[str, Any]) -> None:
+    """What the package refuses, the quick check does not accept; a valid call beside each."""
+    assert not _package_accepts(action, payload)
+    assert not _quick(action)(payload)
+    valid = START if action == "StartTransaction" else METER
+    if action != "StatusNotification":
+        assert _package_accepts(action, valid)
+        assert _quick(action)(valid)
+
+
 @pytest.mark.parametrize(
     "part",
     [
@@ -154,30 +195,24 @@ def _deeper(data: st.DataObject) -> bool:
 
 def _mutated(data: st.DataObject, value: Any) -> Any:
     """The value with one thing changed somewhere inside it."""
-    if isinstance(value, dict) and value and _deeper(data):
-        key = data.draw(st.sampled_from(sorted(value)))
-        changed = dict(value)
-        how = data.draw(st.sampled_from(["drop", "change", "add"]))
+    if isinstance(value, dict | list) and value and _deeper(data):
+        # A key or a place in it: dropped, changed, or one more key or item beside it.
+        slot = data.draw(st.sampled_from(sorted(value) if isinstance(value, dict) else value))
+        slot = slot if isinstance(value, dict) else value.index(slot)
+        changed = copy(value)
+        # Mostly changed: each level that drops or adds ends the way down.
+        how = data.draw(st.sampled_from(["change", "change", "change", "drop", "add"]))
         if how == "drop":
-            del changed[key]
+            del changed[slot]
         elif how == "change":
-            changed[key] = _mutated(data, value[key])
-        else:
+            changed[slot] = _mutated(data, value[slot])
+        elif isinstance(changed, dict):
             changed[data.draw(st.text(max_size=12) | st.sampled_from(sorted(value)))] = data.draw(
                 JSON
             )
-        return changed
-    if isinstance(value, list) and value and _deeper(data):
-        index = data.draw(st.integers(0, len(value) - 1))
-        changed_list = list(value)
-        how = data.draw(st.sampled_from(["drop", "change", "add"]))
-        if how == "drop":
-            del changed_list[index]
-        elif how == "change":
-            changed_list[index] = _mutated(data, value[index])
         else:
-            changed_list.append(data.draw(JSON | st.just(value[index])))
-        return changed_list
+            changed.append(data.draw(JSON | st.just(value[slot])))
+        return changed
     if isinstance(value, int) and not isinstance(value, bool) and _deeper(data):
         return data.draw(st.sampled_from([float(value), value == 1, str(value), -value]))
     if isinstance(value, str) and _deeper(data):
