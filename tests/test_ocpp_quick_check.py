@@ -163,7 +163,31 @@ def test_near_misses_are_passed_on(action: str, payload: dict[str, Any]) -> None
 def test_what_it_does_not_know_is_left_to_the_others(part: dict[str, Any]) -> None:
     closed = {"type": "object", "properties": {"a": part}, "additionalProperties": False}
     assert quick_check(closed) is None
-    assert quick_check({"type": "array", "items": closed}) is None
+    in_a_list = {"type": "array", "items": part}
+    assert quick_check({**closed, "properties": {"a": in_a_list}}) is None
+
+
+def test_lists_of_strings_and_integers() -> None:
+    """Lists whose items are not objects (none of the calls answered today has one)."""
+    lists = {
+        "units": {"type": "array", "items": {"type": "string", "enum": ["W", "kW"]}},
+        "ids": {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 2},
+        "counts": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+    }
+    quick = quick_check({"type": "object", "properties": lists, "additionalProperties": False})
+    assert quick is not None
+    assert quick({"units": ["W", "kW"], "ids": ["abc"], "counts": [1, 2]})
+    for wrong in (
+        {"units": ["MW"]},
+        {"units": "W"},
+        {"ids": ["abcd"]},
+        {"ids": ["a", "b", "c"]},
+        {"ids": [1]},
+        {"counts": []},
+        {"counts": [1.0]},
+        {"counts": [True]},
+    ):
+        assert not quick(wrong), wrong
 
 
 # Near-misses as well as noise: the enum values of OCPP 1.6 and others like them.

@@ -76,12 +76,11 @@ def _quick_value(schema: Any) -> _Leaf | None:
     return None
 
 
-def _accepts(leaf: _Leaf, value: Any) -> bool:
+def _accepts(leaf: frozenset[str] | type, value: Any) -> bool:
+    """A string of an enum, or any string or integer (draft 4: 1.0 and True are not)."""
     if type(leaf) is frozenset:
         return type(value) is str and value in leaf
-    if leaf is str or leaf is int:
-        return type(value) is leaf  # draft 4: 1.0 and True are not integers
-    return cast("_Quick", leaf)(value)
+    return type(value) is leaf
 
 
 def _quick_object(schema: dict[str, Any]) -> _Quick | None:
@@ -124,9 +123,7 @@ def _quick_array(schema: dict[str, Any]) -> _Quick | None:
         return None
     fewest, most = schema.get("minItems", 0), schema.get("maxItems")
     # An object's check is called as it is (the items of OCPP's arrays are mostly objects).
-    each: _Quick = (
-        leaf if callable(leaf) and not isinstance(leaf, type) else partial(_accepts, leaf)
-    )
+    each: _Quick = partial(_accepts, leaf) if isinstance(leaf, frozenset | type) else leaf
 
     def _array(data: Any) -> bool:
         if type(data) is not list or len(data) < fewest or (most is not None and len(data) > most):
