@@ -173,11 +173,13 @@ def test_lists_of_strings_and_integers() -> None:
         "units": {"type": "array", "items": {"type": "string", "enum": ["W", "kW"]}},
         "ids": {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 2},
         "counts": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+        "short": {"type": "string", "enum": ["ab", "abcd"], "maxLength": 3},
     }
     quick = quick_check({"type": "object", "properties": lists, "additionalProperties": False})
     assert quick is not None
-    assert quick({"units": ["W", "kW"], "ids": ["abc"], "counts": [1, 2]})
+    assert quick({"units": ["W", "kW"], "ids": ["abc"], "counts": [1, 2], "short": "ab"})
     for wrong in (
+        {"short": "abcd"},  # in the enum, but too long
         {"units": ["MW"]},
         {"units": "W"},
         {"ids": ["abcd"]},

@@ -60,11 +60,13 @@ def _quick_value(schema: Any) -> _Leaf | None:
         return None
     kind = schema.get("type")
     if kind == "string":
+        longest = schema.get("maxLength")
         if "enum" in schema:
             enum = schema["enum"]
-            return frozenset(enum) if all(type(v) is str for v in enum) else None
-        if "maxLength" in schema:
-            longest = schema["maxLength"]
+            if not all(type(v) is str for v in enum):
+                return None
+            return frozenset(v for v in enum if longest is None or len(v) <= longest)
+        if longest is not None:
             return lambda data: type(data) is str and len(data) <= longest
         return str
     if kind == "integer":
