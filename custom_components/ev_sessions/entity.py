@@ -245,7 +245,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
             and showing[0]
             and isinstance(showing[1], float)
             and isinstance(shown[1], float)
-            and self.moved_on_alike(showing, shown)
+            and self._moved_on_alike(showing, shown)
         ):
             self._held = True
             return  # a running total that only moved on
@@ -254,7 +254,7 @@ class EvSessionsEntity(CoordinatorEntity[EvSessionsCoordinator]):
         self._held = False
         self._current()
 
-    def moved_on_alike(self, showing: tuple[Any, ...], shown: tuple[Any, ...]) -> bool:
+    def _moved_on_alike(self, showing: tuple[Any, ...], shown: tuple[Any, ...]) -> bool:
         """Whether two showings differ in the value alone, and the attributes moving with it.
 
         That is what a running total may hold back while a session charges (``_moving``: the
