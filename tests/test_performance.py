@@ -127,9 +127,12 @@ async def test_running_totals_settle_while_charging(
             behind = charged * 2.0 - number(hass, "sensor.wallbox_session_cost")
             assert -1e-9 <= behind <= 0.28 * 2.0
     # Between its writes a running total is not even worked out; one that did not change
-    # (the average of one fixed price) is looked at once a minute, not at every reading.
+    # (the average of one fixed price) is looked at once a minute, not at every reading. The
+    # session's cost too, though its breakdown moves with it and its other attributes (the
+    # estimated and provisional flags, the power fee's hours) would be written at once.
     for total in (
         "session_energy",
+        "session_cost",
         "energy_total",
         "month_energy",
         "month_cost",

@@ -246,6 +246,52 @@ async def test_a_cost_turning_estimated_is_written_at_once(
     assert await number_now(hass, cost.entity_id) > float(cost.state)
 
 
+async def test_a_new_power_fee_hour_is_written_at_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The power fee's hour (the month's highest, one peak counted) moves to the running
+    hour at the reading whose energy passes the earlier hour's: the session cost, held a
+    minute while only its figure moves on, shows the new hour at that reading."""
+    freezer.move_to(datetime(2026, 2, 10, 16, 0, tzinfo=UTC))
+    wallbox_states(hass)
+    entry = await setup_entry(hass, _entry(fixed_price=1.0, power_fee_per_kw=36, power_fee_peaks=1))
+    register = 0.0
+
+    async def reading(seconds: int, kw: float) -> None:
+        nonlocal register
+        freezer.tick(timedelta(seconds=seconds))
+        register += kw * seconds / 3600
+        wallbox_states(hass, plug="on", power=str(kw * 1000), energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+
+    await reading(0, 3.7)
+    for _ in range(60):  # 16:00-17:00 at 3.7 kW, a reading a minute
+        await reading(60, 3.7)
+    hours = {
+        int(datetime(2026, 2, 10, hour, tzinfo=UTC).timestamp()): dt_util.as_local(
+            datetime(2026, 2, 10, hour, tzinfo=UTC)
+        ).isoformat()
+        for hour in (16, 17)
+    }
+    cost_id = "sensor.wallbox_session_cost"
+    moved, held = [], 0
+    for _ in range(150):  # from 17:00 at 11 kW, a reading every 10 s: 3.7 kWh by 17:20:11
+        await reading(10, 11.0)
+        live = entry.runtime_data.data.session_cost
+        assert live is not None
+        assert len(live.power_fee_hours) == 1
+        shown = hass.states.get(cost_id)
+        assert shown is not None
+        assert shown.attributes["power_fee_hours"] == [hours[live.power_fee_hours[0]]]
+        if live.power_fee_hours[0] == max(hours) and not moved:
+            moved.append(dt_util.utcnow())
+        held += float(shown.state) < live.total - 0.01
+    # The hour moved at the reading that passed 3.7 kWh, while the cost's figure was held
+    # between its writes (a reading every 10 s, a write a minute).
+    assert moved == [datetime(2026, 2, 10, 17, 20, 20, tzinfo=UTC)]
+    assert held > 100
+
+
 async def test_price_entity_unavailable(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

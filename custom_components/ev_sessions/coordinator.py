@@ -113,6 +113,10 @@ class EvSessionsData:
     month_energy_kwh: float
     month_start: datetime
     session_cost: SessionCost | None
+    # What the session cost's attributes show beside its breakdown (estimated, provisional,
+    # the power fee's hours): compared by value, so a held cost is not looked at while only
+    # its figure and breakdown move on (the cost itself is a new object at every reading).
+    session_cost_flags: tuple[bool, bool, tuple[int, ...]] | None
     month_cost: float | None
     price: float | None
     guard: GuardDecision | None
@@ -140,7 +144,9 @@ class EvSessionsData:
 
 
 _FIELDS = tuple(field.name for field in fields(EvSessionsData))
-_VALUES = (str, int, float, datetime, time)  # bool is an int
+# bool is an int; the snapshot's tuples hold values only (the last session's mark, the cost's
+# flags)
+_VALUES = (str, int, float, datetime, time, tuple)
 
 
 # Whether a type's objects compare by value (None, values, frozen dataclasses), by type.
@@ -198,6 +204,11 @@ def snapshot_changes(before: EvSessionsData, after: EvSessionsData) -> frozenset
     ):
         changed.discard("last_session")
     return frozenset(changed)
+
+
+def _cost_flags(cost: SessionCost) -> tuple[bool, bool, tuple[int, ...]]:
+    """What a session cost's attributes show beside its breakdown (see session_cost_flags)."""
+    return (cost.estimated, cost.power_fee_provisional, cost.power_fee_hours)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -513,6 +524,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             month_energy_kwh=month_energy,
             month_start=start,
             session_cost=live_cost,
+            session_cost_flags=None if live_cost is None else _cost_flags(live_cost),
             month_cost=self.costs.month_cost(until, session, running_kwh, live_cost, finished_cost),
             price=self.costs.price_now(now),
             guard=self.power.decision,

@@ -52,6 +52,16 @@ def _without(part: Any, keys: frozenset[str]) -> Any:
     return part
 
 
+def unnoted(data: EvSessionsData) -> EvSessionsData:
+    """The snapshot with its reads not noted: for an attribute that moves with the value.
+
+    A running total's moving attributes (``_moving``) wait with its value, so what they
+    read must not wake it while it is held; the value reads it anyway.
+    """
+    given: object = data  # (while the reads are noted, a _Reads in the snapshot's place)
+    return given.data if isinstance(given, _Reads) else data
+
+
 def value_read(data: object) -> None:
     """Tell a snapshot that notes its reads that the entity's value is worked out."""
     if isinstance(data, _Reads):

@@ -28,7 +28,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import STATUSES
 from .coordinator import EvSessionsConfigEntry, EvSessionsCoordinator, EvSessionsData
-from .entity import SETTLE_VALUE, EvSessionsEntity, value_read
+from .entity import SETTLE_VALUE, EvSessionsEntity, unnoted, value_read
 from .model.classify import POWER_CLASSES
 from .model.habits import WEEKDAYS
 from .model.history import session_summary
@@ -109,16 +109,19 @@ def _habit_days(data: EvSessionsData, kind: str) -> dict[str, Any] | None:
 
 
 def _session_cost_details(data: EvSessionsData, _currency: str) -> dict[str, Any] | None:
-    cost = data.session_cost
-    if cost is None or data.session_id is None:
+    flags = data.session_cost_flags
+    # The breakdown moves with the cost (a moving attribute): read without waking a held cost.
+    cost = unnoted(data).session_cost
+    if flags is None or cost is None or data.session_id is None:
         return None
+    estimated, provisional, hours = flags
     return {
         "session_id": data.session_id,
         "breakdown": {key: round(value, 4) for key, value in cost.breakdown.items()},
-        "estimated": cost.estimated,
-        "power_fee_provisional": cost.power_fee_provisional,
+        "estimated": estimated,
+        "power_fee_provisional": provisional,
         # The month's hours that set the power fee (local time), highest first.
-        "power_fee_hours": _hours_shown(cost.power_fee_hours, dt_util.get_default_time_zone()),
+        "power_fee_hours": _hours_shown(hours, dt_util.get_default_time_zone()),
     }
 
 
