@@ -16,7 +16,8 @@ clock (``LightClock``), not the test harness's freezegun, which makes every date
 several times dearer than in a running Home Assistant and weighs on EV Sessions' side more than on
 the helper's (``EV_SESSIONS_BENCH_CLOCK=freezegun`` measures under it, as up to 2026-12-05).
 
-With ``EV_SESSIONS_BENCH_WRITES=1`` it also prints which entities write a state, per reading.
+With ``EV_SESSIONS_BENCH_WRITES=1`` it also prints which entities write a state, and which are
+told of a snapshot and looked at (what they show worked out), per reading.
 
 Cases: an empty history with no tariff; a priced cheapest-hours plan (Nord Pool quarters,
 grid fee, tax, VAT, a power fee); the same with ten years of daily sessions in the history.
@@ -56,6 +57,7 @@ import custom_components.ev_sessions  # noqa: F401
 from custom_components.ev_sessions.const import DOMAIN
 from custom_components.ev_sessions.model.history import SessionHistory
 from tests.conftest import ENERGY, PLUG, POWER, make_wallbox_entry
+from tests.helpers import entities_looked_at, entities_told
 
 READINGS = int(os.environ.get("EV_SESSIONS_BENCH_READINGS", "1000"))
 # The clock the stream runs on: "light" (below), or "freezegun" (the test harness's own).
@@ -343,7 +345,8 @@ async def test_cpu_per_reading(
         written[event.data["entity_id"]] += 1
 
     stop = hass.bus.async_listen(EVENT_STATE_CHANGED, _count)
-    await _round(hass, freezer, READINGS)
+    with entities_told() as told, entities_looked_at() as looked_at:
+        await _round(hass, freezer, READINGS)
     stop()
     ours = ("sensor.wallbox", "binary_sensor.wallbox")
     ours_only = {e: n for e, n in written.items() if e.startswith(ours)}
@@ -353,6 +356,13 @@ async def test_cpu_per_reading(
         print(f"\nwrites per reading: {ours_written:.2f}")
         for entity_id, times in sorted(ours_only.items(), key=lambda item: -item[1]):
             print(f"  {entity_id}: {times / READINGS:.2f}")
+        for kind, counted in (("told of", told), ("looked at", looked_at)):
+            print(
+                f"entities {kind} per reading: {sum(counted.values()) / READINGS:.2f} of "
+                f"{len(entry.runtime_data._listeners)}"
+            )
+            for entity_id, times in counted.most_common():
+                print(f"  {entity_id}: {times / READINGS:.2f}")
     riemann = statistics.median(rounds["sensor.riemann_source"])
     ours = statistics.median(rounds[POWER])
     print(
