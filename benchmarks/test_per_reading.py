@@ -17,7 +17,8 @@ several times dearer than in a running Home Assistant and weighs on EV Sessions'
 the helper's (``EV_SESSIONS_BENCH_CLOCK=freezegun`` measures under it, as up to 2026-12-05).
 
 With ``EV_SESSIONS_BENCH_WRITES=1`` it also prints which entities write a state, and which are
-told of a snapshot and looked at (what they show worked out), per reading.
+told of a snapshot and looked at (what they show worked out), per reading; with
+``EV_SESSIONS_BENCH_PARTS=1``, the µs per reading of each part of EV Sessions' work (``PARTS``).
 
 Cases: an empty history with no tariff; a priced cheapest-hours plan (Nord Pool quarters,
 grid fee, tax, VAT, a power fee); the same with ten years of daily sessions in the history.
@@ -328,6 +329,9 @@ async def test_cpu_per_reading(
         harness_writes = max(harness_writes, HARNESS_WRITES[0])
         for entity_id, figures in rounds.items():
             figures.append((cpu_of[entity_id] - cpu_of["sensor.bare"]) / READINGS * 1e6)
+    parts = ""
+    if os.environ.get("EV_SESSIONS_BENCH_PARTS"):
+        parts = await _time_parts(hass, freezer, entry, statistics.median(rounds[POWER]))
     if os.environ.get("EV_SESSIONS_BENCH_PROFILE"):
         profile = cProfile.Profile()
         profile.enable()
@@ -378,9 +382,79 @@ async def test_cpu_per_reading(
         f"{ours / ours_written:.0f} µs against {riemann / helper_written:.0f} µs "
         f"({ours / ours_written / (riemann / helper_written):.1f}x)"
     )
+    if parts:
+        print(f"\nwhere a reading's time goes ({ours:.0f} µs in all):{parts}")
     assert entry.runtime_data.tracker.active is not None
     assert entry.runtime_data.tracker.active.energy_kwh > 0
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# The parts of a reading timed by EV_SESSIONS_BENCH_PARTS=1: (owner, method), by the
+# coordinator's attribute that holds the owner ("" for the coordinator itself). Those of the
+# snapshot are timed inside it. The rest of a reading is Home Assistant's dispatch of the two
+# state changes to EV Sessions' listener, the burst's task, and the timers that fall due.
+PARTS = (
+    ("source", "read"),
+    ("", "_process"),
+    ("", "_sync_device"),
+    ("", "_postpone_poll"),
+    ("", "_snapshot"),
+    ("costs", "session_cost"),
+    ("control", "plan"),
+    ("costs", "price_now"),
+    ("", "_finished_in_month"),
+    ("", "_running_kwh"),
+    ("control", "departure"),
+    ("", "_show"),
+)
+
+
+async def _time_parts(
+    hass: HomeAssistant, clock: Clock, entry: MockConfigEntry, total_us: float
+) -> str:
+    """µs per reading in each of PARTS over a round of its own (a wall-clock timer around each
+    call, about 0.1 µs each), as lines to print. py-spy's sampling gave some of these parts'
+    time to the wrong line of Python 3.13 code (an empty generator, a function's first line)."""
+    coordinator = entry.runtime_data
+    spent: Counter[str] = Counter()
+
+    def _timed(original: Any, name: str) -> Any:
+        def _call(*args: Any, **kwargs: Any) -> Any:
+            begin = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - begin
+
+        return _call
+
+    # (owner, name, what it held: a bound method, or a callable object such as _running_kwh)
+    timed = [
+        (owner, name, getattr(owner, name))
+        for owner, name in (
+            (getattr(coordinator, held) if held else coordinator, name) for held, name in PARTS
+        )
+    ]
+    for owner, name, original in timed:
+        setattr(owner, name, _timed(original, name))
+    try:
+        await _round(hass, clock, READINGS)
+    finally:
+        for owner, name, original in timed:
+            setattr(owner, name, original)
+    lines = "".join(
+        f"\n  {'  ' if name in _SNAPSHOT_PARTS else ''}{name}: "
+        f"{spent[name] / READINGS * 1e6:.1f} µs"
+        for _, name in PARTS
+    )
+    named = sum(spent[name] for _, name in PARTS if name not in _SNAPSHOT_PARTS)
+    return (
+        f"{lines}\n  the rest (Home Assistant's dispatch of the two state changes, the burst's "
+        f"task, the timers): {total_us - named / READINGS * 1e6:.1f} µs"
+    )
+
+
+_SNAPSHOT_PARTS = {name for _, name in PARTS[5:-1]}
 
 
 def _plan_path(coordinator: Any) -> str:
