@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 import re
 from typing import Any
 
@@ -12,11 +12,12 @@ from .conftest import log_in, open_page, screenshot
 
 DASHBOARD = "/lovelace/charging"
 QUARTER = timedelta(minutes=15)
-PLAN_ACTION = """async ({entry, energy, departure}) => {
+PLAN_ACTION = """async ({entry, energy, departure, start}) => {
   const hass = document.querySelector("home-assistant").hass;
+  const when = start ? {start: start} : {};
   const answer = await hass.callWS({
     type: "call_service", domain: "ev_sessions", service: "plan_charging",
-    service_data: {config_entry_id: entry, energy_kwh: energy, departure: departure},
+    service_data: {config_entry_id: entry, energy_kwh: energy, departure: departure, ...when},
     return_response: true,
   });
   return answer.response;
@@ -77,8 +78,10 @@ def test_the_demo_session_shows_and_the_plan_bars_are_the_plan_actions_slots(
     departure = card.evaluate("card => card._data.departure")
     expect(card.locator(".departure-line")).to_have_attribute("data-departure", departure)
 
-    # The bars marked planned are the quarters the plan action chooses for the same energy
-    # and departure (the card may redraw between the two reads: try again then).
+    # The bars marked planned are the quarters the plan action chooses for the same energy,
+    # departure and start (the card may redraw between the two reads: try again then). The
+    # live plan stands for up to a minute: when it charges now, its first slot starts when it
+    # was made, and planned from a later moment the same energy may need one more quarter.
     for _attempt in range(5):
         data = card.evaluate("card => card._data")
         planned = {
@@ -88,9 +91,18 @@ def test_the_demo_session_shows_and_the_plan_bars_are_the_plan_actions_slots(
             )
         }
         entry = card.evaluate("card => card._config.entry_id")
+        slots = data["plan"]["slots"]
+        first = slots[0]["start"] if slots else None
+        # A plan that charges now was made when its first slot starts.
+        made = first if first and datetime.fromisoformat(first) <= datetime.now(UTC) else None
         answer = page.evaluate(
             PLAN_ACTION,
-            {"entry": entry, "energy": data["plan"]["energy_kwh"], "departure": departure},
+            {
+                "entry": entry,
+                "energy": data["plan"]["energy_kwh"],
+                "departure": departure,
+                "start": made,
+            },
         )
         if planned == _quarters(answer["slots"]):
             break
