@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from playwright.sync_api import Browser, Locator, Page, expect
+import pytest
 
 from .conftest import log_in, open_page, screenshot
 
@@ -161,6 +162,42 @@ def test_dark_theme_swedish_and_a_phone(home_assistant: str, browser: Browser) -
     assert width <= 390
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     screenshot(page, "card-dark-sv-phone")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+LABEL_BOXES = """labels => labels.map(label => {
+  const box = label.getBoundingClientRect();
+  return {text: label.textContent, left: box.left, right: box.right, top: box.top,
+    bottom: box.bottom};
+})"""
+
+
+@pytest.mark.parametrize(
+    ("locale", "width"), [("en-GB", 1280), ("en-GB", 700), ("sv-SE", 390)], ids=str
+)
+def test_no_two_labels_of_the_plan_chart_overlap(
+    home_assistant: str, browser: Browser, locale: str, width: int
+) -> None:
+    """The day names, the hours and the highest price's label stand apart, however wide the
+    card (up to 2026-12-06 "Tomorrow" ran into the highest price in the top right corner
+    whenever tomorrow's midnight lay in the last quarter of the chart, as in the demo).
+    """
+    page = _dashboard(browser, home_assistant, locale=locale, width=width, height=900)
+    for title in ("Simulated wallbox", "Demo garage"):
+        card = _session_shown(page, title)
+        labels = card.locator("[data-section=plan] .chart span")
+        expect(labels.first).to_be_visible()
+        boxes = labels.evaluate_all(LABEL_BOXES)
+        assert any(box["text"] in ("Tomorrow", "I morgon") for box in boxes), boxes
+        for n, one in enumerate(boxes):
+            for other in boxes[n + 1 :]:
+                apart = (
+                    one["right"] <= other["left"]
+                    or other["right"] <= one["left"]
+                    or one["bottom"] <= other["top"]
+                    or other["bottom"] <= one["top"]
+                )
+                assert apart, (title, one, other)
     assert page.errors == []  # type: ignore[attr-defined]
 
 

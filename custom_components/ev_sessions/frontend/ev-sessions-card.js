@@ -255,7 +255,6 @@ const STYLE = `
   .chart span { position: absolute; font-size: 10px; line-height: 12px; white-space: nowrap;
     color: var(--secondary-text-color); }
   .chart .hour { bottom: 2px; padding-left: 2px; }
-  .chart .day { top: 0; padding-left: 3px; }
   .chart .top { top: 0; right: 0; }
   .bar { fill: var(--disabled-text-color, #bdbdbd); }
   .bar.planned { fill: var(--primary-color); }
@@ -528,12 +527,15 @@ class EvSessionsCard extends HTMLElement {
     for (let hour = start; hour < end; hour += 3600 * 1000) {
       const local = f.hourOf(new Date(hour).toISOString());
       if (local % 6 !== 0) continue;
+      // Midnight is named by its day, in the hours' row: the top row is the highest price's,
+      // and a day's name up there ran into it when tomorrow began in the chart's last quarter.
       if (local === 0) {
         const day = hour - start < 12 * 3600 * 1000 ? t.today : t.tomorrow;
         lines.push(`<line class="day-line" x1="${x(hour)}" x2="${x(hour)}" y1="0" y2="${height - bottom}"></line>`);
-        labels.push(`<span class="day" style="left:${percent(hour)}">${escape(day)}</span>`);
+        labels.push(`<span class="hour day" style="left:${percent(hour)}">${escape(day)}</span>`);
+      } else {
+        labels.push(`<span class="hour" style="left:${percent(hour)}">${String(local).padStart(2, "0")}</span>`);
       }
-      labels.push(`<span class="hour" style="left:${percent(hour)}">${String(local).padStart(2, "0")}</span>`);
     }
     const now = Date.now();
     if (now >= start && now <= end) {
