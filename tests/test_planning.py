@@ -105,9 +105,10 @@ async def test_charge_now_is_on_in_exactly_the_planned_quarters(
 async def test_plan_entities_change_only_when_the_plan_does(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    """Charging in a planned quarter, a reading every 10 s: plan start stays the start of the
-    quarter under way, plan end moves by the minute, and an unchanged entity is not
-    written. Plan start was "now" and changed with every reading (521 logbook rows in 17 min)."""
+    """Charging in a planned quarter, a reading every 10 s: plan start stays when the session
+    began (in the quarter under way; up to 2026-12-06 the quarter's start, before the car was
+    plugged in), plan end moves by the minute, and an unchanged entity is not written. Plan
+    start was "now" and changed with every reading (521 logbook rows in 17 min)."""
     freezer.move_to(_local("20:47"))
     hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
     wallbox_states(hass)
@@ -116,7 +117,7 @@ async def test_plan_entities_change_only_when_the_plan_does(
     wallbox_states(hass, plug="on", power="4000", energy="0.0")
     await hass.async_block_till_done()
     assert state_value(hass, "binary_sensor.wallbox_charge_now") == "on"
-    assert state_value(hass, "sensor.wallbox_plan_start") == _local("20:45").isoformat()
+    assert state_value(hass, "sensor.wallbox_plan_start") == _local("20:47").isoformat()
     changes: dict[str, int] = {}
 
     @callback
@@ -129,7 +130,7 @@ async def test_plan_entities_change_only_when_the_plan_does(
         register += 4 / 360
         wallbox_states(hass, plug="on", power="4000", energy=f"{register:.4f}")
         await hass.async_block_till_done()
-    assert state_value(hass, "sensor.wallbox_plan_start") == _local("20:45").isoformat()
+    assert state_value(hass, "sensor.wallbox_plan_start") == _local("20:47").isoformat()
     assert "sensor.wallbox_plan_start" not in changes
     assert changes.get("sensor.wallbox_plan_end", 0) <= 6
     # Its slot list follows the energy, written at most once a minute (it was 30 times).
@@ -151,6 +152,13 @@ async def test_plan_entities_change_only_when_the_plan_does(
     )
     assert entity is not None
     assert "slots" in entity._Entity__combined_unrecorded_attributes
+    # In the next quarter the plan (for the rest of the session) starts where that one does.
+    for _ in range(50):  # to 21:00:20
+        freezer.tick(timedelta(seconds=10))
+        register += 4 / 360
+        wallbox_states(hass, plug="on", power="4000", energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+    assert state_value(hass, "sensor.wallbox_plan_start") == _local("21:00").isoformat()
 
 
 def dt_minute(step: int) -> str:

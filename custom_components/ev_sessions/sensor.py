@@ -61,11 +61,20 @@ class EvSessionsSensorDescription(SensorEntityDescription):
     moving_attributes: frozenset[str] = frozenset()
 
 
-def _slot_start(moment: datetime | None) -> datetime | None:
-    """A plan's start at slot resolution (the slot under way starts where its quarter does)."""
-    if moment is None:
+def _plan_start(data: EvSessionsData) -> datetime | None:
+    """When the plan charges first, at slot resolution.
+
+    A plan made again while its first slot is under way starts where that quarter does (not
+    "now" at every reading), or where the session does when it began in that quarter (not
+    before the car was plugged in).
+    """
+    if data.plan is None or (moment := data.plan.start) is None:
         return None
-    return datetime.fromtimestamp(interval_start(moment), UTC)
+    start = datetime.fromtimestamp(interval_start(moment), UTC)
+    session_start = data.session_start
+    if session_start is None or session_start <= start:
+        return start
+    return session_start.replace(microsecond=0)
 
 
 def _minute(moment: datetime | None) -> datetime | None:
@@ -302,7 +311,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     EvSessionsSensorDescription(
         key="plan_start",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda d: _slot_start(d.plan.start) if d.plan else None,
+        value_fn=_plan_start,
     ),
     EvSessionsSensorDescription(
         key="plan_end",
