@@ -25,6 +25,7 @@ from custom_components.ev_sessions.const import (
     DOMAIN,
     SOURCE_ENTITIES,
 )
+from custom_components.ev_sessions.dashboard import dashboard_data
 from custom_components.ev_sessions.model.planner import plan_immediate
 
 from .conftest import (
@@ -164,6 +165,53 @@ async def test_plan_entities_change_only_when_the_plan_does(
 def dt_minute(step: int) -> str:
     minutes = 20 * 60 + step * 5
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+async def test_a_car_charging_outside_the_plan_is_ready_at_the_power_it_takes(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Nobody starts and stops the wallbox by the plan (no smart charging, no automation):
+    the car charges at once. After five minutes outside the plan, when it will be ready is
+    worked out at the power it takes, not from the plan (in the demo the card said "Ready by
+    00:00" of a car that was full at 10:30); a car that stops goes back to the plan's end.
+    """
+    freezer.move_to(_local("20:00"))
+    hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
+    wallbox_states(hass)
+    entry = _entry(target_energy_kwh=8, max_power_kw=4, departure_time="23:00:00")
+    await setup_entry(hass, entry)
+    register = 0.0
+    wallbox_states(hass, plug="on", power="4000", energy="0.0")
+    await hass.async_block_till_done()
+    # 8 kWh at 4 kW in the cheapest quarters from 20:45 to 23:00 (see the first test).
+    assert state_value(hass, "binary_sensor.wallbox_charge_now") == "off"
+    plan_end = _local("23:00").isoformat()
+    completions = []
+    assert state_value(hass, "sensor.wallbox_estimated_completion") == plan_end
+    for _ in range(12):  # six minutes at 4 kW, a reading every 30 s
+        freezer.tick(timedelta(seconds=30))
+        register += 4 * 30 / 3600
+        wallbox_states(hass, plug="on", power="4000", energy=f"{register:.4f}")
+        await hass.async_block_till_done()
+        completions.append(state_value(hass, "sensor.wallbox_estimated_completion"))
+    # Up to 20:05 by the plan; from 20:05 on, 8 kWh at 4 kW from 20:00: 22:00.
+    assert completions == [plan_end] * 9 + [_local("22:00").isoformat()] * 3
+    card = dashboard_data(entry.runtime_data, 5)["session"]
+    assert card is not None
+    assert datetime.fromisoformat(card["estimated_completion"]) == _local("22:00")
+    assert state_value(hass, "binary_sensor.wallbox_charge_now") == "off"
+    # The car stops: the plan's end again (less energy is left: it ends earlier).
+    freezer.tick(timedelta(seconds=30))
+    wallbox_states(hass, plug="on", power="0", energy=f"{register:.4f}")
+    await hass.async_block_till_done()
+    stopped = state_value(hass, "sensor.wallbox_estimated_completion")
+    assert stopped == state_value(hass, "sensor.wallbox_plan_end")
+    assert _local("22:00") < datetime.fromisoformat(stopped) <= _local("23:00")
+    # It starts again outside the plan: five minutes by the plan again before that changes.
+    freezer.tick(timedelta(seconds=30))
+    wallbox_states(hass, plug="on", power="4000", energy=f"{register:.4f}")
+    await hass.async_block_till_done()
+    assert state_value(hass, "sensor.wallbox_estimated_completion") == stopped
 
 
 async def test_plan_is_remade_when_tomorrows_prices_appear(

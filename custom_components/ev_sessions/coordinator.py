@@ -126,6 +126,9 @@ class EvSessionsData:
     # Whether the plan charges now: it changes at a slot's edge, not at every snapshot (an
     # entity that read the time itself would be looked at on every one).
     charge_now: bool
+    # When the target will be reached: by the plan, or at the power measured while the car
+    # charges outside the plan (see ChargeControl.completion).
+    completion: datetime | None
     departure: datetime | None
     departure_source: str
     usual_departure: time  # the daily departure in force today (the departure time entity)
@@ -507,13 +510,17 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
         )
         charge_now = plan is not None and plan.charging_at(now)
         control.control(now, plan, charge_now)
+        charging = session is not None and tracker.charging
+        completion = control.completion(
+            session, now, plan, outside_plan=charging and not charge_now
+        )
         return EvSessionsData(
             now=now,
             status=status,
             power_w=tracker.power_w,
             soc=tracker.soc if session is not None else None,
             plugged_in=session is not None,
-            charging=session is not None and tracker.charging,
+            charging=charging,
             session=session,
             session_id=None if session is None else session.id,
             session_start=None if session is None else session.start,
@@ -532,6 +539,7 @@ class EvSessionsCoordinator(DataUpdateCoordinator[EvSessionsData]):
             usual_power_class=self._usual_power_class(),
             plan=plan,
             charge_now=charge_now,
+            completion=completion,
             departure=departure,
             departure_source=departure_source,
             usual_departure=usual_departure,

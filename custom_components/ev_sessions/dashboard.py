@@ -136,8 +136,6 @@ def _session(coordinator: EvSessionsCoordinator) -> dict[str, Any] | None:
     if session is None:
         return None
     cost = data.session_cost
-    plan = data.plan
-    complete = plan.end if plan and not plan.falls_short else None
     return {
         "start": _iso(session.start),
         "energy_kwh": round(session.energy_kwh, 3),
@@ -148,7 +146,7 @@ def _session(coordinator: EvSessionsCoordinator) -> dict[str, Any] | None:
         "cost": None if cost is None else round(cost.total, 2),
         "cost_estimated": None if cost is None else cost.estimated,
         "user": session.user,
-        "estimated_completion": _iso(complete),
+        "estimated_completion": _iso(data.completion),
         "departure": _iso(data.departure),
         "departure_source": data.departure_source,
     }

@@ -41,6 +41,11 @@ from .time_util import next_departure
 _LOGGER = logging.getLogger(__name__)
 
 MANUAL_GRACE = timedelta(seconds=60)
+# A car that has charged this long outside the plan is not being started and stopped by it
+# (no smart charging, no automation on charge_now, or someone started it by hand): when it
+# will be ready is then worked out at the power it takes, not from the plan. Long enough
+# for an automation and a slowly reporting wallbox to stop it at a slot's end.
+UNFOLLOWED_AFTER = timedelta(minutes=5)
 DEFAULT_MIN_DWELL = timedelta(hours=1)  # a default departure closer to the plug-in: tomorrow
 
 
@@ -71,6 +76,8 @@ class ChargeControl:
         self.car_departure: datetime | None = None
         self.car_energy_kwh: float | None = None
         self._kept: _Kept | None = None  # the last plan and what it was made for
+        # Since when the car has charged while the plan did not (None: it has not).
+        self._outside_plan_since: datetime | None = None
 
     def relearn(self) -> None:
         """Learn habits again from the last 90 sessions."""
@@ -83,6 +90,7 @@ class ChargeControl:
         session.target_energy_kwh = self.target_energy(session.start)[0]
         session.charging_mode = options.get(CONF_CHARGING_MODE, MODE_IMMEDIATE)
         self.manual_override = False
+        self._outside_plan_since = None
         session.departure = self.departure(session.start)[0]
 
     def car_request(self, reading: Reading) -> None:
@@ -128,6 +136,32 @@ class ChargeControl:
         if target_soc is not None and capacity and soc is not None:
             return max(0.0, (float(target_soc) - soc) / 100 * float(capacity))
         return max(0.0, self.target_energy(session.start)[0] - session.energy_kwh)
+
+    def completion(
+        self, session: Session | None, now: datetime, plan: Plan | None, *, outside_plan: bool
+    ) -> datetime | None:
+        """When the target will be reached (None: not by departure, or reached already).
+
+        By the plan, unless the car has charged outside it (``outside_plan``: charging while
+        the plan does not) for UNFOLLOWED_AFTER: then at the power it takes from now on.
+        """
+        if session is None or plan is None:
+            self._outside_plan_since = None
+            return None
+        if not outside_plan:
+            self._outside_plan_since = None
+        elif self._outside_plan_since is None:
+            self._outside_plan_since = now
+        elif now - self._outside_plan_since >= UNFOLLOWED_AFTER:
+            needed = self.needed_kwh(session)
+            power = self.effective_power_kw(session, now)
+            if needed <= 0 or power <= 0:
+                return None
+            # To the minute, as it is shown: a reading moves it by seconds, and the entities
+            # are told only when it moves by a minute.
+            ready = now + timedelta(hours=needed / power, seconds=30)
+            return ready.replace(second=0, microsecond=0)
+        return None if plan.falls_short else plan.end
 
     def target_energy(self, plugged_in: datetime) -> tuple[float, str]:
         """Energy wanted per session: asked by the car, set by the user, learned, or default."""

@@ -338,7 +338,7 @@ DESCRIPTIONS: tuple[EvSessionsSensorDescription, ...] = (
     EvSessionsSensorDescription(
         key="estimated_completion",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda d: _minute(d.plan.end) if d.plan and not d.plan.falls_short else None,
+        value_fn=lambda d: _minute(d.completion),
     ),
     EvSessionsSensorDescription(
         key="current_limit",
