@@ -173,7 +173,8 @@ async def test_a_car_charging_outside_the_plan_is_ready_at_the_power_it_takes(
     """Nobody starts and stops the wallbox by the plan (no smart charging, no automation):
     the car charges at once. After five minutes outside the plan, when it will be ready is
     worked out at the power it takes, not from the plan (in the demo the card said "Ready by
-    00:00" of a car that was full at 10:30); a car that stops goes back to the plan's end.
+    00:00" of a car charging at 11 kW that would be full within two hours); a car that stops
+    goes back to the plan's end.
     """
     freezer.move_to(_local("20:00"))
     hass.states.async_set(PRICE, "1", {"unit_of_measurement": "SEK/kWh", **TODAY})
